@@ -1,0 +1,63 @@
+# One way in for every task. Every target sets itself up from a fresh clone.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8080
+CONFIG ?= palisade.yaml
+RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml Cargo.lock
+
+.PHONY: run test lint bench mock fmt clean redis-server
+
+# Dependencies, read from pyproject.toml so that the pins live in one place.
+$(VENV)/.deps: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
+	touch $@
+
+# The extension, release build, installed in develop mode (python/ stays the import root).
+$(VENV)/.ext: $(VENV)/.deps $(RUST_SRC)
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/maturin develop --release --quiet
+	touch $@
+
+Cargo.lock:
+	cargo generate-lockfile
+
+run: $(VENV)/.ext
+	$(VENV)/bin/palisade serve --config $(CONFIG) --host $(HOST) --port $(PORT)
+
+mock: $(VENV)/.ext
+	$(VENV)/bin/palisade mock-upstream --port 9100
+
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  echo "redis-server missing: installing it"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+test: $(VENV)/.ext redis-server
+	cargo test --quiet
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.ext
+	$(VENV)/bin/ruff check python tests benches
+	$(VENV)/bin/ruff format --check python tests benches
+	$(VENV)/bin/mypy
+	cargo fmt --check
+	cargo clippy --quiet --all-targets -- -D warnings
+
+fmt: $(VENV)/.deps
+	$(VENV)/bin/ruff format python tests benches
+	$(VENV)/bin/ruff check --fix python tests benches
+	cargo fmt
+
+bench: $(VENV)/.ext
+	command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(PY) benches/http_bench.py
+
+clean:
+	rm -rf $(VENV) target

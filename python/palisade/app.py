@@ -1,0 +1,75 @@
+"""create_app(config) -> Starlette: the routes and a lifespan that owns the upstream pool."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from palisade.config import Config, load_config
+from palisade.errors import GatewayError, InternalError, NotFound
+from palisade.gateway import Gateway
+from palisade.routes import openai, ops
+from palisade.upstream.client import create_session
+from palisade.upstream.routing import Router
+
+log = logging.getLogger("palisade")
+
+CONFIG_ENV = "PALISADE_CONFIG"
+
+
+def create_app(config: Config) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        session = create_session(config.upstream)
+        app.state.gateway = Gateway(config=config, router=Router(config.providers), session=session)
+        try:
+            yield
+        finally:
+            await session.close()
+
+    return Starlette(
+        routes=[*openai.routes("/v1"), *openai.routes("/v1/openai"), *ops.routes()],
+        lifespan=lifespan,
+        exception_handlers={
+            GatewayError: _gateway_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
+    )
+
+
+def app_from_env() -> Starlette:
+    """Granian factory target: each worker loads the config named by PALISADE_CONFIG."""
+    return create_app(load_config(os.environ[CONFIG_ENV]))
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return exc.to_response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error: GatewayError = NotFound(f"Palisade: no route for {request.method} {request.url.path}.")
+    else:
+        error = GatewayError(
+            f"Palisade: {exc.detail}", status=exc.status_code, code=f"http_{exc.status_code}"
+        )
+    response = error.to_response()
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    # Logged with its traceback here; the client gets a generic message, never internals.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return InternalError("Palisade: internal error; the incident was logged.").to_response()

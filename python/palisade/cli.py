@@ -1,0 +1,67 @@
+"""`palisade serve | mock-upstream`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from palisade import __version__
+from palisade.config import ConfigError, load_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="palisade", description="Security gateway for LLM traffic.")
+    parser.add_argument("--version", action="version", version=f"palisade {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--config", required=True, help="path to palisade.yaml")
+    serve.add_argument("--host", help="bind address (overrides server.host)")
+    serve.add_argument("--port", type=int, help="port (overrides server.port)")
+    serve.add_argument("--workers", type=int, help="worker processes (overrides server.workers)")
+    serve.set_defaults(run=_serve)
+
+    from palisade.mock import server as mock_server
+
+    mock = commands.add_parser("mock-upstream", help="run the mock OpenAI-compatible provider")
+    mock_server.add_arguments(mock)
+    mock.set_defaults(run=lambda args: mock_server.main(args) or 0)
+
+    args = parser.parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from granian.constants import Interfaces, Loops
+    from granian.server import Server
+
+    path = Path(args.config).resolve()
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"palisade: {exc}", file=sys.stderr)
+        return 2
+    workers = args.workers or config.server.workers
+    if workers < 1:
+        print("palisade: --workers must be at least 1", file=sys.stderr)
+        return 2
+    os.environ["PALISADE_CONFIG"] = str(path)
+    Server(
+        target="palisade.app:app_from_env",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=args.host or config.server.host,
+        port=args.port if args.port is not None else config.server.port,
+        workers=workers,
+        loop=Loops.uvloop,
+        log_access=False,
+    ).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

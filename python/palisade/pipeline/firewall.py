@@ -1,0 +1,60 @@
+"""Stage 1: size, content type and JSON shape, before anything else looks at the request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from palisade.config import FirewallConfig
+from palisade.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+
+async def read_body(request: Request, config: FirewallConfig) -> bytes:
+    limit = config.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise BadRequest("Palisade: the Content-Length header is not a number.") from None
+        if size > limit:
+            raise _too_large(limit)
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def check_content_type(request: Request) -> None:
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        shown = media or "none"
+        raise UnsupportedMediaType(
+            f"Palisade: the request body must be JSON (Content-Type: application/json), got {shown}."
+        )
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        raise BadRequest("Palisade: the request body is empty; a JSON object is expected.", code="invalid_json")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(
+            f"Palisade: the request body is not valid JSON ({exc.msg} at position {exc.pos}).",
+            code="invalid_json",
+        ) from None
+    if not isinstance(body, dict):
+        raise BadRequest("Palisade: the request body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Palisade: the request body exceeds the gateway's limit of {limit} bytes.")

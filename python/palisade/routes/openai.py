@@ -1,0 +1,170 @@
+"""The OpenAI drop-in surface: `/v1/...` and the same routes under `/v1/openai/...`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from palisade.disconnect import ClientDisconnected, cancel_on_disconnect
+from palisade.errors import BadRequest, GatewayError, UpstreamUnreachable
+from palisade.gateway import Gateway
+from palisade.pipeline.context import RequestContext
+from palisade.pipeline.firewall import check_content_type, parse_json_object, read_body
+from palisade.upstream.client import client_headers, send, upstream_headers
+from palisade.upstream.relay import relay
+
+# Endpoints whose streams accept `stream_options.include_usage`.
+_STREAM_USAGE_OPT_IN = frozenset({"chat/completions", "completions"})
+_MODELS_TTL_S = 60.0
+_CLIENT_CLOSED = 499  # nginx's convention; the client is gone and never sees it
+
+
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+async def _generate(request: Request, path: str) -> Response:
+    gw = _gateway(request)
+    ctx = RequestContext(endpoint=path)
+    check_content_type(request)
+    ctx.raw_body = await read_body(request, gw.config.firewall)
+    ctx.body = body = parse_json_object(ctx.raw_body)
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise BadRequest(
+            "Palisade: the request must name a model (`model`: a non-empty string).",
+            param="model",
+            code="missing_model",
+        )
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool) and stream is not None:
+        raise BadRequest("Palisade: `stream` must be true or false.", param="stream")
+    ctx.model, ctx.stream = model, bool(stream)
+    ctx.target = target = gw.router.resolve(model)
+    provider = target.provider
+    if ctx.stream and path in _STREAM_USAGE_OPT_IN and provider.stream_usage:
+        _ask_for_stream_usage(ctx)
+    headers = upstream_headers(request.headers, provider)
+    url = f"{provider.base_url}/{path}"
+
+    async def forward() -> Response:
+        resp = await send(
+            gw.session, "POST", url, headers=headers, body=ctx.outgoing_body(), provider=provider
+        )
+        return await relay(ctx, resp)
+
+    try:
+        return await cancel_on_disconnect(request, forward())
+    except ClientDisconnected:
+        return Response(status_code=_CLIENT_CLOSED)
+
+
+def _ask_for_stream_usage(ctx: RequestContext) -> None:
+    options = ctx.body.get("stream_options")
+    if options is None:
+        options = {}
+    elif not isinstance(options, dict):
+        raise BadRequest("Palisade: `stream_options` must be an object.", param="stream_options")
+    if options.get("include_usage") is True:
+        return
+    ctx.body["stream_options"] = {**options, "include_usage": True}
+    ctx.injected_stream_usage = True
+
+
+async def chat_completions(request: Request) -> Response:
+    return await _generate(request, "chat/completions")
+
+
+async def completions(request: Request) -> Response:
+    return await _generate(request, "completions")
+
+
+async def embeddings(request: Request) -> Response:
+    return await _generate(request, "embeddings")
+
+
+async def responses(request: Request) -> Response:
+    return await _generate(request, "responses")
+
+
+async def list_models(request: Request) -> Response:
+    gw = _gateway(request)
+    cache: tuple[float, list[dict[str, Any]]] | None = getattr(request.app.state, "models_cache", None)
+    if cache is None or time.monotonic() - cache[0] > _MODELS_TTL_S:
+        cache = (time.monotonic(), await _collect_models(gw))
+        request.app.state.models_cache = cache
+    return Response(
+        orjson.dumps({"object": "list", "data": cache[1]}), media_type="application/json"
+    )
+
+
+async def _collect_models(gw: Gateway) -> list[dict[str, Any]]:
+    """Every model a provider lists and the router would send to that same provider."""
+    providers = gw.router.providers
+    answers = await asyncio.gather(
+        *(_provider_models(gw, p.name) for p in providers), return_exceptions=True
+    )
+    seen: dict[str, dict[str, Any]] = {}
+    failures = 0
+    for provider, answer in zip(providers, answers, strict=True):
+        if isinstance(answer, BaseException):
+            failures += 1
+            continue
+        for item in answer:
+            model_id = item.get("id")
+            if isinstance(model_id, str) and model_id not in seen:
+                if gw.router.provider_for(model_id) is provider:
+                    seen[model_id] = item
+    if providers and failures == len(providers):
+        raise UpstreamUnreachable("Palisade: no provider answered the model listing.")
+    return list(seen.values())
+
+
+async def _provider_models(gw: Gateway, name: str) -> list[dict[str, Any]]:
+    provider = next(p for p in gw.router.providers if p.name == name)
+    async with gw.session.get(
+        f"{provider.base_url}/models",
+        headers=upstream_headers({}, provider),
+        timeout=aiohttp.ClientTimeout(total=gw.config.upstream.connect_timeout_s + 5),
+    ) as resp:
+        if resp.status != 200:
+            raise GatewayError(f"models listing failed with {resp.status}")
+        payload = orjson.loads(await resp.read())
+    data = payload.get("data") if isinstance(payload, dict) else None
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
+async def retrieve_model(request: Request) -> Response:
+    gw = _gateway(request)
+    target = gw.router.resolve(request.path_params["model"])
+    provider = target.provider
+    resp = await send(
+        gw.session,
+        "GET",
+        f"{provider.base_url}/models/{target.model}",
+        headers=upstream_headers({}, provider),
+        body=None,
+        provider=provider,
+    )
+    async with resp:
+        body = await resp.read()
+    return Response(body, status_code=resp.status, headers=client_headers(resp.headers))
+
+
+def routes(prefix: str) -> list[BaseRoute]:
+    return [
+        Route(f"{prefix}/chat/completions", chat_completions, methods=["POST"]),
+        Route(f"{prefix}/completions", completions, methods=["POST"]),
+        Route(f"{prefix}/embeddings", embeddings, methods=["POST"]),
+        Route(f"{prefix}/responses", responses, methods=["POST"]),
+        Route(f"{prefix}/models", list_models, methods=["GET"]),
+        Route(f"{prefix}/models/{{model:path}}", retrieve_model, methods=["GET"]),
+    ]

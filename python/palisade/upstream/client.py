@@ -1,0 +1,112 @@
+"""The pooled aiohttp session (one per worker) and the request that leaves for a provider."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import aiohttp
+
+from palisade.config import ProviderConfig, UpstreamConfig
+from palisade.errors import UpstreamTimeout, UpstreamUnreachable
+
+# Never forwarded in either direction: hop-by-hop (RFC 9110 7.6.1) or owned by the gateway.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_REQUEST_DROP = HOP_BY_HOP | {
+    "host",
+    "content-length",
+    "content-type",
+    "accept-encoding",  # aiohttp negotiates compression with the provider and decodes it
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "cookie",
+    "forwarded",
+    "x-forwarded-for",
+    "x-real-ip",
+}
+_RESPONSE_DROP = HOP_BY_HOP | {"content-length", "content-encoding", "date", "server"}
+_OWN_HEADER_PREFIXES = ("x-palisade-", "x-archestra-")
+
+
+def create_session(config: UpstreamConfig) -> aiohttp.ClientSession:
+    # aiohttp turns on TCP_NODELAY for every connection it opens (base_protocol.connection_made).
+    connector = aiohttp.TCPConnector(
+        limit=config.max_connections,
+        limit_per_host=0,
+        keepalive_timeout=config.keepalive_s,
+        ttl_dns_cache=300,
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=None,  # a long generation is legitimate; idle reads are what we bound
+        connect=config.connect_timeout_s,
+        sock_read=config.read_timeout_s,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        skip_auto_headers=("User-Agent",),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
+def upstream_headers(client_headers: Mapping[str, str], provider: ProviderConfig) -> dict[str, str]:
+    drop = _REQUEST_DROP
+    connection = client_headers.get("connection")
+    if connection:
+        drop = drop | {h.strip().lower() for h in connection.split(",")}
+    headers = {
+        k: v
+        for k, v in client_headers.items()
+        if k not in drop and not k.startswith(_OWN_HEADER_PREFIXES)
+    }
+    headers["content-type"] = "application/json"
+    if provider.api_key:
+        if provider.auth_header == "authorization":
+            headers["authorization"] = f"Bearer {provider.api_key}"
+        else:
+            headers[provider.auth_header] = provider.api_key
+    return headers
+
+
+def client_headers(upstream: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in upstream.items() if k.lower() not in _RESPONSE_DROP}
+
+
+async def send(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    provider: ProviderConfig,
+) -> aiohttp.ClientResponse:
+    """Sends the request and returns once the response head has arrived. Failures before that
+    become gateway errors; the message names the provider, never its key."""
+    try:
+        return await session.request(method, url, data=body, headers=headers)
+    except (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+        raise UpstreamTimeout(
+            f"Palisade: provider `{provider.name}` did not answer in time."
+        ) from None
+    except aiohttp.ClientConnectorError as exc:
+        raise UpstreamUnreachable(
+            f"Palisade: cannot connect to provider `{provider.name}` ({exc.os_error.strerror or type(exc.os_error).__name__})."
+        ) from None
+    except aiohttp.ClientError as exc:
+        raise UpstreamUnreachable(
+            f"Palisade: provider `{provider.name}` failed before answering ({type(exc).__name__})."
+        ) from None

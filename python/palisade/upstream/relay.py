@@ -1,0 +1,147 @@
+"""From the provider's response to the client's: relayed as it arrives, usage read on the way.
+
+Non-stream answers are relayed with their status and body unchanged (errors included). Streams
+go through the Rust SSE parser chunk by chunk: each network chunk is forwarded as soon as it is
+read, unless the gateway injected `stream_options.include_usage`, in which case the events are
+re-framed without the usage fields the client did not ask for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from palisade._core import SseEvent, SseParser
+from palisade.errors import UpstreamTimeout, UpstreamUnreachable
+from palisade.pipeline.context import RequestContext
+from palisade.upstream.client import client_headers
+
+log = logging.getLogger("palisade.upstream")
+
+_STREAM_BROKEN = orjson.dumps(
+    {
+        "error": {
+            "message": "Palisade: the provider's stream broke off before it was complete.",
+            "type": "upstream_error",
+            "param": None,
+            "code": "upstream_stream_interrupted",
+        }
+    }
+)
+
+
+async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
+    ctx.status = resp.status
+    headers = client_headers(resp.headers)
+    headers["x-palisade-request-id"] = ctx.request_id
+    content_type = resp.headers.get("content-type", "")
+    if resp.status == 200 and content_type.startswith("text/event-stream"):
+        return StreamingResponse(
+            _stream(ctx, resp),
+            status_code=200,
+            headers=headers,
+            background=BackgroundTask(_close, resp),
+        )
+    try:
+        body = await resp.read()
+    except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
+        resp.close()
+        name = ctx.target.provider.name if ctx.target else "upstream"
+        if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+            raise UpstreamTimeout(f"Palisade: provider `{name}` stopped answering mid-response.") from None
+        raise UpstreamUnreachable(
+            f"Palisade: the connection to provider `{name}` broke mid-response ({type(exc).__name__})."
+        ) from None
+    finally:
+        resp.release()
+    if resp.status == 200 and content_type.startswith("application/json"):
+        ctx.usage = _usage_of(body)
+    return Response(body, status_code=resp.status, headers=headers)
+
+
+async def _close(resp: aiohttp.ClientResponse) -> None:
+    resp.close()
+
+
+async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    parser = SseParser()
+    strip = ctx.injected_stream_usage
+    try:
+        async for chunk in resp.content.iter_any():
+            if ctx.first_chunk_at is None:
+                ctx.first_chunk_at = time.perf_counter()
+            events = parser.feed(chunk)
+            if strip:
+                out = _reframe(ctx, events)
+                if out:
+                    yield out
+            else:
+                _read_usage(ctx, events)
+                yield chunk
+        if parser.finish():
+            log.warning("stream from %s ended mid-event", _provider(ctx))
+            yield b"data: " + _STREAM_BROKEN + b"\n\n"
+    except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
+        log.warning("stream from %s broke off: %s", _provider(ctx), type(exc).__name__)
+        # The client must see an error, not a clean end: the SDKs raise on an `error` event.
+        yield b"data: " + _STREAM_BROKEN + b"\n\n"
+    finally:
+        # Cancellation (client gone) lands here too: closing drops the upstream connection,
+        # which is how the provider learns to stop generating.
+        resp.close()
+
+
+def _reframe(ctx: RequestContext, events: list[SseEvent]) -> bytes:
+    parts: list[bytes] = []
+    for event in events:
+        data = event.data
+        if '"usage"' in data:
+            obj = orjson.loads(data)
+            if isinstance(obj, dict) and "usage" in obj:
+                usage = obj.pop("usage")
+                if usage:
+                    ctx.usage = usage
+                    if not obj.get("choices"):
+                        continue  # the usage-only chunk the client did not ask for
+                data = orjson.dumps(obj).decode()
+        parts.append(_frame(event, data))
+    return b"".join(parts)
+
+
+def _frame(event: SseEvent, data: str) -> bytes:
+    head = "" if event.event == "message" else f"event: {event.event}\n"
+    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    return f"{head}{lines}\n".encode()
+
+
+def _read_usage(ctx: RequestContext, events: list[SseEvent]) -> None:
+    for event in events:
+        if '"usage"' in event.data:
+            usage = _usage_of(event.data)
+            if usage:
+                ctx.usage = usage
+
+
+def _usage_of(body: bytes | str) -> dict[str, Any] | None:
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    usage = obj.get("usage")
+    if usage is None and isinstance(obj.get("response"), dict):
+        usage = obj["response"].get("usage")  # Responses API: response.completed
+    return usage if isinstance(usage, dict) else None
+
+
+def _provider(ctx: RequestContext) -> str:
+    return ctx.target.provider.name if ctx.target else "upstream"
