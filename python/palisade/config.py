@@ -60,6 +60,8 @@ class ProviderConfig:
     # did not, and strip it before the client sees it. Off for providers that reject the field.
     stream_usage: bool = True
     auth_header: str = "authorization"
+    # Overrides upstream.read_timeout_s for this provider (None: use the global one).
+    read_timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,16 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
     )
 
 
-_PROVIDER_KEYS = {"kind", "base_url", "api_key", "models", "priority", "stream_usage", "auth_header"}
+_PROVIDER_KEYS = {
+    "kind",
+    "base_url",
+    "api_key",
+    "models",
+    "priority",
+    "stream_usage",
+    "auth_header",
+    "read_timeout_s",
+}
 _PROVIDER_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PROVIDER_KINDS = {"openai"}
 
@@ -188,6 +199,7 @@ def _providers(r: _Reader, raw: object) -> list[ProviderConfig]:
                 priority=r.get(p, path, "priority", r.integer, 0),
                 stream_usage=r.get(p, path, "stream_usage", r.boolean, True),
                 auth_header=r.get(p, path, "auth_header", r.string, "authorization").lower(),
+                read_timeout_s=r.get(p, path, "read_timeout_s", r.optional_positive_float, None),
             )
         )
     return out
@@ -273,7 +285,8 @@ class _Reader:
             try:
                 value = kind(value)
             except ValueError:
-                raise self.error(path, f"must be a number, not {value!r}") from None
+                # The text may come from the environment (a secret, even): never echo it.
+                raise self.error(path, "must be a number, not a string") from None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(path, f"must be a number, not {_type_name(value)}")
         if kind is int and not float(value).is_integer():
@@ -294,6 +307,9 @@ class _Reader:
         if n <= 0:
             raise self.error(path, f"must be greater than 0, not {n}")
         return n
+
+    def optional_positive_float(self, value: object, path: str) -> float | None:
+        return self.positive_float(value, path)
 
     def port(self, value: object, path: str) -> int:
         n = self.integer(value, path)

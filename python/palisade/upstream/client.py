@@ -85,6 +85,22 @@ def client_headers(upstream: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in upstream.items() if k.lower() not in _RESPONSE_DROP}
 
 
+_timeouts: dict[ProviderConfig, aiohttp.ClientTimeout] = {}
+
+
+def _provider_timeouts(
+    session: aiohttp.ClientSession, provider: ProviderConfig
+) -> aiohttp.ClientTimeout | None:
+    if provider.read_timeout_s is None:
+        return None
+    timeout = _timeouts.get(provider)
+    if timeout is None:
+        timeout = _timeouts[provider] = aiohttp.ClientTimeout(
+            total=None, connect=session.timeout.connect, sock_read=provider.read_timeout_s
+        )
+    return timeout
+
+
 async def send(
     session: aiohttp.ClientSession,
     method: str,
@@ -96,8 +112,11 @@ async def send(
 ) -> aiohttp.ClientResponse:
     """Sends the request and returns once the response head has arrived. Failures before that
     become gateway errors; the message names the provider, never its key."""
+    timeout = _provider_timeouts(session, provider)
     try:
-        return await session.request(method, url, data=body, headers=headers)
+        if timeout is None:
+            return await session.request(method, url, data=body, headers=headers)
+        return await session.request(method, url, data=body, headers=headers, timeout=timeout)
     except (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError):
         raise UpstreamTimeout(
             f"Palisade: provider `{provider.name}` did not answer in time."

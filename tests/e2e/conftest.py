@@ -1,0 +1,99 @@
+"""A real mock provider and a real Granian gateway, started once for the e2e suite."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import openai
+import pytest
+
+from tests.helpers.raw_upstream import RawUpstream, raw_upstream
+from tests.helpers.servers import free_port, start_process_server
+
+MOCK_KEY = "mock-provider-key"
+CLIENT_KEY = "client-side-key"
+
+
+@dataclass
+class Stack:
+    gateway: str
+    mock: str
+    raw: RawUpstream
+
+    def mock_requests(self) -> list[dict[str, Any]]:
+        answer = httpx.get(f"{self.mock}/_mock/requests")
+        answer.raise_for_status()
+        requests: list[dict[str, Any]] = answer.json()
+        return requests
+
+    def clear_mock(self) -> None:
+        httpx.delete(f"{self.mock}/_mock/requests").raise_for_status()
+
+
+def write_config(path: Path, gateway_port: int, mock_port: int, raw_port: int) -> None:
+    dead_port = free_port()  # nothing listens there
+    path.write_text(
+        f"""
+server: {{host: 127.0.0.1, port: {gateway_port}}}
+auto_providers: false
+firewall: {{max_body_bytes: 65536}}
+upstream: {{connect_timeout_s: 2, read_timeout_s: 30}}
+providers:
+  mock:
+    base_url: http://127.0.0.1:{mock_port}/v1
+    api_key: {MOCK_KEY}
+    models: ["mock-*", "gpt-*", "text-embedding-*"]
+  slow:
+    base_url: http://127.0.0.1:{mock_port}/v1
+    api_key: {MOCK_KEY}
+    read_timeout_s: 1
+  dead:
+    base_url: http://127.0.0.1:{dead_port}/v1
+  rawstream:
+    base_url: http://127.0.0.1:{raw_port}/stream/v1
+  rawhang:
+    base_url: http://127.0.0.1:{raw_port}/hang/v1
+"""
+    )
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    mock_port, gateway_port = free_port(), free_port()
+    palisade = [sys.executable, "-m", "palisade.cli"]
+    with raw_upstream() as raw:
+        config = tmp / "palisade.yaml"
+        write_config(config, gateway_port, mock_port, raw.port)
+        mock_argv = [*palisade, "mock-upstream", "--port", str(mock_port), "--api-key", MOCK_KEY]
+        gateway_argv = [*palisade, "serve", "--config", str(config)]
+        with (
+            start_process_server(mock_argv, mock_port),
+            start_process_server(gateway_argv, gateway_port),
+        ):
+            yield Stack(
+                gateway=f"http://127.0.0.1:{gateway_port}",
+                mock=f"http://127.0.0.1:{mock_port}",
+                raw=raw,
+            )
+
+
+@pytest.fixture(scope="session")
+def client(stack: Stack) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(
+        base_url=f"{stack.gateway}/v1", api_key=CLIENT_KEY, max_retries=0, timeout=20
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def async_client(stack: Stack) -> Any:
+    async with openai.AsyncOpenAI(
+        base_url=f"{stack.gateway}/v1", api_key=CLIENT_KEY, max_retries=0, timeout=20
+    ) as c:
+        yield c
