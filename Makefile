@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 CONFIG ?= palisade.yaml
+MOCK_PORT ?= 9100
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml Cargo.lock
 
 .PHONY: run test lint bench mock fmt clean redis-server
@@ -27,11 +28,15 @@ $(VENV)/.ext: $(VENV)/.deps $(RUST_SRC)
 Cargo.lock:
 	cargo generate-lockfile
 
+# The gateway plus the built-in mock provider, so that it works offline out of the box.
 run: $(VENV)/.ext
-	$(VENV)/bin/palisade serve --config $(CONFIG) --host $(HOST) --port $(PORT)
+	$(VENV)/bin/palisade mock-upstream --port $(MOCK_PORT) & mock=$$!; \
+	trap 'kill $$mock 2>/dev/null || true' EXIT INT TERM; \
+	PALISADE_MOCK_URL=http://127.0.0.1:$(MOCK_PORT)/v1 \
+	  $(VENV)/bin/palisade serve --config $(CONFIG) --host $(HOST) --port $(PORT)
 
 mock: $(VENV)/.ext
-	$(VENV)/bin/palisade mock-upstream --port 9100
+	$(VENV)/bin/palisade mock-upstream --port $(MOCK_PORT)
 
 redis-server:
 	@command -v redis-server >/dev/null || { \

@@ -42,21 +42,43 @@ def test_env_interpolation_with_defaults_and_escapes() -> None:
 @pytest.mark.parametrize(
     ("raw", "env", "message"),
     [
-        ({"server": {"port": "${NOPE}"}}, {}, "t.yaml: server.port: environment variable NOPE is not set"),
+        (
+            {"server": {"port": "${NOPE}"}},
+            {},
+            "t.yaml: server.port: environment variable NOPE is not set",
+        ),
         ({"server": {"port": 70000}}, {}, "t.yaml: server.port: must be a port number"),
         ({"server": {"prot": 1}}, {}, "t.yaml: server.prot: unknown key"),
         ({"server": []}, {}, "t.yaml: server: must be a mapping, not a list"),
-        ({"firewall": {"max_body_bytes": 0}}, {}, "firewall.max_body_bytes: must be greater than 0"),
+        (
+            {"firewall": {"max_body_bytes": 0}},
+            {},
+            "firewall.max_body_bytes: must be greater than 0",
+        ),
         ({"upstream": {"read_timeout_s": "soon"}}, {}, "upstream.read_timeout_s: must be a number"),
         ({"providers": {"p": {}}}, {}, "providers.p.base_url: is required"),
-        ({"providers": {"p": {"base_url": "ftp://x"}}}, {}, "providers.p.base_url: must start with"),
+        (
+            {"providers": {"p": {"base_url": "ftp://x"}}},
+            {},
+            "providers.p.base_url: must start with",
+        ),
         ({"providers": {"P!": {"base_url": "http://x"}}}, {}, "providers.P!: a provider name uses"),
-        ({"providers": {"p": {"base_url": "http://x", "kind": "cobol"}}}, {}, "providers.p.kind: must be one of"),
-        ({"providers": {"p": {"base_url": "http://x", "models": "gpt-*"}}}, {}, "providers.p.models: must be a list"),
+        (
+            {"providers": {"p": {"base_url": "http://x", "kind": "cobol"}}},
+            {},
+            "providers.p.kind: must be one of",
+        ),
+        (
+            {"providers": {"p": {"base_url": "http://x", "models": "gpt-*"}}},
+            {},
+            "providers.p.models: must be a list",
+        ),
         ([1, 2], {}, "t.yaml: <top level>: must be a mapping"),
     ],
 )
-def test_errors_name_file_key_path_and_problem(raw: object, env: dict[str, str], message: str) -> None:
+def test_errors_name_file_key_path_and_problem(
+    raw: object, env: dict[str, str], message: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         parse(raw, env)
     assert message in str(info.value)
@@ -94,5 +116,8 @@ def test_auto_providers_can_be_switched_off() -> None:
 
 def test_secrets_from_the_environment_never_appear_in_errors() -> None:
     with pytest.raises(ConfigError) as info:
-        parse({"providers": {"p": {"base_url": "${URL}", "priority": "${KEY}"}}}, {"URL": "http://x", "KEY": "sk-secret"})
+        parse(
+            {"providers": {"p": {"base_url": "${URL}", "priority": "${KEY}"}}},
+            {"URL": "http://x", "KEY": "sk-secret"},
+        )
     assert "sk-secret" not in str(info.value)

@@ -13,7 +13,9 @@ from palisade.config import ConfigError, load_config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="palisade", description="Security gateway for LLM traffic.")
+    parser = argparse.ArgumentParser(
+        prog="palisade", description="Security gateway for LLM traffic."
+    )
     parser.add_argument("--version", action="version", version=f"palisade {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -28,11 +30,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     mock = commands.add_parser("mock-upstream", help="run the mock OpenAI-compatible provider")
     mock_server.add_arguments(mock)
-    mock.set_defaults(run=lambda args: mock_server.main(args) or 0)
+    mock.set_defaults(run=_mock_upstream)
 
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code
+
+
+def _mock_upstream(args: argparse.Namespace) -> int:
+    from palisade.mock import server as mock_server
+
+    mock_server.main(args)
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

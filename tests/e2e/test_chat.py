@@ -35,7 +35,8 @@ def test_non_stream_sync(client: openai.OpenAI, stack: Stack) -> None:
     assert answer.object == "chat.completion"
     assert answer.choices[0].message.content == "Hello, gateway."
     assert answer.choices[0].finish_reason == "stop"
-    assert answer.usage is not None and answer.usage.total_tokens > 0
+    assert answer.usage is not None
+    assert answer.usage.total_tokens > 0
     [seen] = stack.mock_requests()
     # The gateway sets the provider key; the client's own key never leaves.
     assert seen["headers"]["authorization"] == f"Bearer {MOCK_KEY}"
@@ -92,7 +93,8 @@ async def test_stream_with_include_usage_async(async_client: openai.AsyncOpenAI)
     chunks = [c async for c in stream]
     last = chunks[-1]
     assert last.choices == []
-    assert last.usage is not None and last.usage.completion_tokens > 0
+    assert last.usage is not None
+    assert last.usage.completion_tokens > 0
     assert all(c.usage is None for c in chunks[:-1])
     assert "".join(c.choices[0].delta.content or "" for c in chunks[:-1]) == "a b c"
 

@@ -62,7 +62,8 @@ def test_responses_api(client: openai.OpenAI) -> None:
         model="mock-gpt", input="Hi there", extra_body={"mock": {"reply": "Hello back"}}
     )
     assert answer.output_text == "Hello back"
-    assert answer.usage is not None and answer.usage.output_tokens > 0
+    assert answer.usage is not None
+    assert answer.usage.output_tokens > 0
     events = list(
         client.responses.create(
             model="mock-gpt",

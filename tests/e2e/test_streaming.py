@@ -50,15 +50,15 @@ def test_first_chunk_arrives_before_the_upstream_sends_the_last(
 
 
 def test_drop_mid_stream_ends_with_an_error_not_a_hang(client: openai.OpenAI) -> None:
-    received = []
+    received: list[object] = []
+    stream = client.chat.completions.create(
+        model="mock-gpt",
+        messages=MESSAGES,
+        stream=True,
+        extra_body={"mock": {"fail": "drop", "fail_after_chunks": 2, "chunks": 6}},
+    )
     with pytest.raises(openai.APIError) as info:
-        for chunk in client.chat.completions.create(
-            model="mock-gpt",
-            messages=MESSAGES,
-            stream=True,
-            extra_body={"mock": {"fail": "drop", "fail_after_chunks": 2, "chunks": 6}},
-        ):
-            received.append(chunk)
+        received.extend(stream)
     assert 1 <= len(received) <= 3
     assert "broke off" in str(info.value)
 
