@@ -58,7 +58,9 @@ async def _gateway_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        error: GatewayError = NotFound(f"Palisade: no route for {request.method} {request.url.path}.")
+        error: GatewayError = NotFound(
+            f"Palisade: no route for {request.method} {request.url.path}."
+        )
     else:
         error = GatewayError(
             f"Palisade: {exc.detail}", status=exc.status_code, code=f"http_{exc.status_code}"

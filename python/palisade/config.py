@@ -152,7 +152,9 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
             max_connections=r.get(
                 upstream, "upstream", "max_connections", r.positive_int, d_up.max_connections
             ),
-            keepalive_s=r.get(upstream, "upstream", "keepalive_s", r.positive_float, d_up.keepalive_s),
+            keepalive_s=r.get(
+                upstream, "upstream", "keepalive_s", r.positive_float, d_up.keepalive_s
+            ),
         ),
         providers=tuple(providers),
         source=source,

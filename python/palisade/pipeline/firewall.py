@@ -34,16 +34,21 @@ async def read_body(request: Request, config: FirewallConfig) -> bytes:
 def check_content_type(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
-    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
         shown = media or "none"
         raise UnsupportedMediaType(
-            f"Palisade: the request body must be JSON (Content-Type: application/json), got {shown}."
+            "Palisade: the request body must be JSON (Content-Type: application/json), "
+            f"got {shown}."
         )
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not raw:
-        raise BadRequest("Palisade: the request body is empty; a JSON object is expected.", code="invalid_json")
+        raise BadRequest(
+            "Palisade: the request body is empty; a JSON object is expected.", code="invalid_json"
+        )
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -57,4 +62,6 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"Palisade: the request body exceeds the gateway's limit of {limit} bytes.")
+    return PayloadTooLarge(
+        f"Palisade: the request body exceeds the gateway's limit of {limit} bytes."
+    )

@@ -97,7 +97,9 @@ async def responses(request: Request) -> Response:
 
 async def list_models(request: Request) -> Response:
     gw = _gateway(request)
-    cache: tuple[float, list[dict[str, Any]]] | None = getattr(request.app.state, "models_cache", None)
+    cache: tuple[float, list[dict[str, Any]]] | None = getattr(
+        request.app.state, "models_cache", None
+    )
     if cache is None or time.monotonic() - cache[0] > _MODELS_TTL_S:
         cache = (time.monotonic(), await _collect_models(gw))
         request.app.state.models_cache = cache
@@ -120,9 +122,12 @@ async def _collect_models(gw: Gateway) -> list[dict[str, Any]]:
             continue
         for item in answer:
             model_id = item.get("id")
-            if isinstance(model_id, str) and model_id not in seen:
-                if gw.router.provider_for(model_id) is provider:
-                    seen[model_id] = item
+            if (
+                isinstance(model_id, str)
+                and model_id not in seen
+                and gw.router.provider_for(model_id) is provider
+            ):
+                seen[model_id] = item
     if providers and failures == len(providers):
         raise UpstreamUnreachable("Palisade: no provider answered the model listing.")
     return list(seen.values())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 
 import aiohttp
@@ -117,13 +116,14 @@ async def send(
         if timeout is None:
             return await session.request(method, url, data=body, headers=headers)
         return await session.request(method, url, data=body, headers=headers, timeout=timeout)
-    except (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+    except (TimeoutError, aiohttp.ServerTimeoutError):
         raise UpstreamTimeout(
             f"Palisade: provider `{provider.name}` did not answer in time."
         ) from None
     except aiohttp.ClientConnectorError as exc:
+        reason = exc.os_error.strerror or type(exc.os_error).__name__
         raise UpstreamUnreachable(
-            f"Palisade: cannot connect to provider `{provider.name}` ({exc.os_error.strerror or type(exc.os_error).__name__})."
+            f"Palisade: cannot connect to provider `{provider.name}` ({reason})."
         ) from None
     except aiohttp.ClientError as exc:
         raise UpstreamUnreachable(

@@ -52,13 +52,16 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
         )
     try:
         body = await resp.read()
-    except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
+    except (aiohttp.ClientError, TimeoutError) as exc:
         resp.close()
         name = ctx.target.provider.name if ctx.target else "upstream"
         if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-            raise UpstreamTimeout(f"Palisade: provider `{name}` stopped answering mid-response.") from None
+            raise UpstreamTimeout(
+                f"Palisade: provider `{name}` stopped answering mid-response."
+            ) from None
         raise UpstreamUnreachable(
-            f"Palisade: the connection to provider `{name}` broke mid-response ({type(exc).__name__})."
+            f"Palisade: the connection to provider `{name}` broke mid-response "
+            f"({type(exc).__name__})."
         ) from None
     finally:
         resp.release()
@@ -89,7 +92,7 @@ async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIte
         if parser.finish():
             log.warning("stream from %s ended mid-event", _provider(ctx))
             yield b"data: " + _STREAM_BROKEN + b"\n\n"
-    except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
+    except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("stream from %s broke off: %s", _provider(ctx), type(exc).__name__)
         # The client must see an error, not a clean end: the SDKs raise on an `error` event.
         yield b"data: " + _STREAM_BROKEN + b"\n\n"
