@@ -50,3 +50,50 @@ def test_client_headers_drop_transport_headers_and_keep_provider_ones() -> None:
         }
     )
     assert kept == {"Retry-After": "3", "x-request-id": "r", "Content-Type": "application/json"}
+
+
+async def test_pooled_session_uses_nodelay_keepalive_and_no_total_timeout() -> None:
+    import asyncio
+    import socket
+
+    from aiohttp import web
+
+    from palisade.config import UpstreamConfig
+    from palisade.upstream.client import create_session
+
+    async def ok(request: web.Request) -> web.StreamResponse:
+        # A body that is still arriving keeps the connection attached to the response.
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        await resp.write(b"o")
+        await asyncio.sleep(0.05)
+        await resp.write(b"k")
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/", ok)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    session = create_session(UpstreamConfig(connect_timeout_s=3, read_timeout_s=7))
+    try:
+        assert session.timeout.total is None
+        assert session.timeout.sock_read == 7
+        assert session.timeout.connect == 3
+        peers = set()
+        for _ in range(3):
+            async with session.get(f"http://127.0.0.1:{port}/") as resp:
+                assert resp.connection is not None
+                transport = resp.connection.transport
+                assert transport is not None
+                sock = transport.get_extra_info("socket")
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+                peers.add(sock.getsockname())
+                assert await resp.text() == "ok"
+        assert len(peers) == 1  # one kept-alive connection served all three requests
+    finally:
+        await session.close()
+        await runner.cleanup()
