@@ -159,3 +159,12 @@ def test_health_and_ready(stack: Stack) -> None:
     ready = httpx.get(f"{stack.gateway}/ready")
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
+
+
+def test_upstream_body_broken_off_is_502(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.InternalServerError) as info:
+        client.chat.completions.create(
+            model="mock-gpt", messages=MESSAGES, extra_body={"mock": {"fail": "drop"}}
+        )
+    assert info.value.status_code == 502
+    assert error_of(info.value)["code"] == "upstream_unreachable"

@@ -1,0 +1,79 @@
+"""Injected failures (`mock.fail`): provider errors, a dropped connection, a request that hangs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from palisade.mock.errors import error_response
+from palisade.mock.knobs import Knobs
+from palisade.mock.sse import pause
+
+HANG_SECONDS = 3600.0
+
+
+class DroppedResponse(Response):
+    """A non-stream answer cut off: the status line and headers, then the connection closes.
+
+    The ASGI server offers no way to close a connection before the status line, so this is the
+    closest to "no answer": a body announced by Content-Length that never arrives.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200, media_type="application/json")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [h for h in self.raw_headers if h[0] != b"content-length"]
+        headers.append((b"content-length", b"256"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"id": ', "more_body": True})
+
+
+class HangingResponse(Response):
+    """Never answers; ends early only when the client disconnects, so tasks do not pile up."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=504)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await asyncio.wait_for(_disconnected(receive), HANG_SECONDS)
+        except TimeoutError:
+            response = error_response(504, "mock hang elapsed", type="server_error")
+            await response(scope, receive, send)
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def failure_response(knobs: Knobs) -> Response:
+    """The answer for `knobs.fail`, except a streamed `drop`, which the stream itself performs."""
+    if knobs.fail == "hang":
+        return HangingResponse()
+    await pause(knobs.latency_ms)
+    if knobs.fail == "429":
+        return error_response(
+            429,
+            "Rate limit reached for requests (mock). Please try again later.",
+            type="requests",
+            code="rate_limit_exceeded",
+            headers={"retry-after": knobs.retry_after},
+        )
+    if knobs.fail == "500":
+        return error_response(
+            500,
+            "The server had an error while processing your request. Sorry about that!",
+            type="server_error",
+        )
+    if knobs.fail == "503":
+        return error_response(
+            503,
+            "The server is overloaded or not ready yet.",
+            type="server_error",
+            code="service_unavailable",
+        )
+    return DroppedResponse()

@@ -1,0 +1,45 @@
+"""What the mock received, for tests: `GET/DELETE /_mock/requests`, `GET /_mock/stats`.
+
+In memory and per worker, which is why tests run the mock with one worker.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from typing import Any
+
+from starlette.types import Scope
+
+
+class Recorder:
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.requests: deque[dict[str, Any]] = deque(maxlen=keep)
+        self.counts: Counter[str] = Counter()
+
+    def record(self, scope: Scope, body: Any) -> None:
+        path: str = scope["path"]
+        self.counts[path] += 1
+        if not self.keep:
+            return
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        self.requests.append(
+            {
+                "method": scope["method"],
+                "path": path,
+                "query": scope["query_string"].decode("latin-1"),
+                "headers": headers,
+                "body": body,
+            }
+        )
+
+    def clear(self) -> None:
+        self.requests.clear()
+        self.counts.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return {"requests": dict(self.counts)}

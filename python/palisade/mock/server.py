@@ -1,0 +1,57 @@
+"""`palisade mock-upstream`: serve the mock on Granian."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from palisade.mock.settings import SETTINGS_ENV, MockSettings
+
+TARGET = "palisade.mock.app:app_from_env"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=9100, help="port to bind (default 9100)")
+    parser.add_argument("--workers", type=int, default=1, help="Granian workers (default 1)")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0, help="delay before an answer or first chunk"
+    )
+    parser.add_argument(
+        "--ttft-ms", type=float, default=0, help="extra delay before the first stream chunk"
+    )
+    parser.add_argument("--chunks", type=int, default=8, help="content chunks per stream")
+    parser.add_argument(
+        "--chunk-interval-ms", type=float, default=0, help="delay between stream chunks"
+    )
+    parser.add_argument(
+        "--api-key", default=None, help="require 'Authorization: Bearer KEY' (default: any key)"
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> MockSettings:
+    return MockSettings(
+        latency_ms=args.latency_ms,
+        ttft_ms=args.ttft_ms,
+        chunks=args.chunks,
+        chunk_interval_ms=args.chunk_interval_ms,
+        api_key=args.api_key,
+    )
+
+
+def main(args: argparse.Namespace) -> None:
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    # Workers are separate processes: the environment is how the settings reach the factory.
+    os.environ[SETTINGS_ENV] = settings_from_args(args).to_json()
+    Server(
+        target=TARGET,
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=args.host,
+        port=args.port,
+        workers=args.workers,
+        websockets=False,
+        log_access=False,
+    ).serve()

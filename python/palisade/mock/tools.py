@@ -1,0 +1,96 @@
+"""Which tool calls to answer with, and deterministic arguments built from a JSON schema.
+
+The mock calls tools only when told to: `tool_choice` is `"required"` or names a function, or the
+`mock.tool_calls` knob lists the calls. Under `"auto"` it answers with text, so a test always
+knows which of the two it gets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from palisade.mock.content import seed
+from palisade.mock.knobs import Knobs, ToolCallSpec
+
+_MAX_DEPTH = 6
+
+
+def _function(tool: Any) -> dict[str, Any] | None:
+    """The function definition of a chat tool (`{"function": {...}}`) or a Responses tool."""
+    if not isinstance(tool, dict) or tool.get("type", "function") != "function":
+        return None
+    inner = tool.get("function", tool)
+    if isinstance(inner, dict) and isinstance(inner.get("name"), str):
+        return inner
+    return None
+
+
+def _forced_name(tool_choice: Any) -> str | None:
+    if not isinstance(tool_choice, dict) or tool_choice.get("type") != "function":
+        return None
+    inner = tool_choice.get("function", tool_choice)
+    name = inner.get("name") if isinstance(inner, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def planned_calls(body: dict[str, Any], knobs: Knobs) -> tuple[ToolCallSpec, ...] | None:
+    if knobs.tool_calls is not None:
+        return knobs.tool_calls
+    tools = body.get("tools")
+    if not isinstance(tools, list) or not tools:
+        return None
+    functions = [f for f in map(_function, tools) if f is not None]
+    tool_choice = body.get("tool_choice")
+    name = _forced_name(tool_choice)
+    if name is not None:
+        chosen = next((f for f in functions if f["name"] == name), {"name": name})
+    elif tool_choice == "required" and functions:
+        chosen = functions[0]
+    else:
+        return None
+    arguments = arguments_for(chosen.get("parameters"), chosen["name"])
+    return (ToolCallSpec(chosen["name"], orjson.dumps(arguments).decode()),)
+
+
+def arguments_for(schema: Any, name: str) -> Any:
+    """A value that satisfies the common JSON-schema shapes, the same for the same schema."""
+    return _value(schema, name, 0)
+
+
+def _value(schema: Any, name: str, depth: int) -> Any:
+    if not isinstance(schema, dict) or depth > _MAX_DEPTH:
+        return {} if depth == 0 else None
+    if "const" in schema:
+        return schema["const"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return enum[0]
+    if "default" in schema:
+        return schema["default"]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and options:
+            return _value(options[0], name, depth + 1)
+    kind = schema.get("type", "object" if "properties" in schema else None)
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        properties = schema.get("properties")
+        if not isinstance(properties, dict):
+            return {}
+        required = schema.get("required")
+        keys = required if isinstance(required, list) and required else list(properties)
+        return {k: _value(properties.get(k), k, depth + 1) for k in keys if isinstance(k, str)}
+    if kind == "array":
+        return [_value(schema.get("items"), name, depth + 1)]
+    if kind == "string":
+        return f"mock-{name}-{seed(name).hex()[:6]}"
+    if kind == "integer":
+        return int(schema.get("minimum", 1))
+    if kind == "number":
+        return float(schema.get("minimum", 1.5))
+    if kind == "boolean":
+        return True
+    return None
