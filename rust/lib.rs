@@ -4,11 +4,17 @@
 use pyo3::prelude::*;
 
 pub mod errors;
+pub mod injection;
+pub mod scan;
 pub mod sse;
+pub mod tokens;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     sse::register(m)?;
+    tokens::register(m)?;
+    scan::register(m)?;
+    injection::register(m)?;
     Ok(())
 }

@@ -31,3 +31,203 @@ class SseParser:
     def finish(self) -> bool:
         """End of stream: discards an unfinished event and resets the parser. Returns True
         when something was discarded (the stream was cut off mid-event)."""
+
+# ---- tokens ------------------------------------------------------------------------------
+# Exact BPE counts for OpenAI's vocabularies, rank data built into the extension (no network).
+# Counts are of the ordinary encoding: `<|endoftext|>` and the like count as plain text.
+
+def count_tokens(text: str, encoding: str = "o200k_base") -> int:
+    """Number of tokens of `text` in `encoding` ("o200k_base" or "cl100k_base"); equal to
+    `len(tiktoken.get_encoding(encoding).encode_ordinary(text))`. Raises ValueError for any
+    other encoding. The GIL is released for texts of 1 KiB and more."""
+
+def encoding_for_model(model: str) -> str:
+    """The encoding of a model name. A provider prefix (`openai/gpt-4o`) and a fine-tune name
+    (`ft:gpt-4o-mini:org::id`) are resolved to the base model; case is ignored.
+    gpt-4o, chatgpt-4o, gpt-4.1, gpt-4.5, gpt-5*, o1, o3, o4-mini (and their dated or -mini
+    variants), gpt-oss -> "o200k_base"; gpt-4, gpt-4-turbo, gpt-4-32k, gpt-3.5-turbo,
+    text-embedding-3-*, text-embedding-ada-002 -> "cl100k_base". Anything else -> "o200k_base"
+    (the vocabulary of every current OpenAI chat model), so an unknown model still counts."""
+
+def count_chat_tokens(messages_json: bytes, model: str, tools_json: bytes | None = None) -> int:
+    """Prompt tokens of a chat request, from the raw JSON of its `messages` array (and `tools`
+    array, or JSON null) as the gateway holds them; parsed and counted with the GIL released
+    for bodies of 1 KiB and more. Malformed JSON, or messages that are not an array of
+    objects, raise ValueError. The encoding is `encoding_for_model(model)`; `t(s)` below is
+    `count_tokens(s, that encoding)`. OpenAI's cookbook accounting:
+
+    total = 3 (reply priming) + sum over messages of
+        3
+        + t(v) for every string-valued field v (role, content, name, tool_call_id, refusal, ...)
+        + 1 if the message has `name`
+        + for `content` given as an array of parts:
+            text / input_text / output_text parts: t(text); refusal parts: t(refusal);
+            image_url / input_image parts: the image cost below; other parts (audio, files): 0
+        + for each `tool_calls[i].function` (and a legacy `function_call`):
+            t(name) + t(arguments)
+    + tools, if any (func_init = 7 for o200k_base models, 10 for cl100k_base ones):
+        sum over tools (`{"function": {...}}` or the definition itself) of
+            func_init + t(f"{name}:{description without one trailing '.'}")
+            + if parameters.properties is non-empty: 3 + sum over properties of
+                3 + t(f"{key}:{type}:{description without one trailing '.'}")
+                + if it has `enum`: -3 + sum of (3 + t(item)) over the items
+        + 12
+      (a union `type` list is joined with ","; nested object properties are not counted).
+
+    Image cost: detail "low" -> 85. "high", "auto" or unset -> scale to fit 2048x2048, then
+    so that the short side is at most 768, then 85 + 170 per 512-px tile (1024x1024 -> 765).
+    The size comes from integer `width`/`height` on the part or its `image_url` object, else
+    from the header of a base64 `data:` URL (PNG, GIF, JPEG, WebP); when unknown, 765 (the
+    documented 1024x1024 example)."""
+
+# ---- scan --------------------------------------------------------------------------------
+# Built-in kinds. PII: email, phone, credit_card, iban, us_ssn, ip_address. Secrets:
+# openai_api_key, anthropic_api_key, aws_access_key, aws_secret_key, github_token, slack_token,
+# stripe_key, google_api_key, private_key, jwt, generic_secret. Custom rules report their own
+# name with category "custom". Wherever a list of kinds is taken, the group names "pii",
+# "secrets" (and, for `kinds=`, "custom") stand for every kind of that category.
+#
+# No object here ever shows a matched value: matches carry offsets only; slice your own string.
+
+@final
+class Match:
+    """One detection; `text[m.start:m.end]` is the value (Python `str` offsets). Overlapping
+    detections are merged into one span named by the most specific kind."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def category(self) -> str:
+        """One of "pii", "secret", "custom"."""
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Redaction:
+    @property
+    def text(self) -> str:
+        """The input with the selected kinds replaced."""
+    @property
+    def matches(self) -> list[Match]:
+        """Every detection in the input (replaced or not), offsets into the input."""
+    @property
+    def counts(self) -> dict[str, int]:
+        """Detections per kind."""
+
+@final
+class Scanner:
+    """One compiled rule set. Build it once per config and share it: it is immutable and safe
+    to use from any thread; the GIL is released while scanning texts of 16 KiB or more."""
+
+    def __init__(
+        self,
+        entities: list[str] | None = None,
+        custom_patterns: dict[str, str] | None = None,
+        keywords: dict[str, list[str]] | None = None,
+    ) -> None:
+        """`entities`: built-in kinds (or "pii"/"secrets") to turn on; None means all.
+        `custom_patterns`: name -> regex (Rust `regex` syntax, linear time). `keywords`:
+        name -> words matched case-insensitively (ASCII) on word boundaries. Raises ValueError
+        naming the offending entity, rule or keyword list."""
+    @property
+    def kinds(self) -> list[str]:
+        """Kinds this scanner reports: enabled built-ins, then custom rules."""
+    def scan(self, text: str) -> list[Match]:
+        """Merged detections, sorted by position."""
+    def redact(
+        self,
+        text: str,
+        style: str = "placeholder",
+        kinds: list[str] | None = None,
+        mask_text: str = "[REDACTED]",
+    ) -> Redaction:
+        """Replaces detections of `kinds` (None: all). Styles: "placeholder" (`[EMAIL_1]`,
+        numbered per distinct value within this call), "mask" (`mask_text`), "partial" (every
+        letter/digit but the last four becomes '*', separators stay: `****-****-****-1234`)."""
+    def stream(
+        self,
+        style: str = "placeholder",
+        kinds: list[str] | None = None,
+        mask_text: str = "[REDACTED]",
+    ) -> StreamRedactor:
+        """A redactor for one streamed text; same arguments as `redact`."""
+    def masker(self, kinds: list[str] | None = None) -> Masker:
+        """Reversible masking for one request (None: all kinds)."""
+
+@final
+class StreamRedactor:
+    """Chunk-by-chunk redaction whose concatenated output equals `Scanner.redact` of the whole
+    text, for any chunking. Text is released as soon as no match can still start in it; the
+    held tail is usually the last word, at most 8 KiB past a candidate's start (16 KiB after an
+    unterminated private-key header). Not for concurrent use by several tasks."""
+
+    def feed(self, chunk: str) -> str:
+        """Returns the text that became final (possibly empty)."""
+    def finish(self) -> str:
+        """End of stream: returns the rest."""
+    def take_matches(self) -> list[Match]:
+        """Detections released since the last call; offsets into the whole input stream.
+        Check these (or `counts`) before forwarding `feed`'s output to enforce a block."""
+    @property
+    def counts(self) -> dict[str, int]:
+        """Detections released so far, per kind."""
+    @property
+    def held(self) -> int:
+        """UTF-8 bytes received but not yet released."""
+
+@final
+class Masker:
+    """Placeholders for one request. `mask` every text sent to the provider (numbering is
+    shared across calls, so a value keeps its placeholder), then `unmask` the answer. The
+    originals stay in this object only; its repr shows a count. A placeholder that already
+    occurs in the input is never assigned, so user-written text is never "restored"."""
+
+    def mask(self, text: str) -> Redaction: ...
+    def unmask(self, text: str) -> str:
+        """Restores every placeholder this masker assigned; others are left as they are."""
+    def unmask_stream(self) -> Unmasker:
+        """An un-masker for a streamed answer (knows the placeholders assigned so far)."""
+    def __len__(self) -> int:
+        """Number of distinct masked values."""
+
+@final
+class Unmasker:
+    """Streaming `unmask`: holds back only a tail that is still a prefix of a known
+    placeholder (e.g. `[EMAIL_` at the end of a chunk)."""
+
+    def feed(self, chunk: str) -> str: ...
+    def finish(self) -> str: ...
+
+# ---- injection ---------------------------------------------------------------------------
+
+INJECTION_DEFAULT_THRESHOLD: float
+"""Score at or above which text is treated as a prompt-injection attempt (0.5)."""
+
+@final
+class InjectionResult:
+    """Outcome of `score_injection`."""
+
+    @property
+    def score(self) -> float:
+        """In [0, 1]: weighted signals combined as independent evidence, 1 - prod(1 - w)."""
+    @property
+    def signals(self) -> list[str]:
+        """Names of the signals that fired, strongest first, as `family.detail`. Families:
+        `override`, `delimiter`, `extraction`, `jailbreak`, `exfiltration`, and
+        `obfuscation` (leetspeak, homoglyphs, invisible characters, spacing, encoded or split
+        words; listed and counted only when an attack family fired too)."""
+
+def score_injection(text: str) -> InjectionResult:
+    """Scores `text` for prompt injection after normalizing away common obfuscation. Matches
+    inside a short quoted phrase that is being discussed, or in a question about the concept,
+    weigh less. Releases the GIL for inputs of 4 KiB and more."""
+
+def normalize_for_injection(text: str) -> str:
+    """The detection view that `score_injection` matches on: NFKC, lowercase, invisible and
+    bidi characters removed, look-alike letters and leetspeak folded, spaced-out letters
+    joined, and base64/hex segments that decode to text appended on new lines. For tests and
+    debugging; not meant for display."""
