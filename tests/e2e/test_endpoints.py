@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
+import httpx2 as httpx
 import openai
 import pytest
 
@@ -84,3 +87,23 @@ async def test_responses_api_async_stream(async_client: openai.AsyncOpenAI) -> N
     types = [e.type async for e in stream]
     assert types[0] == "response.created"
     assert types[-1] == "response.completed"
+
+
+@pytest.mark.parametrize(
+    ("model_id", "reaches_provider"),
+    [("mock:../../_mock/requests", True), ("mock:a/../../x", True), ("mock:..", False)],
+)
+def test_model_ids_cannot_walk_to_other_provider_paths(
+    stack: Stack, model_id: str, reaches_provider: bool
+) -> None:
+    stack.clear_mock()
+    # Percent-encoded, as an attacker would send it: the client must not normalise it away.
+    encoded = quote(model_id, safe=":").replace(".", "%2E")
+    answer = httpx.get(f"{stack.gateway}/v1/models/{encoded}")
+    assert answer.status_code == 404
+    paths = [r["path"] for r in stack.mock_requests()]
+    assert len(paths) == int(reaches_provider)
+    # Had the id walked, the request would have landed on /_mock/requests (200, unrecorded);
+    # instead the provider got it as a model id under /v1/models/ and answered 404.
+    assert all(p.startswith("/v1/models/") for p in paths), paths
+    assert answer.json()["error"]["code"] == "model_not_found"

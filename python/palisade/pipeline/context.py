@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from palisade.upstream.routing import Target
+
+# Unique across workers and restarts (random per process) without uuid4's cost per request.
+_ID_PREFIX = f"req_{os.urandom(6).hex()}"
+_ID_COUNTER = itertools.count(1)
+
+
+def _next_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
 
 @dataclass(slots=True)
@@ -24,7 +33,7 @@ class RequestContext:
     injected_stream_usage: bool = False
     usage: dict[str, Any] | None = None
     status: int | None = None
-    request_id: str = field(default_factory=lambda: f"req_{uuid.uuid4().hex}")
+    request_id: str = field(default_factory=lambda: _next_request_id())
     started: float = field(default_factory=time.perf_counter)
     first_chunk_at: float | None = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import orjson
@@ -12,12 +13,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from palisade.disconnect import ClientDisconnected, cancel_on_disconnect
-from palisade.errors import BadRequest, GatewayError, UpstreamUnreachable
+from palisade.disconnect import ClientDisconnected, DisconnectWatch
+from palisade.errors import BadRequest, GatewayError, ModelNotFound, UpstreamUnreachable
 from palisade.gateway import Gateway
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.firewall import check_content_type, parse_json_object, read_body
-from palisade.upstream.client import client_headers, send, upstream_headers
+from palisade.upstream.client import client_headers, send, upstream_headers, upstream_url
 from palisade.upstream.relay import relay
 
 # Endpoints whose streams accept `stream_options.include_usage`.
@@ -53,16 +54,17 @@ async def _generate(request: Request, path: str) -> Response:
     if ctx.stream and path in _STREAM_USAGE_OPT_IN and provider.stream_usage:
         _ask_for_stream_usage(ctx)
     headers = upstream_headers(request.headers, provider)
-    url = f"{provider.base_url}/{path}"
-
-    async def forward() -> Response:
-        resp = await send(
-            gw.session, "POST", url, headers=headers, body=ctx.outgoing_body(), provider=provider
-        )
-        return await relay(ctx, resp)
-
     try:
-        return await cancel_on_disconnect(request, forward())
+        async with DisconnectWatch(request.receive):
+            resp = await send(
+                gw.session,
+                "POST",
+                upstream_url(provider, path),
+                headers=headers,
+                body=ctx.outgoing_body(),
+                provider=provider,
+            )
+            return await relay(ctx, resp)
     except ClientDisconnected:
         return Response(status_code=_CLIENT_CLOSED)
 
@@ -149,12 +151,16 @@ async def _provider_models(gw: Gateway, name: str) -> list[dict[str, Any]]:
 
 async def retrieve_model(request: Request) -> Response:
     gw = _gateway(request)
-    target = gw.router.resolve(request.path_params["model"])
+    model_id = request.path_params["model"]
+    target = gw.router.resolve(model_id)
+    if target.model in {".", ".."}:
+        # One path segment only: the id must never walk to another provider path.
+        raise ModelNotFound(f"Palisade: the model `{model_id}` does not exist.", param="model")
     provider = target.provider
     resp = await send(
         gw.session,
         "GET",
-        f"{provider.base_url}/models/{target.model}",
+        upstream_url(provider, f"models/{quote(target.model, safe='')}"),
         headers=upstream_headers({}, provider),
         body=None,
         provider=provider,
