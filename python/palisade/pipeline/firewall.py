@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import Request
 
 from palisade.config import FirewallConfig
+from palisade.disconnect import ClientDisconnected
 from palisade.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 
@@ -21,14 +22,29 @@ async def read_body(request: Request, config: FirewallConfig) -> bytes:
             raise BadRequest("Palisade: the Content-Length header is not a number.") from None
         if size > limit:
             raise _too_large(limit)
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
+    # Straight from ASGI receive: Request.stream()'s async generator costs more than the read.
+    receive = request.receive
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise ClientDisconnected
+    body: bytes = message.get("body", b"")
+    if len(body) > limit:
+        raise _too_large(limit)
+    if not message.get("more_body", False):
+        return body
+    chunks = [body]
+    total = len(body)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunk = message.get("body", b"")
         total += len(chunk)
         if total > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def check_content_type(request: Request) -> None:

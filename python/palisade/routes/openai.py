@@ -12,6 +12,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from palisade.disconnect import ClientDisconnected, DisconnectWatch
 from palisade.errors import BadRequest, GatewayError, ModelNotFound, UpstreamUnreachable
@@ -19,7 +20,7 @@ from palisade.gateway import Gateway
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.firewall import check_content_type, parse_json_object, read_body
 from palisade.upstream.client import client_headers, send, upstream_headers, upstream_url
-from palisade.upstream.relay import relay
+from palisade.upstream.relay import raw_response, relay
 
 # Endpoints whose streams accept `stream_options.include_usage`.
 _STREAM_USAGE_OPT_IN = frozenset({"chat/completions", "completions"})
@@ -30,6 +31,24 @@ _CLIENT_CLOSED = 499  # nginx's convention; the client is gone and never sees it
 def _gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
+
+
+class _Generation:
+    """A raw ASGI endpoint. Starlette wraps function endpoints in two layers of closures per
+    request (and every `send` through them); the hot routes skip that and render gateway errors
+    themselves. Anything unexpected still propagates to the app's 500 handler."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            response = await _generate(Request(scope, receive), self.path)
+        except GatewayError as exc:
+            response = exc.to_response()
+        except ClientDisconnected:
+            response = Response(status_code=_CLIENT_CLOSED)
+        await response(scope, receive, send)
 
 
 async def _generate(request: Request, path: str) -> Response:
@@ -79,22 +98,6 @@ def _ask_for_stream_usage(ctx: RequestContext) -> None:
         return
     ctx.body["stream_options"] = {**options, "include_usage": True}
     ctx.injected_stream_usage = True
-
-
-async def chat_completions(request: Request) -> Response:
-    return await _generate(request, "chat/completions")
-
-
-async def completions(request: Request) -> Response:
-    return await _generate(request, "completions")
-
-
-async def embeddings(request: Request) -> Response:
-    return await _generate(request, "embeddings")
-
-
-async def responses(request: Request) -> Response:
-    return await _generate(request, "responses")
 
 
 async def list_models(request: Request) -> Response:
@@ -167,15 +170,15 @@ async def retrieve_model(request: Request) -> Response:
     )
     async with resp:
         body = await resp.read()
-    return Response(body, status_code=resp.status, headers=client_headers(resp.headers))
+    return raw_response(body, resp.status, client_headers(resp.raw_headers))
 
 
 def routes(prefix: str) -> list[BaseRoute]:
     return [
-        Route(f"{prefix}/chat/completions", chat_completions, methods=["POST"]),
-        Route(f"{prefix}/completions", completions, methods=["POST"]),
-        Route(f"{prefix}/embeddings", embeddings, methods=["POST"]),
-        Route(f"{prefix}/responses", responses, methods=["POST"]),
+        *(
+            Route(f"{prefix}/{path}", _Generation(path), methods=["POST"])
+            for path in ("chat/completions", "completions", "embeddings", "responses")
+        ),
         Route(f"{prefix}/models", list_models, methods=["GET"]),
         Route(f"{prefix}/models/{{model:path}}", retrieve_model, methods=["GET"]),
     ]

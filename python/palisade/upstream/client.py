@@ -37,7 +37,9 @@ _REQUEST_DROP = HOP_BY_HOP | {
     "x-forwarded-for",
     "x-real-ip",
 }
-_RESPONSE_DROP = HOP_BY_HOP | {"content-length", "content-encoding", "date", "server"}
+_RESPONSE_DROP_RAW = frozenset(
+    h.encode() for h in HOP_BY_HOP | {"content-length", "content-encoding", "date", "server"}
+)
 _OWN_HEADER_PREFIXES = ("x-palisade-", "x-archestra-")
 
 
@@ -81,8 +83,13 @@ def upstream_headers(client_headers: Mapping[str, str], provider: ProviderConfig
     return headers
 
 
-def client_headers(upstream: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in upstream.items() if k.lower() not in _RESPONSE_DROP}
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+def client_headers(upstream: tuple[tuple[bytes, bytes], ...]) -> RawHeaders:
+    """The provider's response headers for the client, as raw pairs: no decode/re-encode, and
+    repeated headers stay repeated."""
+    return [(k, v) for k, v in upstream if k.lower() not in _RESPONSE_DROP_RAW]
 
 
 _timeouts: dict[ProviderConfig, aiohttp.ClientTimeout] = {}

@@ -23,7 +23,7 @@ from palisade._core import SseEvent, SseParser
 from palisade.disconnect import ClientDisconnected, DisconnectWatch
 from palisade.errors import UpstreamTimeout, UpstreamUnreachable
 from palisade.pipeline.context import RequestContext
-from palisade.upstream.client import client_headers
+from palisade.upstream.client import RawHeaders, client_headers
 
 log = logging.getLogger("palisade.upstream")
 
@@ -41,8 +41,8 @@ _STREAM_BROKEN = orjson.dumps(
 
 async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     ctx.status = resp.status
-    headers = client_headers(resp.headers)
-    headers["x-palisade-request-id"] = ctx.request_id
+    headers = client_headers(resp.raw_headers)
+    headers.append((b"x-palisade-request-id", ctx.request_id.encode()))
     content_type = resp.headers.get("content-type", "")
     if resp.status == 200 and content_type.startswith("text/event-stream"):
         return SseResponse(_stream(ctx, resp), headers, resp)
@@ -63,7 +63,13 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
         resp.release()
     if resp.status == 200 and content_type.startswith("application/json"):
         ctx.usage = _usage_of(body)
-    return Response(body, status_code=resp.status, headers=headers)
+    return raw_response(body, resp.status, headers)
+
+
+def raw_response(body: bytes, status: int, headers: RawHeaders) -> Response:
+    response = Response(body, status_code=status)  # sets content-length only
+    response.raw_headers.extend(headers)
+    return response
 
 
 class SseResponse(Response):
@@ -74,14 +80,14 @@ class SseResponse(Response):
     def __init__(
         self,
         chunks: AsyncIterator[bytes],
-        headers: dict[str, str],
+        headers: RawHeaders,
         upstream: aiohttp.ClientResponse,
     ) -> None:
         self.chunks = chunks
         self.upstream = upstream
         self.status_code = 200
         self.background = None
-        self.init_headers(headers)
+        self.raw_headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
