@@ -61,8 +61,11 @@ fmt: $(VENV)/.deps
 	cargo fmt
 
 bench: $(VENV)/.ext
-	command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	$(PY) benches/http_bench.py
+	for b in sse tokens scan injection; do $(PY) benches/core_$$b.py; done
 
 clean:
 	rm -rf $(VENV) target
