@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+pub mod b64;
 pub mod errors;
 pub mod injection;
 pub mod scan;

@@ -629,18 +629,6 @@ impl Folder<'_> {
     }
 }
 
-#[inline]
-fn b64_value(b: u8) -> Option<u8> {
-    Some(match b {
-        b'A'..=b'Z' => b - b'A',
-        b'a'..=b'z' => b - b'a' + 26,
-        b'0'..=b'9' => b - b'0' + 52,
-        b'+' | b'-' => 62,
-        b'/' | b'_' => 63,
-        _ => return None,
-    })
-}
-
 fn decode_b64(run: &[u8]) -> Option<Vec<u8>> {
     let body: Vec<u8> = run.iter().copied().filter(|&b| b != b'=').collect();
     let usable = body.len() - body.len() % 4
@@ -653,7 +641,7 @@ fn decode_b64(run: &[u8]) -> Option<Vec<u8>> {
     let mut acc = 0u32;
     let mut bits = 0u32;
     for &b in &body[..usable] {
-        acc = (acc << 6) | u32::from(b64_value(b)?);
+        acc = (acc << 6) | u32::from(crate::b64::value(b)?);
         bits += 6;
         if bits >= 8 {
             bits -= 8;
@@ -691,7 +679,10 @@ fn readable(bytes: Vec<u8>) -> Option<String> {
     // Words need spaces; text with none is accepted only as another encoded layer.
     let spaced = text.contains(' ')
         || !text.is_ascii()
-        || (total >= MIN_B64_RUN && text.bytes().all(|b| b64_value(b).is_some() || b == b'='));
+        || (total >= MIN_B64_RUN
+            && text
+                .bytes()
+                .all(|b| crate::b64::value(b).is_some() || b == b'='));
     (printable * 100 >= total * 95 && letters * 2 >= total && spaced).then_some(text)
 }
 
@@ -700,12 +691,12 @@ fn decoded_segments(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() && out.len() < MAX_DECODED_SEGMENTS {
-        if b64_value(bytes[i]).is_none() {
+        if crate::b64::value(bytes[i]).is_none() {
             i += 1;
             continue;
         }
         let start = i;
-        while i < bytes.len() && b64_value(bytes[i]).is_some() {
+        while i < bytes.len() && crate::b64::value(bytes[i]).is_some() {
             i += 1;
         }
         let mut end = i;

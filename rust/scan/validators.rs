@@ -195,15 +195,7 @@ pub fn base64url_decode(s: &[u8]) -> Option<Vec<u8>> {
     let mut acc = 0u32;
     let mut bits = 0;
     for &c in s {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
+        acc = (acc << 6) | u32::from(crate::b64::value(c)?);
         bits += 6;
         if bits >= 8 {
             bits -= 8;

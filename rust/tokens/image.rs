@@ -125,24 +125,14 @@ fn jpeg_size(b: &[u8]) -> Option<(u64, u64)> {
 
 /// Decodes standard or URL-safe base64 until `max` bytes, padding, or the first invalid byte.
 fn b64_decode_prefix(src: &[u8], max: usize) -> Vec<u8> {
-    fn val(c: u8) -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        } as u32)
-    }
     let mut out = Vec::with_capacity(max.min(src.len() / 4 * 3 + 3));
     let (mut acc, mut bits) = (0u32, 0u32);
     for &c in src {
         if out.len() >= max {
             break;
         }
-        let Some(v) = val(c) else { break };
-        acc = (acc << 6) | v;
+        let Some(v) = crate::b64::value(c) else { break };
+        acc = (acc << 6) | u32::from(v);
         bits += 6;
         if bits >= 8 {
             bits -= 8;
