@@ -44,8 +44,7 @@ async def chat_completions(body: dict[str, Any], knobs: Knobs) -> Response:
     usage = chat_usage(prompt_tokens, sum(c.completion_tokens for c in choices))
     if params.stream(body):
         events = _events(model, choices, usage, params.include_usage(body), knobs)
-        abort = knobs.fail_after_chunks if knobs.fail == "drop" else None
-        return EventStream(events, abort_after=abort)
+        return EventStream(events, abort_after=knobs.abort_after)
     await pause(knobs.latency_ms)
     return params.json_response(
         {

@@ -59,8 +59,7 @@ async def completions(body: dict[str, Any], knobs: Knobs) -> Response:
     usage = completion_usage(sum(tokens for _, tokens in prompts), completion_tokens)
     if params.stream(body):
         events = _events(model, choices, usage, params.include_usage(body), knobs)
-        abort = knobs.fail_after_chunks if knobs.fail == "drop" else None
-        return EventStream(events, abort_after=abort)
+        return EventStream(events, abort_after=knobs.abort_after)
     await pause(knobs.latency_ms)
     return params.json_response(
         {

@@ -40,6 +40,11 @@ class Knobs:
     retry_after: str = "1"
     fail_after_chunks: int = 2
 
+    @property
+    def abort_after(self) -> int | None:
+        """Events a stream sends before breaking off (`fail: drop`), else None."""
+        return self.fail_after_chunks if self.fail == "drop" else None
+
     @classmethod
     def defaults(cls, settings: MockSettings) -> Knobs:
         return cls(

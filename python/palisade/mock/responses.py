@@ -178,8 +178,7 @@ def _text_part(text: str) -> dict[str, Any]:
 async def responses(body: dict[str, Any], knobs: Knobs) -> Response:
     plan = _Plan(body, knobs)
     if params.stream(body):
-        abort = knobs.fail_after_chunks if knobs.fail == "drop" else None
-        return EventStream(_events(plan, knobs), abort_after=abort)
+        return EventStream(_events(plan, knobs), abort_after=knobs.abort_after)
     await pause(knobs.latency_ms)
     return params.json_response(plan.response(final=True))
 

@@ -33,7 +33,7 @@ class RequestContext:
     injected_stream_usage: bool = False
     usage: dict[str, Any] | None = None
     status: int | None = None
-    request_id: str = field(default_factory=lambda: _next_request_id())
+    request_id: str = field(default_factory=_next_request_id)
     started: float = field(default_factory=time.perf_counter)
     first_chunk_at: float | None = None
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from palisade.config import ProviderConfig
 from palisade.disconnect import ClientDisconnected, DisconnectWatch
 from palisade.errors import BadRequest, GatewayError, ModelNotFound, UpstreamUnreachable
 from palisade.gateway import Gateway
@@ -73,19 +74,17 @@ async def _generate(request: Request, path: str) -> Response:
     if ctx.stream and path in _STREAM_USAGE_OPT_IN and provider.stream_usage:
         _ask_for_stream_usage(ctx)
     headers = upstream_headers(request.headers, provider)
-    try:
-        async with DisconnectWatch(request.receive):
-            resp = await send(
-                gw.session,
-                "POST",
-                upstream_url(provider, path),
-                headers=headers,
-                body=ctx.outgoing_body(),
-                provider=provider,
-            )
-            return await relay(ctx, resp)
-    except ClientDisconnected:
-        return Response(status_code=_CLIENT_CLOSED)
+    # A client that leaves raises ClientDisconnected, answered by _Generation.
+    async with DisconnectWatch(request.receive):
+        resp = await send(
+            gw.session,
+            "POST",
+            upstream_url(provider, path),
+            headers=headers,
+            body=ctx.outgoing_body(),
+            provider=provider,
+        )
+        return await relay(ctx, resp)
 
 
 def _ask_for_stream_usage(ctx: RequestContext) -> None:
@@ -117,7 +116,7 @@ async def _collect_models(gw: Gateway) -> list[dict[str, Any]]:
     """Every model a provider lists and the router would send to that same provider."""
     providers = gw.router.providers
     answers = await asyncio.gather(
-        *(_provider_models(gw, p.name) for p in providers), return_exceptions=True
+        *(_provider_models(gw, p) for p in providers), return_exceptions=True
     )
     seen: dict[str, dict[str, Any]] = {}
     failures = 0
@@ -138,8 +137,7 @@ async def _collect_models(gw: Gateway) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-async def _provider_models(gw: Gateway, name: str) -> list[dict[str, Any]]:
-    provider = next(p for p in gw.router.providers if p.name == name)
+async def _provider_models(gw: Gateway, provider: ProviderConfig) -> list[dict[str, Any]]:
     async with gw.session.get(
         f"{provider.base_url}/models",
         headers=upstream_headers({}, provider),

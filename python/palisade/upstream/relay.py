@@ -86,7 +86,6 @@ class SseResponse(Response):
         self.chunks = chunks
         self.upstream = upstream
         self.status_code = 200
-        self.background = None
         self.raw_headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
