@@ -31,8 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -56,6 +56,8 @@ TAP_MODEL = "tap-gpt-4o-mini"
 
 # Any key: the mock wants one (like the real API), the gateway sets its own for the provider.
 HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer bench-client-key"}
+
+CHAT_PATH = "/v1/chat/completions"
 
 TARGET_ADDED_P50_MS = 1.0
 TARGET_THROUGHPUT_RATIO = 0.5
@@ -88,10 +90,16 @@ end
 """
 
 
-def chat_body(*, stream: bool, mock: dict[str, Any] | None = None, model: str = MODEL) -> bytes:
+def chat_body(
+    *,
+    stream: bool,
+    mock: dict[str, Any] | None = None,
+    model: str = MODEL,
+    messages: list[dict[str, Any]] | None = None,
+) -> bytes:
     body: dict[str, Any] = {
         "model": model,
-        "messages": _MESSAGES,
+        "messages": messages or _MESSAGES,
         "temperature": 0.3,
         "max_tokens": 200,
     }
@@ -100,6 +108,12 @@ def chat_body(*, stream: bool, mock: dict[str, Any] | None = None, model: str = 
     if mock:
         body["mock"] = mock
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def wrk_script(path: Path, body: bytes) -> Path:
+    """A wrk script that POSTs `body` and prints its summary as one JSON line."""
+    path.write_text(_LUA.format(body=body.decode()))
+    return path
 
 
 # --- processes ---------------------------------------------------------------------------
@@ -195,6 +209,44 @@ def start_server(
         server.stop()
 
 
+def mock_server(palisade: str, port: int, workdir: Path) -> AbstractContextManager[Server]:
+    """The mock both HTTP benches run: one worker, a fixed latency, streams without pauses."""
+    argv = [palisade, "mock-upstream", "--port", str(port), "--workers", "1",
+            "--latency-ms", str(MOCK_LATENCY_MS), "--ttft-ms", "0",
+            "--chunks", str(MOCK_STREAM_CHUNKS), "--chunk-interval-ms", "0"]  # fmt: skip
+    return start_server("mock", argv, port, "/v1/models", workdir)
+
+
+def gateway_server(
+    palisade: str, config: Path, port: int, workdir: Path
+) -> AbstractContextManager[Server]:
+    argv = [palisade, "serve", "--config", str(config), "--workers", "1"]
+    return start_server("gateway", argv, port, "/health", workdir)
+
+
+def gateway_yaml(port: int, providers: Mapping[str, tuple[int, Sequence[str]]]) -> str:
+    """The head of a one-worker gateway config; `providers`: name -> (local port, models)."""
+    lines = [
+        f"server: {{host: 127.0.0.1, port: {port}, workers: 1}}",
+        "auto_providers: false",
+        "providers:",
+        *(
+            f"  {name}: {{base_url: 'http://127.0.0.1:{upstream}/v1', api_key: mock-key,"
+            f" models: {json.dumps(list(models))}}}"
+            for name, (upstream, models) in providers.items()
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def show_logs(servers: Sequence[Server]) -> None:
+    """The end of each server's log, for a run that failed."""
+    for server in servers:
+        alive = "running" if server.proc.poll() is None else f"exit {server.proc.returncode}"
+        tail = server.log.read_text(errors="replace")[-3000:]
+        print(f"--- {server.name} ({alive}), end of its log:\n{tail}", file=sys.stderr)
+
+
 def wait_ready(server: Server, path: str, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -215,17 +267,21 @@ def wait_ready(server: Server, path: str, timeout_s: float = 30.0) -> None:
     )
 
 
-def check_chat(port: int, body: bytes) -> None:
-    """One request by hand before any load: a broken route must fail loudly, not as fast 4xx."""
+def request(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("POST", "/v1/chat/completions", body, HEADERS)
+        conn.request(method, path, body, HEADERS)
         resp = conn.getresponse()
-        text = resp.read()
-        if resp.status != 200:
-            raise RuntimeError(f"port {port}: status {resp.status}: {text[:500]!r}")
+        return resp.status, resp.read()
     finally:
         conn.close()
+
+
+def check_chat(port: int, body: bytes, path: str = CHAT_PATH) -> None:
+    """One request by hand before any load: a broken route must fail loudly, not as fast 4xx."""
+    status, text = request(port, "POST", path, body)
+    if status != 200:
+        raise RuntimeError(f"port {port}, POST {path}: status {status}: {text[:500]!r}")
 
 
 # --- wrk -----------------------------------------------------------------------------------
@@ -286,6 +342,22 @@ def run_wrk(url: str, script: Path, *, connections: int, duration_s: float) -> R
         max_ms=r["max_us"] / 1e3,
         requests=r["requests"],
         errors=errors,
+    )
+
+
+def measure(server: Server, url: str, script: Path, *, connections: int, duration_s: float) -> Run:
+    """One wrk run, with the CPU time `server` spent per request."""
+    cpu_before = server.cpu_seconds()
+    run = run_wrk(url, script, connections=connections, duration_s=duration_s)
+    cpu = server.cpu_seconds() - cpu_before
+    run.cpu_us_per_req = cpu * 1e6 / max(run.requests, 1)
+    return run
+
+
+def describe(run: Run) -> str:
+    return (
+        f"{run.rps:9.0f} req/s  p50 {run.p50_ms:7.3f} ms  p99 {run.p99_ms:7.3f} ms  "
+        f"cpu {run.cpu_us_per_req:4.0f} us/req" + (f"  ERRORS {run.errors}" if run.errors else "")
     )
 
 
@@ -479,71 +551,67 @@ async def measure_hold(
 # --- the run --------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
+def bench_arguments(doc: str | None, json_name: str) -> argparse.ArgumentParser:
+    """The options every wrk bench takes; `parse_bench_args` applies `--quick`."""
+    parser = argparse.ArgumentParser(description=doc.split("\n", 1)[0] if doc else None)
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per wrk run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per scenario and side")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per side")
-    parser.add_argument("--hold-rounds", type=int, default=5, help="streams per side (hold-back)")
     parser.add_argument("--quick", action="store_true", help="short smoke run")
-    parser.add_argument("--json", type=Path, default=Path("bench-results/http_bench.json"))
+    parser.add_argument("--json", type=Path, default=Path("bench-results") / json_name)
+    return parser
+
+
+def parse_bench_args(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration, args.repeats, args.warmup, args.hold_rounds = 2.0, 1, 1.0, 2
+        args.duration, args.repeats, args.warmup = 2.0, 1, 1.0
+    return args
+
+
+def enter_load_cpu() -> None:
+    """Moves this script to the load CPU and makes SIGTERM stop the servers like Ctrl-C."""
     if (os.cpu_count() or 1) < 2:
         print("warning: fewer than 2 CPUs; pinning cannot isolate the server under test")
-
     # SIGTERM takes the same way out as Ctrl-C, through every `finally` that stops a server;
     # SIGINT is set too because a shell starts background jobs with it ignored.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.sched_setaffinity(0, {LOAD_CPU})
-    palisade = str(Path(sys.executable).with_name("palisade"))
+
+
+def palisade_cli() -> str:
+    return str(Path(sys.executable).with_name("palisade"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = bench_arguments(__doc__, "http_bench.json")
+    parser.add_argument("--hold-rounds", type=int, default=5, help="streams per side (hold-back)")
+    args = parse_bench_args(parser, argv)
+    if args.quick:
+        args.hold_rounds = 2
+    enter_load_cpu()
+    palisade = palisade_cli()
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="palisade-bench-")))
         mock_port, gw_port, tap_port = free_port(), free_port(), free_port()
         config = workdir / "gateway.yaml"
         config.write_text(
-            f"server: {{host: 127.0.0.1, port: {gw_port}, workers: 1}}\n"
-            "auto_providers: false\n"
-            "providers:\n"
-            f"  mock: {{base_url: 'http://127.0.0.1:{mock_port}/v1', api_key: mock-key,"
-            " models: ['mock-*', 'gpt-*']}\n"
-            f"  tap: {{base_url: 'http://127.0.0.1:{tap_port}/v1', api_key: mock-key,"
-            " models: ['tap-*']}\n"
-        )
-        mock = stack.enter_context(
-            start_server(
-                "mock",
-                [palisade, "mock-upstream", "--port", str(mock_port), "--workers", "1",
-                 "--latency-ms", str(MOCK_LATENCY_MS), "--ttft-ms", "0",
-                 "--chunks", str(MOCK_STREAM_CHUNKS), "--chunk-interval-ms", "0"],
-                mock_port,
-                "/v1/models",
-                workdir,
-            )
-        )  # fmt: skip
-        gateway = stack.enter_context(
-            start_server(
-                "gateway",
-                [palisade, "serve", "--config", str(config), "--workers", "1"],
-                gw_port,
-                "/health",
-                workdir,
+            gateway_yaml(
+                gw_port, {"mock": (mock_port, ["mock-*", "gpt-*"]), "tap": (tap_port, ["tap-*"])}
             )
         )
+        mock = stack.enter_context(mock_server(palisade, mock_port, workdir))
+        gateway = stack.enter_context(gateway_server(palisade, config, gw_port, workdir))
         for port in (mock_port, gw_port):
             check_chat(port, chat_body(stream=False))
             check_chat(port, chat_body(stream=True))
         try:
             return bench(args, mock, gateway, Tap(tap_port, mock_port), workdir)
         except Exception:
-            for server in (mock, gateway):
-                alive = (
-                    "running" if server.proc.poll() is None else f"exit {server.proc.returncode}"
-                )
-                tail = server.log.read_text(errors="replace")[-3000:]
-                print(f"--- {server.name} ({alive}), end of its log:\n{tail}", file=sys.stderr)
+            show_logs([mock, gateway])
             raise
     return 1  # unreachable; mypy cannot see that ExitStack does not swallow
 
@@ -555,14 +623,15 @@ def pin_for(target: Target, mock: Server, gateway: Server) -> None:
 
 
 def bench(args: argparse.Namespace, mock: Server, gateway: Server, tap: Tap, workdir: Path) -> int:
-    scripts = {}
-    for stream in (False, True):
-        path = workdir / f"chat_{'stream' if stream else 'plain'}.lua"
-        path.write_text(_LUA.format(body=chat_body(stream=stream).decode()))
-        scripts[stream] = path
+    scripts = {
+        stream: wrk_script(
+            workdir / f"chat_{'stream' if stream else 'plain'}.lua", chat_body(stream=stream)
+        )
+        for stream in (False, True)
+    }
     urls: dict[Target, str] = {
-        "direct": f"http://127.0.0.1:{mock.port}/v1/chat/completions",
-        "gateway": f"http://127.0.0.1:{gateway.port}/v1/chat/completions",
+        "direct": f"http://127.0.0.1:{mock.port}{CHAT_PATH}",
+        "gateway": f"http://127.0.0.1:{gateway.port}{CHAT_PATH}",
     }
     pinning = {
         "direct": f"mock pids {mock.tree()} -> cpu {SERVER_CPU}; "
@@ -595,22 +664,16 @@ def bench(args: argparse.Namespace, mock: Server, gateway: Server, tap: Tap, wor
             order: list[Target] = ["direct", "gateway"] if rep % 2 == 0 else ["gateway", "direct"]
             for target in order:
                 pin_for(target, mock, gateway)
-                under_test = mock if target == "direct" else gateway
-                cpu_before = under_test.cpu_seconds()
-                run = run_wrk(
+                run = measure(
+                    mock if target == "direct" else gateway,
                     urls[target],
                     scripts[sc.stream],
                     connections=sc.concurrency,
                     duration_s=args.duration,
                 )
-                cpu = under_test.cpu_seconds() - cpu_before
-                run.cpu_us_per_req = cpu * 1e6 / max(run.requests, 1)
                 getattr(sc, target).runs.append(run)
                 print(
-                    f"  [{rep + 1}/{args.repeats}] {sc.name:<16} {target:<7} "
-                    f"{run.rps:9.0f} req/s  p50 {run.p50_ms:7.3f} ms  p99 {run.p99_ms:7.3f} ms  "
-                    f"cpu {run.cpu_us_per_req:4.0f} us/req"
-                    + (f"  ERRORS {run.errors}" if run.errors else ""),
+                    f"  [{rep + 1}/{args.repeats}] {sc.name:<16} {target:<7} {describe(run)}",
                     flush=True,
                 )
     elapsed = time.monotonic() - started
@@ -628,21 +691,7 @@ def bench(args: argparse.Namespace, mock: Server, gateway: Server, tap: Tap, wor
     targets = check_targets(scenarios)
     print_report(scenarios, targets, hold)
     result = {
-        "meta": {
-            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "pinning": pinning,
-            "duration_s": args.duration,
-            "repeats": args.repeats,
-            "measure_seconds": round(elapsed, 1),
-            "loadavg_after": os.getloadavg(),
-            "mock": {
-                "latency_ms": MOCK_LATENCY_MS,
-                "chunks": MOCK_STREAM_CHUNKS,
-                "chunk_interval_ms": 0,
-            },
-            "gateway_workers": 1,
-            "wrk": "-t1, latency:percentile() from a Lua done() hook",
-        },
+        "meta": run_meta(args, pinning, elapsed),
         "scenarios": [asdict(sc) for sc in scenarios],
         "targets": targets,
         "stream_hold": {
@@ -654,10 +703,32 @@ def bench(args: argparse.Namespace, mock: Server, gateway: Server, tap: Tap, wor
             "rounds": [asdict(r) for r in hold],
         },
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nJSON written to {args.json}")
+    write_json(args.json, result)
     return 0
+
+
+def run_meta(args: argparse.Namespace, pinning: dict[str, str], elapsed: float) -> dict[str, Any]:
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "pinning": pinning,
+        "duration_s": args.duration,
+        "repeats": args.repeats,
+        "measure_seconds": round(elapsed, 1),
+        "loadavg_after": os.getloadavg(),
+        "mock": {
+            "latency_ms": MOCK_LATENCY_MS,
+            "chunks": MOCK_STREAM_CHUNKS,
+            "chunk_interval_ms": 0,
+        },
+        "gateway_workers": 1,
+        "wrk": "-t1, latency:percentile() from a Lua done() hook",
+    }
+
+
+def write_json(path: Path, result: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nJSON written to {path}")
 
 
 def check_targets(scenarios: list[Scenario]) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 pub mod b64;
 pub mod errors;
 pub mod injection;
+pub mod json_shape;
 pub mod scan;
 pub mod sse;
 pub mod tokens;
@@ -17,5 +18,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tokens::register(m)?;
     scan::register(m)?;
     injection::register(m)?;
+    json_shape::register(m)?;
     Ok(())
 }

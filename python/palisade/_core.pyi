@@ -231,3 +231,14 @@ def normalize_for_injection(text: str) -> str:
     bidi characters removed, look-alike letters and leetspeak folded, spaced-out letters
     joined, and base64/hex segments that decode to text appended on new lines. For tests and
     debugging; not meant for display."""
+
+# ---- json_shape --------------------------------------------------------------------------
+
+def json_depth(data: bytes, limit: int | None = None) -> int:
+    """Maximum nesting depth of objects and arrays in a JSON text: 0 for a scalar, 1 for `{}`
+    or `[1]`, 2 for `[{}]`. One byte scan that skips string contents (escapes included) and
+    allocates nothing; it does not validate, so any bytes get an answer (an unmatched closer
+    never takes the depth below 0, an unterminated string runs to the end). With `limit` (>= 0)
+    the scan stops at the first bracket that takes the depth above it and returns `limit + 1`,
+    so a hostile body costs no more than its first `limit + 1` brackets. Releases the GIL for
+    inputs of 16 KiB and more."""

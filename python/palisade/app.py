@@ -35,7 +35,14 @@ def create_app(config: Config) -> Starlette:
             await session.close()
 
     return Starlette(
-        routes=[*openai.routes("/v1"), *openai.routes("/v1/openai"), *ops.routes()],
+        routes=[
+            *openai.routes("/v1"),
+            *openai.routes("/v1/openai"),
+            *ops.routes(),
+            # A proxy id in the URL; after the fixed routes, which they would otherwise shadow.
+            *openai.routes("/v1/openai/{proxy}"),
+            *openai.routes("/{proxy}"),
+        ],
         lifespan=lifespan,
         exception_handlers={
             GatewayError: _gateway_error,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import yaml
 
@@ -35,6 +35,10 @@ class ServerConfig:
 @dataclass(frozen=True)
 class FirewallConfig:
     max_body_bytes: int = 4 * 1024 * 1024
+    # Nesting of objects and arrays; real requests stay under 10, hostile ones go to thousands.
+    max_json_depth: int = 64
+    # `messages` (chat) or `input` items (Responses API).
+    max_messages: int = 2048
 
 
 @dataclass(frozen=True)
@@ -64,12 +68,105 @@ class ProviderConfig:
     read_timeout_s: float | None = None
 
 
+Direction = Literal["request", "response", "both"]
+ScanAction = Literal["block", "redact", "mask", "flag"]
+ScanType = Literal["pii", "secrets", "rules"]
+ConditionOp = Literal["equals", "contains", "starts_with", "ends_with", "regex"]
+ToolAction = Literal["allow", "block", "block_when_context_untrusted"]
+TrustAction = Literal["trust", "untrust", "block"]
+
+
+@dataclass(frozen=True)
+class ScanGuardrail:
+    """`pii`, `secrets` or `rules`: detections in text, and what to do with them."""
+
+    name: str
+    type: ScanType
+    direction: Direction
+    action: ScanAction
+    # pii/secrets: built-in kinds; empty means every kind of the category.
+    entities: tuple[str, ...] = ()
+    # rules: user regexes and keyword lists, by rule name.
+    patterns: tuple[tuple[str, str], ...] = ()
+    keywords: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def applies_to(self, direction: Literal["request", "response"]) -> bool:
+        return self.direction in (direction, "both")
+
+
+@dataclass(frozen=True)
+class InjectionGuardrail:
+    name: str
+    flag_threshold: float
+    block_threshold: float | None = None
+    # Which texts are scored: user messages and/or tool results (indirect injection).
+    targets: frozenset[Literal["user", "tool"]] = frozenset({"user", "tool"})
+    # A tool result that scores at or above flag_threshold makes the context untrusted, even
+    # when a trusted_data rule trusts that tool.
+    untrusted_tool_results: bool = True
+
+
+@dataclass(frozen=True)
+class Condition:
+    op: ConditionOp
+    value: str
+    # Tool policies: a dot path into the call's JSON arguments (`options.path`); None means
+    # the whole arguments text. Trusted data: always None (the tool result's text).
+    argument: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolRule:
+    name: str
+    # A tool name or a shell-style pattern (`fs_*`).
+    tool: str
+    # All must hold; none means the rule matches on the tool name alone.
+    when: tuple[Condition, ...]
+    action: str  # ToolAction for tool_policies, TrustAction for trusted_data
+
+
+@dataclass(frozen=True)
+class ToolPolicyGuardrail:
+    """Rules on the tool calls in the provider's answer; the first matching rule decides."""
+
+    name: str
+    rules: tuple[ToolRule, ...]
+    default_action: ToolAction = "allow"
+
+
+@dataclass(frozen=True)
+class TrustedDataGuardrail:
+    """Rules on the tool results in the request; the first matching rule decides."""
+
+    name: str
+    rules: tuple[ToolRule, ...]
+    default_action: TrustAction = "untrust"
+
+
+Guardrail = ScanGuardrail | InjectionGuardrail | ToolPolicyGuardrail | TrustedDataGuardrail
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    id: str
+    name: str
+    description: str = ""
+    guardrails: tuple[Guardrail, ...] = ()
+
+
+DEFAULT_PROXY_ID = "default"
+
+
 @dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     firewall: FirewallConfig = field(default_factory=FirewallConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     providers: tuple[ProviderConfig, ...] = ()
+    guardrails: Mapping[str, Guardrail] = field(default_factory=dict)
+    proxies: tuple[ProxyConfig, ...] = (ProxyConfig(id=DEFAULT_PROXY_ID, name="default"),)
+    # Serves requests whose URL names no proxy; None: such requests get a 400.
+    default_proxy: str | None = DEFAULT_PROXY_ID
     source: str = "<defaults>"
 
 
@@ -118,10 +215,25 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
 
 def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
     r = _Reader(source, env)
-    top = r.mapping(raw, "", {"server", "firewall", "upstream", "providers", "auto_providers"})
+    top = r.mapping(
+        raw,
+        "",
+        {
+            "server",
+            "firewall",
+            "upstream",
+            "providers",
+            "auto_providers",
+            "guardrails",
+            "proxies",
+            "default_proxy",
+        },
+    )
 
     server = r.mapping(top.get("server", {}), "server", {"host", "port", "workers"})
-    firewall = r.mapping(top.get("firewall", {}), "firewall", {"max_body_bytes"})
+    firewall = r.mapping(
+        top.get("firewall", {}), "firewall", {"max_body_bytes", "max_json_depth", "max_messages"}
+    )
     upstream = r.mapping(
         top.get("upstream", {}),
         "upstream",
@@ -131,6 +243,8 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
     providers = _providers(r, top.get("providers", {}))
     if r.get(top, "", "auto_providers", r.boolean, True):
         providers += _auto_providers(env, {p.name for p in providers})
+    guardrails = _guardrails(r, top.get("guardrails", {}))
+    proxies, default_proxy = _proxies(r, top, guardrails)
     return Config(
         server=ServerConfig(
             host=r.get(server, "server", "host", r.string, d_server.host),
@@ -140,7 +254,13 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
         firewall=FirewallConfig(
             max_body_bytes=r.get(
                 firewall, "firewall", "max_body_bytes", r.positive_int, d_fw.max_body_bytes
-            )
+            ),
+            max_json_depth=r.get(
+                firewall, "firewall", "max_json_depth", r.positive_int, d_fw.max_json_depth
+            ),
+            max_messages=r.get(
+                firewall, "firewall", "max_messages", r.positive_int, d_fw.max_messages
+            ),
         ),
         upstream=UpstreamConfig(
             connect_timeout_s=r.get(
@@ -157,6 +277,9 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
             ),
         ),
         providers=tuple(providers),
+        guardrails=guardrails,
+        proxies=proxies,
+        default_proxy=default_proxy,
         source=source,
     )
 
@@ -223,6 +346,247 @@ def _auto_providers(env: Mapping[str, str], configured: set[str]) -> list[Provid
             )
         )
     return out
+
+
+_NONE: list[Any] = []
+_GUARDRAIL_TYPES = ("pii", "secrets", "rules", "injection", "tool_policies", "trusted_data")
+_GUARDRAIL_KEYS: dict[str, set[str]] = {
+    "pii": {"type", "entities", "direction", "action"},
+    "secrets": {"type", "entities", "direction", "action"},
+    "rules": {"type", "patterns", "keywords", "direction", "action"},
+    "injection": {"type", "flag_threshold", "block_threshold", "targets", "untrusted_tool_results"},
+    "tool_policies": {"type", "rules", "default_action"},
+    "trusted_data": {"type", "rules", "default_action"},
+}
+_SCAN_CATEGORY = {"pii": "pii", "secrets": "secrets"}
+_CONDITION_OPS: tuple[ConditionOp, ...] = (
+    "equals",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "regex",
+)
+_TOOL_ACTIONS = ("allow", "block", "block_when_context_untrusted")
+_TRUST_ACTIONS = ("trust", "untrust", "block")
+
+
+def _guardrails(r: _Reader, raw: object) -> dict[str, Guardrail]:
+    out: dict[str, Guardrail] = {}
+    for name, value in r.mapping(raw, "guardrails", None).items():
+        path = f"guardrails.{name}"
+        if not isinstance(value, dict) or "type" not in value:
+            raise r.error(f"{path}.type", f"is required (one of {', '.join(_GUARDRAIL_TYPES)})")
+        kind = r.choice(value["type"], f"{path}.type", _GUARDRAIL_TYPES)
+        g = r.mapping(value, path, _GUARDRAIL_KEYS[kind])
+        out[name] = _guardrail(r, name, path, kind, g)
+    return out
+
+
+def _guardrail(r: _Reader, name: str, path: str, kind: str, g: dict[str, Any]) -> Guardrail:
+    if kind in ("pii", "secrets", "rules"):
+        return _scan_guardrail(r, name, path, cast(ScanType, kind), g)
+    if kind == "injection":
+        from palisade._core import INJECTION_DEFAULT_THRESHOLD
+
+        flag = r.get(g, path, "flag_threshold", r.fraction, INJECTION_DEFAULT_THRESHOLD)
+        block = r.get(g, path, "block_threshold", r.fraction, None)
+        if block is not None and block < flag:
+            raise r.error(f"{path}.block_threshold", "must not be below flag_threshold")
+        targets = r.get(g, path, "targets", r.string_list, ["user", "tool"])
+        for i, target in enumerate(targets):
+            r.choice(target, f"{path}.targets[{i}]", ("user", "tool"))
+        return InjectionGuardrail(
+            name=name,
+            flag_threshold=flag,
+            block_threshold=block,
+            targets=cast(frozenset[Literal["user", "tool"]], frozenset(targets)),
+            untrusted_tool_results=r.get(g, path, "untrusted_tool_results", r.boolean, True),
+        )
+    actions = _TOOL_ACTIONS if kind == "tool_policies" else _TRUST_ACTIONS
+    rules = tuple(
+        _tool_rule(r, f"{path}.rules[{i}]", item, actions, arguments=kind == "tool_policies")
+        for i, item in enumerate(r.get(g, path, "rules", r.items, _NONE))
+    )
+    if kind == "tool_policies":
+        default = r.get(g, path, "default_action", r.string, "allow")
+        return ToolPolicyGuardrail(
+            name=name,
+            rules=rules,
+            default_action=cast(ToolAction, r.choice(default, f"{path}.default_action", actions)),
+        )
+    default = r.get(g, path, "default_action", r.string, "untrust")
+    return TrustedDataGuardrail(
+        name=name,
+        rules=rules,
+        default_action=cast(TrustAction, r.choice(default, f"{path}.default_action", actions)),
+    )
+
+
+def _scan_guardrail(
+    r: _Reader, name: str, path: str, kind: ScanType, g: dict[str, Any]
+) -> ScanGuardrail:
+    from palisade._core import Scanner
+
+    direction = r.choice(
+        r.get(g, path, "direction", r.string, "both"),
+        f"{path}.direction",
+        ("request", "response", "both"),
+    )
+    action = r.choice(
+        r.get(g, path, "action", r.string, "redact"),
+        f"{path}.action",
+        ("block", "redact", "mask", "flag"),
+    )
+    entities: tuple[str, ...] = ()
+    patterns: tuple[tuple[str, str], ...] = ()
+    keywords: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if kind == "rules":
+        raw_patterns = r.mapping(g.get("patterns", {}), f"{path}.patterns", None)
+        patterns = tuple(
+            (rule, r.string(rx, f"{path}.patterns.{rule}")) for rule, rx in raw_patterns.items()
+        )
+        raw_keywords = r.mapping(g.get("keywords", {}), f"{path}.keywords", None)
+        keywords = tuple(
+            (rule, tuple(r.string_list(words, f"{path}.keywords.{rule}")))
+            for rule, words in raw_keywords.items()
+        )
+        if not patterns and not keywords:
+            raise r.error(path, "a rules guardrail needs `patterns` or `keywords`")
+        clash = {p for p, _ in patterns} & {k for k, _ in keywords}
+        if clash:
+            raise r.error(path, f"rule names used twice: {', '.join(sorted(clash))}")
+        try:
+            Scanner([], dict(patterns), {k: list(v) for k, v in keywords})
+        except ValueError as exc:
+            raise r.error(path, str(exc)) from None
+    else:
+        category = _SCAN_CATEGORY[kind]
+        known = Scanner([category]).kinds
+        entities = tuple(r.get(g, path, "entities", r.string_list, []))
+        for i, entity in enumerate(entities):
+            if entity not in known:
+                raise r.error(
+                    f"{path}.entities[{i}]",
+                    f"unknown {kind} entity {entity!r} (known: {', '.join(known)})",
+                )
+        entities = entities or tuple(known)
+    return ScanGuardrail(
+        name=name,
+        type=kind,
+        direction=cast(Direction, direction),
+        action=cast(ScanAction, action),
+        entities=entities,
+        patterns=patterns,
+        keywords=keywords,
+    )
+
+
+def _tool_rule(
+    r: _Reader, path: str, raw: object, actions: tuple[str, ...], *, arguments: bool
+) -> ToolRule:
+    item = r.mapping(raw, path, {"name", "tool", "when", "action"})
+    if "tool" not in item or "action" not in item:
+        raise r.error(path, "a rule needs `tool` and `action`")
+    conditions = []
+    for i, c in enumerate(r.get(item, path, "when", r.items, _NONE)):
+        cpath = f"{path}.when[{i}]"
+        cond = r.mapping(
+            c, cpath, {"argument", *_CONDITION_OPS} if arguments else set(_CONDITION_OPS)
+        )
+        ops = [op for op in _CONDITION_OPS if op in cond]
+        if len(ops) != 1:
+            raise r.error(cpath, f"needs exactly one of {', '.join(_CONDITION_OPS)}")
+        op = ops[0]
+        value = r.string(cond[op], f"{cpath}.{op}")
+        if op == "regex":
+            from palisade._core import Scanner
+
+            try:
+                Scanner([], {"condition": value})
+            except ValueError as exc:
+                raise r.error(f"{cpath}.regex", str(exc)) from None
+        argument = r.get(cond, cpath, "argument", r.string, None) if arguments else None
+        conditions.append(Condition(op=op, value=value, argument=argument))
+    tool = r.string(item["tool"], f"{path}.tool")
+    return ToolRule(
+        name=r.get(item, path, "name", r.string, path.rsplit(".", 1)[-1]),
+        tool=tool,
+        when=tuple(conditions),
+        action=r.choice(item["action"], f"{path}.action", actions),
+    )
+
+
+_PROXY_KEYS = {"name", "id", "description", "guardrails"}
+# First path segments the gateway itself owns; a proxy id may not shadow them.
+RESERVED_PROXY_IDS = frozenset(
+    {
+        "v1",
+        "admin",
+        "health",
+        "ready",
+        "metrics",
+        "oauth",
+        # `/v1/openai/{id}/...` next to `/v1/openai/models/...` and friends
+        "openai",
+        "models",
+        "chat",
+        "completions",
+        "embeddings",
+        "responses",
+    }
+)
+_PROXY_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def proxy_id(name: str) -> str:
+    """`Support Bot (EU)` -> `support-bot-eu`."""
+    return "-".join(re.findall(r"[a-z0-9]+", name.lower()))
+
+
+def _proxies(
+    r: _Reader, top: dict[str, Any], guardrails: Mapping[str, Guardrail]
+) -> tuple[tuple[ProxyConfig, ...], str | None]:
+    if "proxies" not in top:
+        default = r.get(top, "", "default_proxy", r.string, DEFAULT_PROXY_ID)
+        if default != DEFAULT_PROXY_ID:
+            raise r.error("default_proxy", f"names no proxy: {default!r}")
+        return (ProxyConfig(id=DEFAULT_PROXY_ID, name="default"),), DEFAULT_PROXY_ID
+    out: list[ProxyConfig] = []
+    for i, raw in enumerate(r.items(top["proxies"], "proxies")):
+        path = f"proxies[{i}]"
+        p = r.mapping(raw, path, _PROXY_KEYS)
+        if "name" not in p:
+            raise r.error(f"{path}.name", "is required")
+        name = r.string(p["name"], f"{path}.name")
+        pid = r.get(p, path, "id", r.string, proxy_id(name))
+        if not _PROXY_ID_RE.match(pid):
+            raise r.error(
+                f"{path}.id", f"{pid!r} is not a valid id (lowercase letters, digits and '-')"
+            )
+        if pid in RESERVED_PROXY_IDS:
+            raise r.error(f"{path}.id", f"{pid!r} is reserved for the gateway's own routes")
+        if any(other.id == pid for other in out):
+            raise r.error(f"{path}.id", f"{pid!r} is used by another proxy")
+        attached = []
+        for j, g in enumerate(r.get(p, path, "guardrails", r.string_list, list[str]())):
+            if g not in guardrails:
+                raise r.error(f"{path}.guardrails[{j}]", f"no guardrail is named {g!r}")
+            attached.append(guardrails[g])
+        out.append(
+            ProxyConfig(
+                id=pid,
+                name=name,
+                description=r.get(p, path, "description", r.string, ""),
+                guardrails=tuple(attached),
+            )
+        )
+    ids = {p.id for p in out}
+    default_proxy: str | None = r.get(
+        top, "", "default_proxy", r.string, DEFAULT_PROXY_ID if DEFAULT_PROXY_ID in ids else None
+    )
+    if default_proxy is not None and default_proxy not in ids:
+        raise r.error("default_proxy", f"names no proxy: {default_proxy!r}")
+    return tuple(out), default_proxy
 
 
 class _Reader:
@@ -317,6 +681,23 @@ class _Reader:
         n = self.integer(value, path)
         if not 0 <= n <= 65535:
             raise self.error(path, f"must be a port number (0-65535), not {n}")
+        return n
+
+    def items(self, value: object, path: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.error(path, f"must be a list, not {_type_name(value)}")
+        return value
+
+    def choice(self, value: object, path: str, options: tuple[str, ...]) -> str:
+        text = self.string(value, path)
+        if text not in options:
+            raise self.error(path, f"must be one of {', '.join(options)}, not {text!r}")
+        return text
+
+    def fraction(self, value: object, path: str) -> float:
+        n = float(self._number(value, path, float))
+        if not 0 <= n <= 1:
+            raise self.error(path, f"must be between 0 and 1, not {n}")
         return n
 
     def boolean(self, value: object, path: str) -> bool:

@@ -103,3 +103,12 @@ class InternalError(GatewayError):
     status = 500
     type = "server_error"
     code = "internal_error"
+
+
+class GuardrailViolation(GatewayError):
+    """A guardrail blocked the request or the answer. The message names the guardrail, the
+    rule and the entity types, never the matched text."""
+
+    status = 400
+    type = "guardrail_violation"
+    code = "guardrail_violation"

@@ -1,12 +1,15 @@
-"""What one worker holds for its lifetime: the config, the router and the upstream pool."""
+"""What one worker holds for its lifetime: the config, the router, the upstream pool and each
+proxy's compiled guardrails."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
 from palisade.config import Config
+from palisade.errors import BadRequest, NotFound
+from palisade.guardrails.policy import ProxyGuards
 from palisade.upstream.routing import Router
 
 
@@ -15,3 +18,25 @@ class Gateway:
     config: Config
     router: Router
     session: aiohttp.ClientSession
+    proxies: dict[str, ProxyGuards] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.proxies:
+            self.proxies = {p.id: ProxyGuards.build(p) for p in self.config.proxies}
+
+    def proxy(self, proxy_id: str | None) -> ProxyGuards:
+        """The proxy a URL names, or the default one for URLs that name none."""
+        if proxy_id is None:
+            if self.config.default_proxy is None:
+                raise BadRequest(
+                    "Palisade: this URL names no LLM proxy and no default proxy is configured; "
+                    "call /v1/openai/{proxy-id}/... or /{proxy-id}/....",
+                    code="proxy_required",
+                )
+            proxy_id = self.config.default_proxy
+        guards = self.proxies.get(proxy_id)
+        if guards is None:
+            raise NotFound(
+                f"Palisade: no LLM proxy has the id `{proxy_id[:64]}`.", code="proxy_not_found"
+            )
+        return guards

@@ -35,6 +35,46 @@ class Stack:
         httpx.delete(f"{self.mock}/_mock/requests").raise_for_status()
 
 
+# Proxies with guardrails for tests/e2e/test_guardrails.py; `default` has none, so every other
+# e2e test sees traffic passed through untouched.
+GUARDRAILS = r"""
+guardrails:
+  pii-mask: {type: pii, entities: [email, phone], action: mask}
+  pii-redact: {type: pii, direction: request, action: redact}
+  pii-block: {type: pii, entities: [email], direction: request, action: block}
+  secrets-block: {type: secrets, action: block}
+  secrets-redact: {type: secrets, direction: response, action: redact}
+  house-rules:
+    type: rules
+    patterns: {project_code: 'PRJ-[0-9]{4}'}
+    keywords: {codenames: [bluebird, nightjar]}
+    action: redact
+  injection: {type: injection, flag_threshold: 0.5, block_threshold: 0.8}
+  tool-rules:
+    type: tool_policies
+    rules:
+      - name: no-rm
+        tool: run_shell
+        when: [{argument: command, contains: "rm -rf"}]
+        action: block
+      - {name: no-delete, tool: "delete_*", action: block}
+      - {name: mail-guard, tool: send_email, action: block_when_context_untrusted}
+  trust:
+    type: trusted_data
+    rules:
+      - {name: weather-ok, tool: get_weather, action: trust}
+      - {name: no-keys, tool: "*", when: [{contains: "BEGIN PRIVATE KEY"}], action: block}
+proxies:
+  - {name: default}
+  - {name: Masked, guardrails: [pii-mask]}
+  - {name: Redacted, guardrails: [pii-redact, secrets-redact, house-rules]}
+  - {name: Blocking, guardrails: [pii-block, secrets-block]}
+  - {name: Injection, guardrails: [injection]}
+  - {name: Agents, guardrails: [tool-rules, trust]}
+default_proxy: default
+"""
+
+
 def write_config(path: Path, gateway_port: int, mock_port: int, raw_port: int) -> None:
     dead_port = free_port()  # nothing listens there
     path.write_text(
@@ -58,7 +98,7 @@ providers:
     base_url: http://127.0.0.1:{raw_port}/stream/v1
   rawhang:
     base_url: http://127.0.0.1:{raw_port}/hang/v1
-"""
+{GUARDRAILS}"""
     )
 
 

@@ -1,12 +1,18 @@
 import orjson
 
 from palisade._core import SseParser
+from palisade.config import ProxyConfig
+from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.context import RequestContext
 from palisade.upstream.relay import _reframe
 
 
 def reframe(stream: bytes) -> tuple[bytes, RequestContext]:
-    ctx = RequestContext(endpoint="chat/completions", injected_stream_usage=True)
+    ctx = RequestContext(
+        endpoint="chat/completions",
+        guards=ProxyGuards.build(ProxyConfig(id="default", name="default")),
+        injected_stream_usage=True,
+    )
     return _reframe(ctx, SseParser().feed(stream)), ctx
 
 

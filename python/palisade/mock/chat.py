@@ -107,10 +107,16 @@ def _message(choice: _Choice) -> dict[str, Any]:
     return message
 
 
-def _deltas(choice: _Choice, chunks: int) -> list[dict[str, Any]]:
+def _deltas(choice: _Choice, knobs: Knobs) -> list[dict[str, Any]]:
     """The deltas of one choice; the first carries the role, like the real API's."""
+    chunks = knobs.chunks
     if choice.text is not None:
-        pieces = [{"content": piece} for piece in split_chunks(choice.text, chunks) if piece]
+        split = (
+            knobs.reply_chunks
+            if knobs.reply_chunks and choice.text == knobs.reply
+            else split_chunks(choice.text, chunks)
+        )
+        pieces = [{"content": piece} for piece in split if piece]
         return [{"role": "assistant", "content": "", "refusal": None}, *pieces]
     deltas: list[dict[str, Any]] = []
     for index, (call_id, call) in enumerate(choice.calls):
@@ -154,7 +160,7 @@ async def _events(
         choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return head + orjson.dumps(choice) + b"]}\n\n"
 
-    per_choice = [_deltas(choice, knobs.chunks) for choice in choices]
+    per_choice = [_deltas(choice, knobs) for choice in choices]
     # Step 0 is the role delta; the interval separates the content chunks that follow it.
     for step in range(max(map(len, per_choice))):
         if step >= 2:

@@ -35,6 +35,8 @@ class Knobs:
     chunks: int
     chunk_interval_ms: float
     reply: str | None = None
+    # The reply's exact stream pieces (chat): tests place a chunk boundary anywhere.
+    reply_chunks: tuple[str, ...] | None = None
     tool_calls: tuple[ToolCallSpec, ...] | None = None
     fail: Failure | None = None
     retry_after: str = "1"
@@ -64,6 +66,8 @@ class Knobs:
             if parser is None:
                 raise InvalidRequest(f"unknown mock knob '{key}'", param=f"mock.{key}")
             values[key] = parser(key, value)
+        if values.get("reply_chunks"):
+            values["reply"] = "".join(values["reply_chunks"])
         return Knobs(**{**_as_dict(self), **values})
 
 
@@ -124,12 +128,19 @@ def _tool_calls(key: str, value: Any) -> tuple[ToolCallSpec, ...]:
     return tuple(calls)
 
 
+def _texts(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise InvalidRequest(f"mock.{key} must be a non-empty list of strings", param=f"mock.{key}")
+    return tuple(value)
+
+
 _PARSERS: dict[str, Parser] = {
     "latency_ms": _non_negative,
     "ttft_ms": _non_negative,
     "chunks": _count(1),
     "chunk_interval_ms": _non_negative,
     "reply": _text,
+    "reply_chunks": _texts,
     "tool_calls": _tool_calls,
     "fail": _failure,
     "retry_after": _text,

@@ -10,6 +10,9 @@ from typing import Any
 
 import orjson
 
+from palisade._core import Masker
+from palisade.guardrails.decisions import Decision
+from palisade.guardrails.policy import ProxyGuards
 from palisade.upstream.routing import Target
 
 # Unique across workers and restarts (random per process) without uuid4's cost per request.
@@ -24,6 +27,7 @@ def _next_request_id() -> str:
 @dataclass(slots=True)
 class RequestContext:
     endpoint: str
+    guards: ProxyGuards
     raw_body: bytes = b""
     body: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
@@ -36,12 +40,18 @@ class RequestContext:
     request_id: str = field(default_factory=_next_request_id)
     started: float = field(default_factory=time.perf_counter)
     first_chunk_at: float | None = None
+    # Guardrails: what they decided, the placeholders to restore in the answer, whether a tool
+    # result that is not trusted entered the conversation, and whether they rewrote the body.
+    decisions: list[Decision] = field(default_factory=list)
+    masker: Masker | None = None
+    context_untrusted: bool = False
+    body_changed: bool = False
 
     def outgoing_body(self) -> bytes:
         """The bytes that leave for the provider: the client's own bytes unless a stage changed
         the request, so an untouched request is forwarded exactly as sent."""
         if self.target is not None and self.target.rewritten:
             self.body["model"] = self.target.model
-        elif not self.injected_stream_usage:
+        elif not (self.injected_stream_usage or self.body_changed):
             return self.raw_body
         return orjson.dumps(self.body)

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from palisade._core import json_depth
 from palisade.config import FirewallConfig
 from palisade.disconnect import ClientDisconnected
 from palisade.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
@@ -58,6 +59,36 @@ def check_content_type(request: Request) -> None:
             "Palisade: the request body must be JSON (Content-Type: application/json), "
             f"got {shown}."
         )
+
+
+def check_shape(raw: bytes, config: FirewallConfig) -> None:
+    """Runs before parsing: a body of nested brackets is refused at the cost of a byte scan,
+    and the scan stops at the first bracket over the limit."""
+    limit = config.max_json_depth
+    if json_depth(raw, limit) > limit:
+        raise BadRequest(
+            "Palisade: the request JSON nests objects and arrays more than "
+            f"{limit} levels deep, the gateway's limit.",
+            code="json_too_deep",
+        )
+
+
+# Chat counts `messages`, the Responses API `input` items. An embeddings `input` list is
+# counted too, under a limit whose default equals OpenAI's own cap of 2048 inputs. A value of
+# the wrong type is left to the upstream's validation.
+_MESSAGE_LISTS = ("messages", "input")
+
+
+def check_messages(body: dict[str, Any], config: FirewallConfig) -> None:
+    limit = config.max_messages
+    for key in _MESSAGE_LISTS:
+        items = body.get(key)
+        if isinstance(items, list) and len(items) > limit:
+            raise BadRequest(
+                f"Palisade: `{key}` has {len(items)} items; the gateway's limit is {limit}.",
+                param=key,
+                code="too_many_messages",
+            )
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:

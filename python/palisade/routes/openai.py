@@ -19,7 +19,14 @@ from palisade.disconnect import ClientDisconnected, DisconnectWatch
 from palisade.errors import BadRequest, GatewayError, ModelNotFound, UpstreamUnreachable
 from palisade.gateway import Gateway
 from palisade.pipeline.context import RequestContext
-from palisade.pipeline.firewall import check_content_type, parse_json_object, read_body
+from palisade.pipeline.firewall import (
+    check_content_type,
+    check_messages,
+    check_shape,
+    parse_json_object,
+    read_body,
+)
+from palisade.pipeline.guard_in import guard_request
 from palisade.upstream.client import client_headers, send, upstream_headers, upstream_url
 from palisade.upstream.relay import raw_response, relay
 
@@ -54,10 +61,12 @@ class _Generation:
 
 async def _generate(request: Request, path: str) -> Response:
     gw = _gateway(request)
-    ctx = RequestContext(endpoint=path)
+    ctx = RequestContext(endpoint=path, guards=gw.proxy(request.path_params.get("proxy")))
     check_content_type(request)
     ctx.raw_body = await read_body(request, gw.config.firewall)
+    check_shape(ctx.raw_body, gw.config.firewall)
     ctx.body = body = parse_json_object(ctx.raw_body)
+    check_messages(body, gw.config.firewall)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise BadRequest(
@@ -73,6 +82,8 @@ async def _generate(request: Request, path: str) -> Response:
     provider = target.provider
     if ctx.stream and path in _STREAM_USAGE_OPT_IN and provider.stream_usage:
         _ask_for_stream_usage(ctx)
+    if ctx.guards.on_request:
+        guard_request(ctx)
     headers = upstream_headers(request.headers, provider)
     # A client that leaves raises ClientDisconnected, answered by _Generation.
     async with DisconnectWatch(request.receive):
@@ -101,6 +112,7 @@ def _ask_for_stream_usage(ctx: RequestContext) -> None:
 
 async def list_models(request: Request) -> Response:
     gw = _gateway(request)
+    gw.proxy(request.path_params.get("proxy"))
     cache: tuple[float, list[dict[str, Any]]] | None = getattr(
         request.app.state, "models_cache", None
     )
@@ -152,6 +164,7 @@ async def _provider_models(gw: Gateway, provider: ProviderConfig) -> list[dict[s
 
 async def retrieve_model(request: Request) -> Response:
     gw = _gateway(request)
+    gw.proxy(request.path_params.get("proxy"))
     model_id = request.path_params["model"]
     target = gw.router.resolve(model_id)
     if target.model in {".", ".."}:

@@ -23,6 +23,7 @@ from palisade._core import SseEvent, SseParser
 from palisade.disconnect import ClientDisconnected, DisconnectWatch
 from palisade.errors import UpstreamTimeout, UpstreamUnreachable
 from palisade.pipeline.context import RequestContext
+from palisade.pipeline.guard_out import StreamBlocked, StreamGuard, guard_answer
 from palisade.upstream.client import RawHeaders, client_headers
 
 log = logging.getLogger("palisade.upstream")
@@ -63,6 +64,8 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
         resp.release()
     if resp.status == 200 and content_type.startswith("application/json"):
         ctx.usage = _usage_of(body)
+        if ctx.guards.on_answer:
+            body = guard_answer(ctx, body)
     return raw_response(body, resp.status, headers)
 
 
@@ -105,19 +108,30 @@ class SseResponse(Response):
 
 async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     parser = SseParser()
+    guard = StreamGuard(ctx) if ctx.guards.on_answer else None
     strip = ctx.injected_stream_usage
     try:
         async for chunk in resp.content.iter_any():
             if ctx.first_chunk_at is None:
                 ctx.first_chunk_at = time.perf_counter()
             events = parser.feed(chunk)
-            if strip:
+            if guard is not None:
+                try:
+                    out = _guarded(ctx, guard, events)
+                except StreamBlocked as blocked:
+                    yield b"data: " + orjson.dumps(blocked.error.body()) + b"\n\n"
+                    return
+                if out:
+                    yield out
+            elif strip:
                 out = _reframe(ctx, events)
                 if out:
                     yield out
             else:
                 _read_usage(ctx, events)
                 yield chunk
+        if guard is not None:
+            guard.finish()
         if parser.finish():
             log.warning("stream from %s ended mid-event", _provider(ctx))
             yield b"data: " + _STREAM_BROKEN + b"\n\n"
@@ -150,14 +164,47 @@ def _reframe(ctx: RequestContext, events: list[SseEvent]) -> bytes:
             data = data.replace(_USAGE_NULL, "", 1)
         if '"usage"' in data:
             obj = orjson.loads(data)
-            if isinstance(obj, dict) and "usage" in obj:
-                usage = obj.pop("usage")
-                if usage:
-                    ctx.usage = usage
-                    if not obj.get("choices"):
-                        continue  # the usage-only chunk the client did not ask for
-                data = orjson.dumps(obj).decode()
+            if isinstance(obj, dict) and not _take_usage(ctx, obj):
+                continue
+            data = orjson.dumps(obj).decode()
         parts.append(_frame(event, data))
+    return b"".join(parts)
+
+
+def _take_usage(ctx: RequestContext, obj: dict[str, Any]) -> bool:
+    """Reads the event's usage, and hides it when the gateway asked for it on its own; False
+    for the usage-only chunk the client did not ask for."""
+    if not ctx.injected_stream_usage:
+        usage = obj.get("usage")
+        if usage is None and isinstance(obj.get("response"), dict):
+            usage = obj["response"].get("usage")
+        if isinstance(usage, dict):
+            ctx.usage = usage
+        return True
+    if "usage" not in obj:
+        return True
+    usage = obj.pop("usage")
+    if usage:
+        ctx.usage = usage
+        return bool(obj.get("choices"))
+    return True
+
+
+def _guarded(ctx: RequestContext, guard: StreamGuard, events: list[SseEvent]) -> bytes:
+    parts: list[bytes] = []
+    for event in events:
+        try:
+            obj = orjson.loads(event.data)
+        except orjson.JSONDecodeError:
+            parts.append(_frame(event, event.data))  # `[DONE]` and anything not JSON
+            continue
+        if not isinstance(obj, dict):
+            parts.append(_frame(event, event.data))
+            continue
+        if not _take_usage(ctx, obj):
+            continue
+        for out in guard.transform(obj):
+            parts.append(_frame(event, orjson.dumps(out).decode()))
     return b"".join(parts)
 
 

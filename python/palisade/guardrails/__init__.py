@@ -1,0 +1,1 @@
+"""Guardrails: the policies a proxy applies to requests, answers and tool calls."""

@@ -1,0 +1,123 @@
+"""A proxy's guardrails, compiled once per worker: one scanner per direction for all of its
+`pii`, `secrets` and `rules` guardrails (every text is scanned once, whatever the number of
+guardrails), the injection thresholds, and the tool and trusted-data policies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from palisade._core import Match, Scanner
+from palisade.config import (
+    InjectionGuardrail,
+    ProxyConfig,
+    ScanGuardrail,
+    ToolPolicyGuardrail,
+    TrustedDataGuardrail,
+)
+from palisade.guardrails.tools import ToolPolicy, TrustPolicy
+
+# When guardrails disagree on a kind, the strictest action applies.
+_STRENGTH = {"flag": 0, "redact": 1, "mask": 2, "block": 3}
+
+ERROR_CODES = {
+    "pii": "pii_detected",
+    "secrets": "secret_detected",
+    "rules": "rule_matched",
+    "injection": "prompt_injection_detected",
+}
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    scanner: Scanner
+    # Kind -> the action that applies and the guardrails that asked for it.
+    action: dict[str, str]
+    owners: dict[str, tuple[ScanGuardrail, ...]]
+    redact_kinds: list[str]
+    mask_kinds: list[str]
+
+    @classmethod
+    def build(cls, guardrails: Iterable[ScanGuardrail], *, response: bool) -> ScanPlan | None:
+        entities: list[str] = []
+        patterns: dict[str, str] = {}
+        keywords: dict[str, list[str]] = {}
+        action: dict[str, str] = {}
+        owners: dict[str, tuple[ScanGuardrail, ...]] = {}
+        for g in guardrails:
+            entities += [e for e in g.entities if e not in entities]
+            patterns.update(g.patterns)
+            keywords.update((name, list(words)) for name, words in g.keywords)
+            # An answer has nothing to restore a mask into: on the way back, masking redacts.
+            applied = "redact" if response and g.action == "mask" else g.action
+            for kind in (*g.entities, *(p for p, _ in g.patterns), *(k for k, _ in g.keywords)):
+                owners[kind] = (*owners.get(kind, ()), g)
+                if _STRENGTH[applied] > _STRENGTH.get(action.get(kind, "flag"), 0):
+                    action[kind] = applied
+                action.setdefault(kind, applied)
+        if not action:
+            return None
+        return cls(
+            scanner=Scanner(entities, patterns or None, keywords or None),
+            action=action,
+            owners=owners,
+            redact_kinds=[k for k, a in action.items() if a in ("redact", "block")],
+            mask_kinds=[k for k, a in action.items() if a == "mask"],
+        )
+
+    def kinds_by_guardrail(self, matches: list[Match]) -> dict[ScanGuardrail, dict[str, int]]:
+        out: dict[ScanGuardrail, dict[str, int]] = {}
+        for m in matches:
+            for g in self.owners[m.kind]:
+                counts = out.setdefault(g, {})
+                counts[m.kind] = counts.get(m.kind, 0) + 1
+        return out
+
+
+@dataclass(frozen=True)
+class ProxyGuards:
+    proxy: ProxyConfig
+    request_scan: ScanPlan | None = None
+    response_scan: ScanPlan | None = None
+    injection: tuple[InjectionGuardrail, ...] = ()
+    tool_policies: tuple[tuple[str, ToolPolicy], ...] = ()
+    trust: tuple[tuple[str, TrustPolicy], ...] = ()
+    # Anything to do on the way in / on the way back.
+    on_request: bool = field(init=False)
+    on_answer: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "on_request",
+            bool(self.request_scan or self.injection or self.trust or self.tool_policies),
+        )
+        # A masked request needs its answer un-masked, hence request_scan with mask kinds.
+        masks = self.request_scan is not None and bool(self.request_scan.mask_kinds)
+        object.__setattr__(
+            self, "on_answer", bool(self.response_scan or self.tool_policies or masks)
+        )
+
+    @classmethod
+    def build(cls, proxy: ProxyConfig) -> ProxyGuards:
+        scans = [g for g in proxy.guardrails if isinstance(g, ScanGuardrail)]
+        return cls(
+            proxy=proxy,
+            request_scan=ScanPlan.build(
+                (g for g in scans if g.applies_to("request")), response=False
+            ),
+            response_scan=ScanPlan.build(
+                (g for g in scans if g.applies_to("response")), response=True
+            ),
+            injection=tuple(g for g in proxy.guardrails if isinstance(g, InjectionGuardrail)),
+            tool_policies=tuple(
+                (g.name, ToolPolicy(g))
+                for g in proxy.guardrails
+                if isinstance(g, ToolPolicyGuardrail)
+            ),
+            trust=tuple(
+                (g.name, TrustPolicy(g))
+                for g in proxy.guardrails
+                if isinstance(g, TrustedDataGuardrail)
+            ),
+        )
