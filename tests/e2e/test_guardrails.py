@@ -418,3 +418,100 @@ def test_proxy_id_at_the_root_works_too(stack: Stack) -> None:
     with openai.OpenAI(base_url=f"{stack.gateway}/masked", api_key=CLIENT_KEY, max_retries=0) as c:
         c.chat.completions.create(model="mock-gpt", messages=user(f"to {EMAIL}"))
     assert stack.mock_requests()[0]["body"]["messages"][0]["content"] == "to [EMAIL_1]"
+
+
+# --- Responses API ---------------------------------------------------------------------------
+
+
+def test_responses_stream_is_unmasked_and_redacted(stack: Stack) -> None:
+    with proxy_client(stack, "masked") as c:
+        stream = c.responses.create(
+            model="mock-gpt",
+            input=f"Write to {EMAIL}",
+            stream=True,
+            extra_body={"mock": {"reply": "Mail sent to [EMAIL_1] today.", "chunks": 9}},
+        )
+        deltas, final = "", None
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                deltas += event.delta
+            elif event.type == "response.completed":
+                final = event.response
+    assert deltas == f"Mail sent to {EMAIL} today."
+    assert final is not None
+    assert final.output_text == f"Mail sent to {EMAIL} today."
+
+
+def test_responses_stream_secret_is_redacted(stack: Stack) -> None:
+    with proxy_client(stack, "redacted") as c:
+        stream = c.responses.create(
+            model="mock-gpt",
+            input="config?",
+            stream=True,
+            extra_body={"mock": {"reply": f"key {OPENAI_KEY} ok", "chunks": 12}},
+        )
+        events = list(stream)
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas == "key [OPENAI_API_KEY_1] ok"
+    assert OPENAI_KEY[8:20] not in json.dumps([e.model_dump() for e in events])
+
+
+def test_responses_tool_call_blocked_non_stream(stack: Stack) -> None:
+    with proxy_client(stack, "agents") as c:
+        answer = c.responses.create(
+            model="mock-gpt",
+            input="clean up",
+            extra_body={
+                "mock": {
+                    "tool_calls": [{"name": "run_shell", "arguments": {"command": "rm -rf /"}}]
+                }
+            },
+        )
+    assert all(item.type != "function_call" for item in answer.output)
+    assert "Palisade blocked the tool call `run_shell`" in answer.output_text
+
+
+@pytest.mark.parametrize("command", ["rm -rf /", "ls"])
+def test_responses_tool_call_policy_in_stream(stack: Stack, command: str) -> None:
+    mock = {"tool_calls": [{"name": "run_shell", "arguments": {"command": command}}]}
+    with proxy_client(stack, "agents") as c:
+        stream = c.responses.create(
+            model="mock-gpt", input="clean up", stream=True, extra_body={"mock": mock}
+        )
+        events = list(stream)
+    final = next(e.response for e in events if e.type == "response.completed")
+    calls = [item for item in final.output if item.type == "function_call"]
+    streamed_args = "".join(
+        e.delta for e in events if e.type == "response.function_call_arguments.delta"
+    )
+    if command == "ls":
+        assert [call.name for call in calls] == ["run_shell"]
+        assert json.loads(streamed_args) == {"command": "ls"}
+    else:
+        assert calls == []
+        assert streamed_args == ""
+        assert "Palisade blocked the tool call `run_shell`" in final.output_text
+        assert any(e.type == "response.output_text.delta" and "no-rm" in e.delta for e in events)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_legacy_completions_are_masked_and_restored(
+    masked: openai.OpenAI, stack: Stack, stream: bool
+) -> None:
+    stack.clear_mock()
+    mock = {"reply": "Reply to [EMAIL_1] soon.", "chunks": 7}
+    if stream:
+        text = "".join(
+            chunk.choices[0].text
+            for chunk in masked.completions.create(
+                model="mock-gpt", prompt=f"to {EMAIL}", stream=True, extra_body={"mock": mock}
+            )
+            if chunk.choices
+        )
+    else:
+        answer = masked.completions.create(
+            model="mock-gpt", prompt=f"to {EMAIL}", extra_body={"mock": mock}
+        )
+        text = answer.choices[0].text
+    assert stack.mock_requests()[0]["body"]["prompt"] == "to [EMAIL_1]"
+    assert text == f"Reply to {EMAIL} soon."

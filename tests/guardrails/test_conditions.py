@@ -4,7 +4,6 @@ import orjson
 import pytest
 
 from palisade.config import Condition, ConditionOp
-from palisade.guardrails import conditions
 from palisade.guardrails.conditions import Arguments, Matcher, parse_argument_path
 
 
@@ -189,7 +188,7 @@ def test_arguments_are_parsed_at_most_once(monkeypatch: pytest.MonkeyPatch) -> N
         calls.append(text)
         return loads(text)
 
-    monkeypatch.setattr(conditions.orjson, "loads", counting_loads)
+    monkeypatch.setattr(orjson, "loads", counting_loads)
     args = Arguments('{"a": "x", "b": {"c": 1}}')
     assert calls == []
     matchers = [

@@ -121,14 +121,8 @@ def _replace_blocked(
     obj: dict[str, Any], endpoint: str, blocked: list[tuple[ToolCallSlot, str]]
 ) -> None:
     if endpoint == "responses":
-        for call, notice in reversed(blocked):
-            call.holder[call.position] = {
-                "type": "message",
-                "id": f"msg_palisade_{call.position}",
-                "status": "completed",
-                "role": "assistant",
-                "content": [{"type": "output_text", "text": notice, "annotations": []}],
-            }
+        for call, notice in blocked:
+            call.holder[call.position] = _message_item(call.position, notice)
         return
     for call, notice in reversed(blocked):
         del call.holder[call.position]
@@ -187,6 +181,10 @@ class StreamGuard:
         self.texts: dict[tuple[int, int], _Text] = {}
         self.calls: dict[int, dict[int, _Call]] = {}
         self.hold_calls = bool(ctx.guards.tool_policies or self.plan or ctx.masker)
+        # Responses API: events of function calls not yet judged, and blocked calls' notices,
+        # by output index.
+        self.held: dict[int, list[dict[str, Any]]] = {}
+        self.blocked: dict[int, str] = {}
 
     def transform(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
         """One event's JSON, rewritten in place; returns the events to send in its stead."""
@@ -330,6 +328,39 @@ class StreamGuard:
     def _responses_event(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
         kind = obj.get("type")
         index = _int(obj.get("output_index"))
+        out = self._responses_texts(obj, kind, index)
+        if not self.ctx.guards.tool_policies:
+            return out
+        # A function call's events are held from its `added` to its `done`, then released or
+        # replaced by a message that says why it was blocked.
+        item = obj.get("item")
+        if kind == "response.output_item.added" and _is_call(item):
+            self.held[index] = out
+            return []
+        if kind == "response.output_item.done" and index in self.held:
+            held = self.held.pop(index)
+            assert isinstance(item, dict)
+            notice = check_tool_call(
+                self.ctx, _str(item.get("name")), _str(item.get("arguments")), f"output[{index}]"
+            )
+            if notice is None:
+                return [*held, *out]
+            self.blocked[index] = notice
+            return _message_events(obj, index, notice)
+        if index in self.held and kind != "response.completed":
+            self.held[index].extend(out)
+            return []
+        if kind in ("response.completed", "response.incomplete") and self.blocked:
+            output = obj.get("response", {}).get("output")
+            if isinstance(output, list):
+                for position, notice in self.blocked.items():
+                    if position < len(output):
+                        output[position] = _message_item(position, notice)
+        return out
+
+    def _responses_texts(
+        self, obj: dict[str, Any], kind: object, index: int
+    ) -> list[dict[str, Any]]:
         if kind in _RESPONSES_DELTAS and isinstance(obj.get("delta"), str):
             key = (index, _int(obj.get("content_index")) if kind == _TEXT_DELTA else -1)
             where = f"output[{index}]" + (f".content[{key[1]}]" if key[1] >= 0 else ".arguments")
@@ -385,6 +416,45 @@ def _map_texts(node: Any, fix: Callable[[str], str]) -> None:
     elif isinstance(node, list):
         for value in node:
             _map_texts(value, fix)
+
+
+def _is_call(item: object) -> bool:
+    return isinstance(item, dict) and item.get("type") == "function_call"
+
+
+def _message_item(index: int, notice: str, status: str = "completed") -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": f"msg_palisade_{index}",
+        "status": status,
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": notice, "annotations": []}],
+    }
+
+
+def _message_events(done: dict[str, Any], index: int, notice: str) -> list[dict[str, Any]]:
+    """The events of a whole assistant message, in place of a blocked function call."""
+    item = _message_item(index, notice)
+    seq = {"sequence_number": done["sequence_number"]} if "sequence_number" in done else {}
+    at = {"item_id": item["id"], "output_index": index, "content_index": 0, **seq}
+    part = item["content"][0]
+    return [
+        {
+            "type": "response.output_item.added",
+            "output_index": index,
+            "item": {**item, "status": "in_progress", "content": []},
+            **seq,
+        },
+        {"type": "response.content_part.added", **at, "part": {**part, "text": ""}},
+        {"type": "response.output_text.delta", **at, "delta": notice, "logprobs": []},
+        {"type": "response.output_text.done", **at, "text": notice, "logprobs": []},
+        {"type": "response.content_part.done", **at, "part": part},
+        {"type": "response.output_item.done", "output_index": index, "item": item, **seq},
+    ]
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _int(value: object) -> int:
