@@ -1,8 +1,22 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
-from palisade.config import AUTO_PROVIDER_PRIORITY, ConfigError, load_config, parse_config
+from palisade.config import (
+    AUTO_PROVIDER_PRIORITY,
+    Condition,
+    Config,
+    ConfigError,
+    InjectionGuardrail,
+    ScanGuardrail,
+    ToolPolicyGuardrail,
+    ToolRule,
+    TrustedDataGuardrail,
+    load_config,
+    parse_config,
+    proxy_id,
+)
 
 
 def parse(raw: object, env: dict[str, str] | None = None) -> object:
@@ -121,3 +135,302 @@ def test_secrets_from_the_environment_never_appear_in_errors() -> None:
             {"URL": "http://x", "KEY": "sk-secret"},
         )
     assert "sk-secret" not in str(info.value)
+
+
+GUARDED_YAML = r"""
+firewall: {max_body_bytes: 1024, max_json_depth: 16, max_messages: 8}
+guardrails:
+  pii-mask: {type: pii, entities: [email, phone], direction: both, action: mask}
+  secrets: {type: secrets, direction: response, action: block}
+  house-rules:
+    type: rules
+    patterns: {project_code: 'PRJ-\d{4}'}
+    keywords: {codenames: [bluebird]}
+    action: redact
+  injection: {type: injection, flag_threshold: 0.5, block_threshold: 0.8, targets: [user]}
+  tools:
+    type: tool_policies
+    default_action: block
+    rules:
+      - {name: no-rm, tool: run_shell, when: [{argument: cmd, contains: "rm -rf"}], action: block}
+      - {tool: "send_*", action: block_when_context_untrusted}
+  trust:
+    type: trusted_data
+    rules:
+      - {name: no-keys, tool: "*", when: [{regex: "BEGIN [A-Z ]*KEY"}], action: block}
+proxies:
+  - {name: Default, id: default}
+  - {name: Support Bot (EU), guardrails: [pii-mask, tools, trust]}
+  - {name: All, id: all-in, description: everything, guardrails: [secrets, injection, house-rules]}
+"""
+
+
+def test_guardrails_and_proxies_parse() -> None:
+    config = parse_config(yaml.safe_load(GUARDED_YAML), source="t.yaml", env={})
+    assert (config.firewall.max_json_depth, config.firewall.max_messages) == (16, 8)
+    g = config.guardrails
+    assert g["pii-mask"] == ScanGuardrail(
+        name="pii-mask", type="pii", direction="both", action="mask", entities=("email", "phone")
+    )
+    secrets = g["secrets"]
+    assert isinstance(secrets, ScanGuardrail)
+    assert "openai_api_key" in secrets.entities  # no list: every kind of the category
+    assert (secrets.direction, secrets.applies_to("request")) == ("response", False)
+    rules = g["house-rules"]
+    assert isinstance(rules, ScanGuardrail)
+    assert rules.patterns == (("project_code", r"PRJ-\d{4}"),)
+    assert rules.keywords == (("codenames", ("bluebird",)),)
+    assert g["injection"] == InjectionGuardrail(
+        name="injection", flag_threshold=0.5, block_threshold=0.8, targets=frozenset({"user"})
+    )
+    assert g["tools"] == ToolPolicyGuardrail(
+        name="tools",
+        default_action="block",
+        rules=(
+            ToolRule("no-rm", "run_shell", (Condition("contains", "rm -rf", "cmd"),), "block"),
+            # An unnamed rule is named after its place in the list.
+            ToolRule("rules[1]", "send_*", (), "block_when_context_untrusted"),
+        ),
+    )
+    assert g["trust"] == TrustedDataGuardrail(
+        name="trust",
+        default_action="untrust",
+        rules=(ToolRule("no-keys", "*", (Condition("regex", "BEGIN [A-Z ]*KEY"),), "block"),),
+    )
+    assert [(p.id, p.name) for p in config.proxies] == [
+        ("default", "Default"),
+        ("support-bot-eu", "Support Bot (EU)"),
+        ("all-in", "All"),
+    ]
+    assert config.proxies[0].guardrails == ()
+    assert config.proxies[1].guardrails == (g["pii-mask"], g["tools"], g["trust"])
+    assert config.proxies[2].description == "everything"
+    assert config.default_proxy == "default"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Support Bot (EU)", "support-bot-eu"),
+        ("  Billing -- v2 ", "billing-v2"),
+        ("already-an-id", "already-an-id"),
+    ],
+)
+def test_proxy_ids_derive_from_names(name: str, expected: str) -> None:
+    assert proxy_id(name) == expected
+    config = parse({"proxies": [{"name": name}]})
+    assert isinstance(config, Config)
+    assert config.proxies[0].id == expected
+
+
+def test_default_proxy_selection() -> None:
+    no_default = parse({"proxies": [{"name": "A"}]})
+    assert isinstance(no_default, Config)
+    assert no_default.default_proxy is None  # such requests need a proxy in the URL
+    chosen = parse({"proxies": [{"name": "A"}, {"name": "B"}], "default_proxy": "b"})
+    assert isinstance(chosen, Config)
+    assert chosen.default_proxy == "b"
+    implicit = parse({})
+    assert isinstance(implicit, Config)
+    assert [p.id for p in implicit.proxies] == ["default"]
+
+
+TOOLS = "tool_policies"
+
+
+def tool_rules(*rules: object, kind: str = TOOLS) -> dict[str, object]:
+    return {"guardrails": {"t": {"type": kind, "rules": list(rules)}}}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"guardrails": []}, "t.yaml: guardrails: must be a mapping, not a list"),
+        ({"guardrails": {"g": {"action": "block"}}}, "guardrails.g.type: is required"),
+        ({"guardrails": {"g": {"type": "magic"}}}, "guardrails.g.type: must be one of"),
+        ({"guardrails": {"g": {"type": "pii", "mode": 1}}}, "guardrails.g.mode: unknown key"),
+        (
+            {"guardrails": {"g": {"type": "pii", "action": "shred"}}},
+            "guardrails.g.action: must be one of block, redact, mask, flag, not 'shred'",
+        ),
+        (
+            {"guardrails": {"g": {"type": "secrets", "direction": "sideways"}}},
+            "guardrails.g.direction: must be one of",
+        ),
+        (
+            {"guardrails": {"g": {"type": "pii", "entities": ["email", "dna"]}}},
+            "guardrails.g.entities[1]: unknown pii entity 'dna'",
+        ),
+        (
+            {"guardrails": {"g": {"type": "pii", "entities": ["openai_api_key"]}}},
+            "guardrails.g.entities[0]: unknown pii entity 'openai_api_key'",
+        ),
+        ({"guardrails": {"g": {"type": "rules"}}}, "guardrails.g: a rules guardrail needs"),
+        (
+            {"guardrails": {"g": {"type": "rules", "patterns": {"p": "(open"}}}},
+            'guardrails.g: custom pattern "p" is not a valid regular expression',
+        ),
+        (
+            {
+                "guardrails": {
+                    "g": {"type": "rules", "patterns": {"x": "a"}, "keywords": {"x": ["b"]}}
+                }
+            },
+            "guardrails.g: rule names used twice: x",
+        ),
+        (
+            {"guardrails": {"g": {"type": "injection", "flag_threshold": 1.5}}},
+            "guardrails.g.flag_threshold: must be between 0 and 1",
+        ),
+        (
+            {
+                "guardrails": {
+                    "g": {"type": "injection", "flag_threshold": 0.6, "block_threshold": 0.5}
+                }
+            },
+            "guardrails.g.block_threshold: must not be below flag_threshold",
+        ),
+        (
+            {"guardrails": {"g": {"type": "injection", "targets": ["user", "system"]}}},
+            "guardrails.g.targets[1]: must be one of user, tool",
+        ),
+        (tool_rules({"tool": "x"}), "guardrails.t.rules[0]: a rule needs `tool` and `action`"),
+        (
+            tool_rules({"tool": "x", "action": "trust"}),
+            "guardrails.t.rules[0].action: must be one of allow, block, "
+            "block_when_context_untrusted, not 'trust'",
+        ),
+        (
+            tool_rules({"tool": "x", "action": "allow"}, kind="trusted_data"),
+            "guardrails.t.rules[0].action: must be one of trust, untrust, block, not 'allow'",
+        ),
+        (
+            {"guardrails": {"t": {"type": TOOLS, "default_action": "deny"}}},
+            "guardrails.t.default_action: must be one of",
+        ),
+        (
+            tool_rules({"tool": "x", "action": "block", "when": {"contains": "a"}}),
+            "guardrails.t.rules[0].when: must be a list",
+        ),
+        (
+            tool_rules(
+                {"tool": "x", "action": "block"}, {"tool": "y", "action": "block", "when": [{}]}
+            ),
+            "guardrails.t.rules[1].when[0]: needs exactly one of",
+        ),
+        (
+            tool_rules(
+                {"tool": "x", "action": "block", "when": [{"contains": "a", "equals": "b"}]}
+            ),
+            "guardrails.t.rules[0].when[0]: needs exactly one of",
+        ),
+        (
+            tool_rules({"tool": "x", "action": "block", "when": [{"matches": "a"}]}),
+            "guardrails.t.rules[0].when[0].matches: unknown key",
+        ),
+        (
+            tool_rules({"tool": "x", "action": "block", "when": [{"regex": "a(?=b)"}]}),
+            "guardrails.t.rules[0].when[0].regex: custom pattern",
+        ),
+        (
+            tool_rules({"tool": "x", "action": "block", "when": [{"regex": ["a"]}]}),
+            "guardrails.t.rules[0].when[0].regex: must be a string, not a list",
+        ),
+        (
+            tool_rules(
+                {"tool": "*", "action": "block", "when": [{"argument": "a", "equals": "b"}]},
+                kind="trusted_data",
+            ),
+            "guardrails.t.rules[0].when[0].argument: unknown key",
+        ),
+        ({"proxies": {"name": "a"}}, "t.yaml: proxies: must be a list"),
+        ({"proxies": [{"id": "a"}]}, "proxies[0].name: is required"),
+        ({"proxies": [{"name": "a", "colour": "red"}]}, "proxies[0].colour: unknown key"),
+        (
+            {"proxies": [{"name": "a", "guardrails": ["nope"]}]},
+            "proxies[0].guardrails[0]: no guardrail is named 'nope'",
+        ),
+        (
+            {
+                "guardrails": {"s": {"type": "secrets"}},
+                "proxies": [{"name": "a", "guardrails": ["s", "pii"]}],
+            },
+            "proxies[0].guardrails[1]: no guardrail is named 'pii'",
+        ),
+        (
+            {"proxies": [{"name": "a", "guardrails": "s"}]},
+            "proxies[0].guardrails: must be a list of strings",
+        ),
+        (
+            {"proxies": [{"name": "A"}, {"name": "B"}, {"name": "x", "id": "a"}]},
+            "proxies[2].id: 'a' is used by another proxy",
+        ),
+        (
+            {"proxies": [{"name": "Support Bot"}, {"name": "support-bot!"}]},
+            "proxies[1].id: 'support-bot' is used by another proxy",
+        ),
+        ({"proxies": [{"name": "x", "id": "v1"}]}, "proxies[0].id: 'v1' is reserved"),
+        ({"proxies": [{"name": "Admin"}]}, "proxies[0].id: 'admin' is reserved"),
+        ({"proxies": [{"name": "Metrics!"}]}, "proxies[0].id: 'metrics' is reserved"),
+        (
+            {"proxies": [{"name": "x", "id": "Bad_Id"}]},
+            "proxies[0].id: 'Bad_Id' is not a valid id",
+        ),
+        ({"proxies": [{"name": "???"}]}, "proxies[0].id: '' is not a valid id"),
+        (
+            {"proxies": [{"name": "a"}], "default_proxy": "default"},
+            "default_proxy: names no proxy: 'default'",
+        ),
+        ({"default_proxy": "other"}, "default_proxy: names no proxy: 'other'"),
+        ({"firewall": {"max_json_depth": 0}}, "firewall.max_json_depth: must be greater than 0"),
+        ({"firewall": {"max_messages": "many"}}, "firewall.max_messages: must be a number"),
+    ],
+)
+def test_guardrail_and_proxy_errors_name_the_key_path(raw: object, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(raw)
+    assert message in str(info.value)
+    assert str(info.value).startswith("t.yaml: ")
+
+
+def test_guardrail_errors_do_not_echo_secrets_from_the_environment() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse({"guardrails": {"g": {"type": "pii", "action": "${ACTION}"}}}, {"ACTION": "blok"})
+    assert "guardrails.g.action" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        parse(
+            {"guardrails": {"g": {"type": "injection", "flag_threshold": "${T}"}}},
+            {"T": "sk-secret"},
+        )
+    assert "sk-secret" not in str(info.value)
+
+
+def test_condition_values_interpolate_the_environment() -> None:
+    config = parse(
+        tool_rules({"tool": "x", "action": "block", "when": [{"equals": "${V}"}]}), {"V": "v"}
+    )
+    assert isinstance(config, Config)
+    policy = config.guardrails["t"]
+    assert isinstance(policy, ToolPolicyGuardrail)
+    assert policy.rules[0].when == (Condition("equals", "v"),)
+
+
+def test_accented_proxy_names_fold_to_ascii_ids() -> None:
+    from palisade.config import proxy_id
+
+    assert proxy_id("Équipe Données") == "equipe-donnees"
+
+
+def test_bad_argument_path_is_a_config_error() -> None:
+    raw = {
+        "guardrails": {
+            "t": {
+                "type": "tool_policies",
+                "rules": [
+                    {"tool": "x", "when": [{"argument": "a..b", "equals": "1"}], "action": "block"}
+                ],
+            }
+        }
+    }
+    with pytest.raises(ConfigError, match=r"guardrails\.t\.rules\[0\]\.when\[0\]\.argument"):
+        parse_config(raw, source="t.yaml", env={})

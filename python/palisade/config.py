@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -506,6 +507,13 @@ def _tool_rule(
             except ValueError as exc:
                 raise r.error(f"{cpath}.regex", str(exc)) from None
         argument = r.get(cond, cpath, "argument", r.string, None) if arguments else None
+        if argument is not None:
+            from palisade.guardrails.conditions import parse_argument_path
+
+            try:
+                parse_argument_path(argument)
+            except ValueError as exc:
+                raise r.error(f"{cpath}.argument", str(exc)) from None
         conditions.append(Condition(op=op, value=value, argument=argument))
     tool = r.string(item["tool"], f"{path}.tool")
     return ToolRule(
@@ -539,8 +547,9 @@ _PROXY_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 def proxy_id(name: str) -> str:
-    """`Support Bot (EU)` -> `support-bot-eu`."""
-    return "-".join(re.findall(r"[a-z0-9]+", name.lower()))
+    """`Support Bot (EU)` -> `support-bot-eu`; accents are folded (`Équipe` -> `equipe`)."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "-".join(re.findall(r"[a-z0-9]+", folded.lower()))
 
 
 def _proxies(

@@ -33,8 +33,8 @@ _VERBS: Final[dict[ConditionOp, str]] = {
     "regex": "matches the configured pattern",
 }
 
-# One path segment: the object key, and the list index when the key is a plain number.
-_Segment = tuple[str, int | None]
+# Per segment: the object key, and the list index when the key is a plain number.
+ArgumentPath = tuple[tuple[str, int | None], ...]
 
 _UNPARSED: Final = object()
 _INVALID: Final = object()
@@ -50,7 +50,7 @@ class Arguments:
         self.text = text
         self._value: Any = _UNPARSED
 
-    def lookup(self, path: tuple[_Segment, ...]) -> str | None:
+    def lookup(self, path: ArgumentPath) -> str | None:
         """The text at `path` (see the module docstring), or None when there is none."""
         value = self._value
         if value is _UNPARSED:
@@ -89,7 +89,7 @@ def _json_text(value: object) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def parse_argument_path(argument: str) -> tuple[_Segment, ...]:
+def parse_argument_path(argument: str) -> ArgumentPath:
     """`files.0.name` -> segments; ValueError for an empty segment (`a..b`, `.a`, ``)."""
     segments = argument.split(".")
     if not all(segments):
@@ -104,7 +104,7 @@ class Matcher:
     __slots__ = ("_path", "_test", "argument", "op")
 
     def __init__(self, condition: Condition) -> None:
-        """ValueError for an invalid regex or argument path (the config loader checks both)."""
+        """ValueError for an invalid regex or an argument path with an empty segment."""
         self.op: ConditionOp = condition.op
         self.argument = condition.argument
         self._path = None if condition.argument is None else parse_argument_path(condition.argument)
