@@ -65,6 +65,7 @@ bench: $(VENV)/.ext
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	$(PY) benches/http_bench.py
+	$(PY) benches/guardrails_bench.py
 	for b in sse tokens scan injection; do $(PY) benches/core_$$b.py; done
 
 clean:
