@@ -24,28 +24,19 @@ def proxy_client(stack: Stack, proxy: str) -> openai.OpenAI:
     )
 
 
-@pytest.fixture
-def masked(stack: Stack) -> Iterator[openai.OpenAI]:
-    with proxy_client(stack, "masked") as c:
-        yield c
+def _proxy_fixture(proxy: str) -> Any:
+    @pytest.fixture
+    def fixture(stack: Stack) -> Iterator[openai.OpenAI]:
+        with proxy_client(stack, proxy) as c:
+            yield c
+
+    return fixture
 
 
-@pytest.fixture
-def redacted(stack: Stack) -> Iterator[openai.OpenAI]:
-    with proxy_client(stack, "redacted") as c:
-        yield c
-
-
-@pytest.fixture
-def blocking(stack: Stack) -> Iterator[openai.OpenAI]:
-    with proxy_client(stack, "blocking") as c:
-        yield c
-
-
-@pytest.fixture
-def agents(stack: Stack) -> Iterator[openai.OpenAI]:
-    with proxy_client(stack, "agents") as c:
-        yield c
+masked = _proxy_fixture("masked")
+redacted = _proxy_fixture("redacted")
+blocking = _proxy_fixture("blocking")
+agents = _proxy_fixture("agents")
 
 
 def user(text: str) -> list[Any]:

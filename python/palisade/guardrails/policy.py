@@ -15,11 +15,14 @@ from palisade.config import (
     ToolPolicyGuardrail,
     TrustedDataGuardrail,
 )
+from palisade.errors import GuardrailViolation
+from palisade.guardrails.decisions import Decision, DirectionName
 from palisade.guardrails.tools import ToolPolicy, TrustPolicy
 
 # When guardrails disagree on a kind, the strictest action applies.
 _STRENGTH = {"flag": 0, "redact": 1, "mask": 2, "block": 3}
 
+_WHAT = {"pii": "personal data", "secrets": "a secret", "rules": "a forbidden pattern"}
 ERROR_CODES = {
     "pii": "pii_detected",
     "secrets": "secret_detected",
@@ -65,13 +68,43 @@ class ScanPlan:
             mask_kinds=[k for k, a in action.items() if a == "mask"],
         )
 
-    def kinds_by_guardrail(self, matches: list[Match]) -> dict[ScanGuardrail, dict[str, int]]:
-        out: dict[ScanGuardrail, dict[str, int]] = {}
+    def judge(
+        self,
+        matches: list[Match],
+        where: str,
+        direction: DirectionName,
+        decisions: list[Decision],
+    ) -> None:
+        """Records what the detections in one text decided, per guardrail; raises
+        GuardrailViolation (naming kinds and place, never values) when one blocks."""
+        by_guardrail: dict[ScanGuardrail, dict[str, int]] = {}
         for m in matches:
             for g in self.owners[m.kind]:
-                counts = out.setdefault(g, {})
+                counts = by_guardrail.setdefault(g, {})
                 counts[m.kind] = counts.get(m.kind, 0) + 1
-        return out
+        blocked = None
+        for g, counts in by_guardrail.items():
+            applied = max((self.action[k] for k in counts), key=_STRENGTH.__getitem__)
+            decisions.append(
+                Decision(
+                    guardrail=g.name,
+                    type=g.type,
+                    action=applied,
+                    direction=direction,
+                    where=where,
+                    counts=tuple(sorted(counts.items())),
+                )
+            )
+            if applied == "block" and blocked is None:
+                blocked = (g, sorted(k for k in counts if self.action[k] == "block"))
+        if blocked is not None:
+            g, kinds = blocked
+            what = "the request" if direction == "request" else "the provider's answer"
+            raise GuardrailViolation(
+                f"Palisade: guardrail `{g.name}` blocked {what}: {_WHAT[g.type]} "
+                f"({', '.join(kinds)}) in {where}.",
+                code=ERROR_CODES[g.type],
+            )
 
 
 @dataclass(frozen=True)

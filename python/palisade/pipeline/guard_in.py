@@ -101,31 +101,7 @@ def _scan(ctx: RequestContext, plan: ScanPlan, slot: Slot) -> None:
     matches = plan.scanner.scan(text)
     if not matches:
         return
-    where = path_text(slot.path)
-    blocked = None
-    for g, counts in plan.kinds_by_guardrail(matches).items():
-        applied = max(
-            (plan.action[k] for k in counts), key=("flag", "redact", "mask", "block").index
-        )
-        ctx.decisions.append(
-            Decision(
-                guardrail=g.name,
-                type=g.type,
-                action=applied,
-                direction="request",
-                where=where,
-                counts=tuple(sorted(counts.items())),
-            )
-        )
-        if applied == "block" and blocked is None:
-            blocked = (g, sorted(k for k in counts if plan.action[k] == "block"))
-    if blocked is not None:
-        g, kinds = blocked
-        raise GuardrailViolation(
-            f"Palisade: guardrail `{g.name}` blocked the request: {_what(g.type)} "
-            f"({', '.join(kinds)}) in {where}.",
-            code=ERROR_CODES[g.type],
-        )
+    plan.judge(matches, path_text(slot.path), "request", ctx.decisions)
     found = {m.kind for m in matches}
     if any(k in found for k in plan.redact_kinds):
         text = plan.scanner.redact(text, kinds=plan.redact_kinds).text
@@ -136,7 +112,3 @@ def _scan(ctx: RequestContext, plan: ScanPlan, slot: Slot) -> None:
     if text is not slot.text:
         slot.container[slot.key] = text
         ctx.body_changed = True
-
-
-def _what(kind: str) -> str:
-    return {"pii": "personal data", "secrets": "a secret", "rules": "a forbidden pattern"}[kind]

@@ -17,10 +17,10 @@ from typing import Any
 
 import orjson
 
-from palisade._core import Match, StreamRedactor, Unmasker
+from palisade._core import StreamRedactor, Unmasker
 from palisade.errors import GuardrailViolation
 from palisade.guardrails.decisions import Decision, path_text
-from palisade.guardrails.policy import ERROR_CODES, ScanPlan
+from palisade.guardrails.policy import ScanPlan
 from palisade.guardrails.texts import ToolCallSlot, answer_texts, answer_tool_calls
 from palisade.pipeline.context import RequestContext
 
@@ -60,38 +60,11 @@ def _scan_text(ctx: RequestContext, plan: ScanPlan, text: str, where: str) -> st
     matches = plan.scanner.scan(text)
     if not matches:
         return text
-    _decide(ctx, plan, matches, where)
+    plan.judge(matches, where, "response", ctx.decisions)
     kinds = {m.kind for m in matches}
     if any(k in kinds for k in plan.redact_kinds):
         text = plan.scanner.redact(text, kinds=plan.redact_kinds).text
     return text
-
-
-def _decide(ctx: RequestContext, plan: ScanPlan, matches: list[Match], where: str) -> None:
-    """Records what the answer's detections decided; raises when one blocks."""
-    blocked = None
-    for g, counts in plan.kinds_by_guardrail(matches).items():
-        actions = {plan.action[k] for k in counts}
-        applied = next(a for a in ("block", "redact", "flag") if a in actions)
-        ctx.decisions.append(
-            Decision(
-                guardrail=g.name,
-                type=g.type,
-                action=applied,
-                direction="response",
-                where=where,
-                counts=tuple(sorted(counts.items())),
-            )
-        )
-        if applied == "block" and blocked is None:
-            blocked = (g, sorted(k for k in counts if plan.action[k] == "block"))
-    if blocked is not None:
-        g, kinds = blocked
-        raise GuardrailViolation(
-            f"Palisade: guardrail `{g.name}` blocked the provider's answer: it contained "
-            f"{', '.join(kinds)} in {where}.",
-            code=ERROR_CODES[g.type],
-        )
 
 
 def check_tool_call(ctx: RequestContext, name: str, arguments: str, where: str) -> str | None:
@@ -267,7 +240,7 @@ class StreamGuard:
         matches = text.redactor.take_matches()
         if matches:
             try:
-                _decide(self.ctx, self.plan, matches, text.where)
+                self.plan.judge(matches, text.where, "response", self.ctx.decisions)
             except GuardrailViolation as exc:
                 raise StreamBlocked(exc) from None
 
