@@ -1,10 +1,10 @@
 //! JSON nesting depth from one byte scan, for the firewall stage.
 //!
-//! A hostile body such as four megabytes of `[` costs a recursive parser a deep stack and a
-//! great many allocations before it fails; this scan rejects it at memory speed, before the
-//! parser ever sees it. It does not validate: any byte sequence gets an answer, and the real
-//! parser still decides afterwards whether the text is JSON. Brackets inside string literals do
-//! not count, which is the only part of JSON's grammar the scan needs to know.
+//! A hostile body such as four megabytes of `[` costs a parser milliseconds before it fails
+//! (measured: orjson, 2.6 ms); given a limit, this scan stops at the first bracket over it
+//! (0.1 µs), before the parser ever sees the body. It does not validate: any bytes get an
+//! answer, and the parser still decides afterwards whether the text is JSON. Brackets inside
+//! string literals do not count, which is the only part of JSON's grammar the scan needs.
 
 use memchr::memchr2;
 use pyo3::prelude::*;
@@ -61,8 +61,9 @@ fn string_end(data: &[u8], mut from: usize) -> Option<usize> {
 
 // ---- Python wrapper --------------------------------------------------------------------------
 
-/// The scan runs at several GB/s, so only inputs this big outlast the GIL hand-over by a
-/// useful margin (the same threshold as the SSE parser and the scanner).
+/// Measured: ~1 GB/s on text dense with escapes or brackets, 10 to 60 GB/s on prose, against
+/// ~0.3 µs for a GIL hand-over; from here on the scan takes several µs even at its fastest
+/// (the same threshold as the SSE parser and the scanner).
 const DETACH_THRESHOLD: usize = 16 * 1024;
 
 #[pyfunction(name = "json_depth")]

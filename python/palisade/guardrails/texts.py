@@ -47,7 +47,7 @@ def _chat_request(body: dict[str, Any]) -> Iterator[Slot]:
                 continue
             role = message.get("role")
             role = role if isinstance(role, str) else "user"
-            tool = names.get(message.get("tool_call_id")) if role == "tool" else None
+            tool = names.get(_id(message.get("tool_call_id"))) if role == "tool" else None
             yield from _content(message, "content", role, ("messages", i), tool)
             calls = message.get("tool_calls")
             if isinstance(calls, list):
@@ -67,7 +67,7 @@ def _responses_request(body: dict[str, Any]) -> Iterator[Slot]:
         yield Slot(body, "input", "user", ("input",))
     elif isinstance(items, list):
         names = {
-            item.get("call_id"): item.get("name")
+            _id(item.get("call_id")): item.get("name")
             for item in items
             if isinstance(item, dict) and item.get("type") == "function_call"
         }
@@ -76,7 +76,7 @@ def _responses_request(body: dict[str, Any]) -> Iterator[Slot]:
                 continue
             kind = item.get("type")
             if kind == "function_call_output":
-                tool = names.get(item.get("call_id"))
+                tool = names.get(_id(item.get("call_id")))
                 yield from _content(item, "output", "tool", ("input", i), _name(tool))
             elif kind == "function_call":
                 if isinstance(item.get("arguments"), str):
@@ -128,8 +128,8 @@ def _strings(body: dict[str, Any], key: str, role: str) -> Iterator[Slot]:
                 yield Slot(value, i, role, (key, i))
 
 
-def _tool_call_names(messages: list[Any]) -> dict[Any, str]:
-    names: dict[Any, str] = {}
+def _tool_call_names(messages: list[Any]) -> dict[str | None, str]:
+    names: dict[str | None, str] = {}
     for message in messages:
         calls = message.get("tool_calls") if isinstance(message, dict) else None
         if not isinstance(calls, list):
@@ -140,8 +140,13 @@ def _tool_call_names(messages: list[Any]) -> dict[Any, str]:
             fn = call.get("function")
             name = fn.get("name") if isinstance(fn, dict) else None
             if isinstance(name, str):
-                names[call.get("id")] = name
+                names[_id(call.get("id"))] = name
     return names
+
+
+def _id(value: object) -> str | None:
+    """An id to look a tool name up by; ids of odd types (lists, objects) name nothing."""
+    return value if isinstance(value, str) else None
 
 
 def _name(value: object) -> str | None:

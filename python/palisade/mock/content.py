@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+from palisade.mock.errors import InvalidRequest
+
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _WORD = re.compile(r"\S+")
 MESSAGE_OVERHEAD = 3
@@ -133,11 +135,17 @@ def chat_prompt(messages: list[Any]) -> tuple[str, int]:
     """The prompt text of chat `messages` and its approximate token count."""
     texts: list[str] = []
     tokens = REPLY_PRIMING
-    for message in messages:
+    for index, message in enumerate(messages):
         if not isinstance(message, dict):
             continue
         text = content_text(message.get("content"))
-        for call in message.get("tool_calls") or ():
+        calls = message.get("tool_calls")
+        if calls is not None and not isinstance(calls, list):
+            param = f"messages[{index}].tool_calls"
+            raise InvalidRequest(
+                f"Invalid type for '{param}': expected an array.", param, "invalid_type"
+            )
+        for call in calls or ():
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict):
                 text += f"\n{function.get('name', '')}({function.get('arguments', '')})"

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from palisade.mock.content import seed
+from palisade.mock.errors import InvalidRequest
 from palisade.mock.knobs import Knobs, ToolCallSpec
 
 _MAX_DEPTH = 6
@@ -59,6 +60,19 @@ def arguments_for(schema: Any, name: str) -> Any:
     return _value(schema, name, 0)
 
 
+def _minimum(schema: dict[str, Any], default: float) -> float:
+    value = schema.get("minimum", default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        # The real API validates the schema when it receives it; the mock only looks this deep
+        # when it builds arguments, and must still answer with a 400, not fail.
+        raise InvalidRequest(
+            "Invalid schema for function parameters: 'minimum' must be a number.",
+            "tools",
+            "invalid_function_parameters",
+        )
+    return value
+
+
 def _value(schema: Any, name: str, depth: int) -> Any:
     if not isinstance(schema, dict) or depth > _MAX_DEPTH:
         return {} if depth == 0 else None
@@ -88,9 +102,11 @@ def _value(schema: Any, name: str, depth: int) -> Any:
     if kind == "string":
         return f"mock-{name}-{seed(name).hex()[:6]}"
     if kind == "integer":
-        return int(schema.get("minimum", 1))
+        low = _minimum(schema, 1)
+        # orjson writes no int beyond 64 bits; in JSON, 1e300 is that integer anyway.
+        return int(low) if abs(low) < 2**63 else low
     if kind == "number":
-        return float(schema.get("minimum", 1.5))
+        return float(_minimum(schema, 1.5))
     if kind == "boolean":
         return True
     return None

@@ -158,6 +158,7 @@ class StreamGuard:
         # by output index.
         self.held: dict[int, list[dict[str, Any]]] = {}
         self.blocked: dict[int, str] = {}
+        self.sequence: int | None = None
 
     def transform(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
         """One event's JSON, rewritten in place; returns the events to send in its stead."""
@@ -299,6 +300,18 @@ class StreamGuard:
     # Responses API
 
     def _responses_event(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
+        out = self._responses_events(obj)
+        # Events were added or held back: renumber so that sequence numbers keep increasing
+        # in the order the client receives them.
+        for event in out:
+            if isinstance(event.get("sequence_number"), int):
+                if self.sequence is None:
+                    self.sequence = event["sequence_number"]
+                event["sequence_number"] = self.sequence
+                self.sequence += 1
+        return out
+
+    def _responses_events(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
         kind = obj.get("type")
         index = _int(obj.get("output_index"))
         out = self._responses_texts(obj, kind, index)

@@ -204,14 +204,17 @@ def _guarded(ctx: RequestContext, guard: StreamGuard, events: list[SseEvent]) ->
         if not _take_usage(ctx, obj):
             continue
         for out in guard.transform(obj):
-            parts.append(_frame(event, orjson.dumps(out).decode()))
+            # Events the guard added (a released tail, a notice) carry their own type.
+            name = out.get("type") if event.event != "message" else None
+            parts.append(_frame(event, orjson.dumps(out).decode(), name))
     return b"".join(parts)
 
 
-def _frame(event: SseEvent, data: str) -> bytes:
-    if event.event == "message" and "\n" not in data:
+def _frame(event: SseEvent, data: str, name: object = None) -> bytes:
+    kind = name if isinstance(name, str) else event.event
+    if kind == "message" and "\n" not in data:
         return b"data: " + data.encode() + b"\n\n"
-    head = "" if event.event == "message" else f"event: {event.event}\n"
+    head = "" if kind == "message" else f"event: {kind}\n"
     lines = "".join(f"data: {line}\n" for line in data.split("\n"))
     return f"{head}{lines}\n".encode()
 
