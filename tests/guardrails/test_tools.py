@@ -14,27 +14,9 @@ from palisade.config import (
     parse_config,
 )
 from palisade.guardrails.tools import ToolPolicy, ToolVerdict, TrustPolicy, TrustVerdict
+from tests.helpers.spec_config import SPEC_GUARDRAILS
 
-SPEC = """
-guardrails:
-  tools:
-    type: tool_policies
-    default_action: allow
-    rules:
-      - name: no-rm
-        tool: run_shell
-        when: [{argument: command, contains: "rm -rf"}]
-        action: block
-      - {name: mail-guard, tool: "send_*", action: block_when_context_untrusted}
-  trust:
-    type: trusted_data
-    default_action: untrust
-    rules:
-      - {name: weather-ok, tool: get_weather, action: trust}
-      - {name: no-keys, tool: "*", when: [{contains: "BEGIN PRIVATE KEY"}], action: block}
-proxies:
-  - {name: Guarded, guardrails: [tools, trust]}
-"""
+SPEC = SPEC_GUARDRAILS
 
 
 def from_yaml(text: str) -> dict[str, Any]:
