@@ -4,7 +4,7 @@ guardrails), the injection thresholds, and the tool and trusted-data policies.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from palisade._core import Match, Scanner
@@ -16,7 +16,7 @@ from palisade.config import (
     TrustedDataGuardrail,
 )
 from palisade.errors import GuardrailViolation
-from palisade.guardrails.decisions import Decision, DirectionName
+from palisade.guardrails.decisions import Decision, DirectionName, path_text
 from palisade.guardrails.tools import ToolPolicy, TrustPolicy
 
 # When guardrails disagree on a kind, the strictest action applies.
@@ -67,6 +67,24 @@ class ScanPlan:
             redact_kinds=[k for k, a in action.items() if a in ("redact", "block")],
             mask_kinds=[k for k, a in action.items() if a == "mask"],
         )
+
+    def redact(
+        self,
+        text: str,
+        path: Sequence[str | int],
+        direction: DirectionName,
+        decisions: list[Decision],
+    ) -> tuple[str, set[str]]:
+        """Scans one text, records and enforces what its detections decide (see `judge`) and
+        redacts the kinds to redact; returns the text and the kinds found."""
+        matches = self.scanner.scan(text)
+        if not matches:
+            return text, set()
+        self.judge(matches, path_text(path), direction, decisions)
+        found = {m.kind for m in matches}
+        if any(k in found for k in self.redact_kinds):
+            text = self.scanner.redact(text, kinds=self.redact_kinds).text
+        return text, found
 
     def judge(
         self,

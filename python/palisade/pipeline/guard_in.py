@@ -97,18 +97,12 @@ def _injection(ctx: RequestContext, guards: ProxyGuards, slot: Slot) -> None:
 
 
 def _scan(ctx: RequestContext, plan: ScanPlan, slot: Slot) -> None:
-    text = slot.text
-    matches = plan.scanner.scan(text)
-    if not matches:
-        return
-    plan.judge(matches, path_text(slot.path), "request", ctx.decisions)
-    found = {m.kind for m in matches}
-    if any(k in found for k in plan.redact_kinds):
-        text = plan.scanner.redact(text, kinds=plan.redact_kinds).text
+    original = slot.text
+    text, found = plan.redact(original, slot.path, "request", ctx.decisions)
     if any(k in found for k in plan.mask_kinds):
         if ctx.masker is None:
             ctx.masker = plan.scanner.masker(plan.mask_kinds)
         text = ctx.masker.mask(text).text
-    if text is not slot.text:
+    if text is not original:
         slot.container[slot.key] = text
         ctx.body_changed = True

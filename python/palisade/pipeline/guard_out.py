@@ -20,7 +20,6 @@ import orjson
 from palisade._core import StreamRedactor, Unmasker
 from palisade.errors import GuardrailViolation
 from palisade.guardrails.decisions import Decision, path_text
-from palisade.guardrails.policy import ScanPlan
 from palisade.guardrails.texts import ToolCallSlot, answer_texts, answer_tool_calls
 from palisade.pipeline.context import RequestContext
 
@@ -38,7 +37,7 @@ def guard_answer(ctx: RequestContext, body: bytes) -> bytes:
     for slot in answer_texts(obj, ctx.endpoint):
         text = original = slot.text
         if plan is not None:
-            text = _scan_text(ctx, plan, text, path_text(slot.path))
+            text, _ = plan.redact(text, slot.path, "response", ctx.decisions)
         if masker is not None:
             text = masker.unmask(text)
         if text != original:
@@ -54,17 +53,6 @@ def guard_answer(ctx: RequestContext, body: bytes) -> bytes:
             _replace_blocked(obj, ctx.endpoint, blocked)
             changed = True
     return orjson.dumps(obj) if changed else body
-
-
-def _scan_text(ctx: RequestContext, plan: ScanPlan, text: str, where: str) -> str:
-    matches = plan.scanner.scan(text)
-    if not matches:
-        return text
-    plan.judge(matches, where, "response", ctx.decisions)
-    kinds = {m.kind for m in matches}
-    if any(k in kinds for k in plan.redact_kinds):
-        text = plan.scanner.redact(text, kinds=plan.redact_kinds).text
-    return text
 
 
 def check_tool_call(ctx: RequestContext, name: str, arguments: str, where: str) -> str | None:
@@ -268,13 +256,15 @@ class StreamGuard:
         notices = []
         released: list[dict[str, Any]] = []
         for position, call in sorted(self.calls.pop(index, {}).items()):
-            where = f"choices[{index}].delta.tool_calls[{position}]"
+            path = ("choices", index, "delta", "tool_calls", position)
             arguments = call.arguments
             if self.plan is not None:
-                arguments = _scan_text(self.ctx, self.plan, arguments, f"{where}.arguments")
+                arguments, _ = self.plan.redact(
+                    arguments, (*path, "arguments"), "response", self.ctx.decisions
+                )
             if self.ctx.masker is not None:
                 arguments = self.ctx.masker.unmask(arguments)
-            notice = check_tool_call(self.ctx, call.name, arguments, where)
+            notice = check_tool_call(self.ctx, call.name, arguments, path_text(path))
             if notice:
                 notices.append(notice)
                 continue
@@ -408,11 +398,11 @@ def _is_call(item: object) -> bool:
     return isinstance(item, dict) and item.get("type") == "function_call"
 
 
-def _message_item(index: int, notice: str, status: str = "completed") -> dict[str, Any]:
+def _message_item(index: int, notice: str) -> dict[str, Any]:
     return {
         "type": "message",
         "id": f"msg_palisade_{index}",
-        "status": status,
+        "status": "completed",
         "role": "assistant",
         "content": [{"type": "output_text", "text": notice, "annotations": []}],
     }

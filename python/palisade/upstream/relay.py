@@ -175,10 +175,8 @@ def _take_usage(ctx: RequestContext, obj: dict[str, Any]) -> bool:
     """Reads the event's usage, and hides it when the gateway asked for it on its own; False
     for the usage-only chunk the client did not ask for."""
     if not ctx.injected_stream_usage:
-        usage = obj.get("usage")
-        if usage is None and isinstance(obj.get("response"), dict):
-            usage = obj["response"].get("usage")
-        if isinstance(usage, dict):
+        usage = _usage_in(obj)
+        if usage is not None:
             ctx.usage = usage
         return True
     if "usage" not in obj:
@@ -196,10 +194,9 @@ def _guarded(ctx: RequestContext, guard: StreamGuard, events: list[SseEvent]) ->
         try:
             obj = orjson.loads(event.data)
         except orjson.JSONDecodeError:
-            parts.append(_frame(event, event.data))  # `[DONE]` and anything not JSON
-            continue
+            obj = None
         if not isinstance(obj, dict):
-            parts.append(_frame(event, event.data))
+            parts.append(_frame(event, event.data))  # `[DONE]` and anything not an object
             continue
         if not _take_usage(ctx, obj):
             continue
@@ -232,8 +229,10 @@ def _usage_of(body: bytes | str) -> dict[str, Any] | None:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(obj, dict):
-        return None
+    return _usage_in(obj) if isinstance(obj, dict) else None
+
+
+def _usage_in(obj: dict[str, Any]) -> dict[str, Any] | None:
     usage = obj.get("usage")
     if usage is None and isinstance(obj.get("response"), dict):
         usage = obj["response"].get("usage")  # Responses API: response.completed
