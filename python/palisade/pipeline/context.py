@@ -46,6 +46,27 @@ class RequestContext:
     masker: Masker | None = None
     context_untrusted: bool = False
     body_changed: bool = False
+    # Stage 2 (identity): who calls and on whose behalf. Limits, the interaction record, metrics
+    # and traces read these; none of them ever holds a secret.
+    proxy_id: str = ""
+    auth_method: str = "none"  # none | virtual_key | provider_key | jwt | oauth
+    key_id: str | None = None
+    # The virtual key's own limits as stored with the key (`rpm`, `tpm`, `budget_usd`,
+    # `budget_period`); stage 3 interprets them.
+    key_limits: dict[str, Any] | None = None
+    user_id: str | None = None
+    agent_id: str | None = None
+    session_id: str | None = None
+    execution_id: str | None = None
+    # Stage 3 (limits): "allowed", "rate_limited", "budget_exceeded", "fail_open", and the
+    # dedup role of this request: None, "first", "replay" (served from the stored answer).
+    limit_outcome: str | None = None
+    dedup: str | None = None
+    # Stage 8 (account): tokens (provider usage, else counted) and cost.
+    tokens_counted: bool = False
+    cost_usd: float | None = None
+    # The gateway-made error that ended the request, if any (`rate_limit_exceeded`, ...).
+    error_code: str | None = None
 
     def outgoing_body(self) -> bytes:
         """The bytes that leave for the provider: the client's own bytes unless a stage changed

@@ -61,7 +61,8 @@ class _Generation:
 
 async def _generate(request: Request, path: str) -> Response:
     gw = _gateway(request)
-    ctx = RequestContext(endpoint=path, guards=gw.proxy(request.path_params.get("proxy")))
+    guards = gw.proxy(request.path_params.get("proxy"))
+    ctx = RequestContext(endpoint=path, guards=guards, proxy_id=guards.proxy.id)
     check_content_type(request)
     ctx.raw_body = await read_body(request, gw.config.firewall)
     check_shape(ctx.raw_body, gw.config.firewall)
