@@ -52,6 +52,22 @@ class UpstreamConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    # The embedded store (keys, proxies and their versions, interactions, spend).
+    sqlite_path: str = "palisade.db"
+    # Shared state across workers and replicas (limits, budgets, dedup); None: in-process,
+    # which allows one worker only.
+    redis_url: str | None = None
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    # Bearer tokens for /admin/v1/; None disables that role. Compared in constant time.
+    token: str | None = None
+    viewer_token: str | None = None
+
+
+@dataclass(frozen=True)
 class ProviderConfig:
     name: str
     base_url: str
@@ -163,6 +179,8 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     firewall: FirewallConfig = field(default_factory=FirewallConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    admin: AdminConfig = field(default_factory=AdminConfig)
     providers: tuple[ProviderConfig, ...] = ()
     guardrails: Mapping[str, Guardrail] = field(default_factory=dict)
     proxies: tuple[ProxyConfig, ...] = (ProxyConfig(id=DEFAULT_PROXY_ID, name="default"),)
@@ -223,6 +241,8 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
             "server",
             "firewall",
             "upstream",
+            "store",
+            "admin",
             "providers",
             "auto_providers",
             "guardrails",
@@ -240,7 +260,14 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
         "upstream",
         {"connect_timeout_s", "read_timeout_s", "max_connections", "keepalive_s"},
     )
-    d_server, d_fw, d_up = ServerConfig(), FirewallConfig(), UpstreamConfig()
+    store = r.mapping(top.get("store", {}), "store", {"sqlite_path", "redis_url"})
+    admin = r.mapping(top.get("admin", {}), "admin", {"token", "viewer_token"})
+    d_server, d_fw, d_up, d_store = (
+        ServerConfig(),
+        FirewallConfig(),
+        UpstreamConfig(),
+        StoreConfig(),
+    )
     providers = _providers(r, top.get("providers", {}))
     if r.get(top, "", "auto_providers", r.boolean, True):
         providers += _auto_providers(env, {p.name for p in providers})
@@ -276,6 +303,14 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
             keepalive_s=r.get(
                 upstream, "upstream", "keepalive_s", r.positive_float, d_up.keepalive_s
             ),
+        ),
+        store=StoreConfig(
+            sqlite_path=r.get(store, "store", "sqlite_path", r.string, d_store.sqlite_path),
+            redis_url=r.get(store, "store", "redis_url", r.string, "") or None,
+        ),
+        admin=AdminConfig(
+            token=r.get(admin, "admin", "token", r.string, "") or None,
+            viewer_token=r.get(admin, "admin", "viewer_token", r.string, "") or None,
         ),
         providers=tuple(providers),
         guardrails=guardrails,

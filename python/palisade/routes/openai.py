@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import aiohttp
 import orjson
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -18,6 +19,7 @@ from palisade.config import ProviderConfig
 from palisade.disconnect import ClientDisconnected, DisconnectWatch
 from palisade.errors import BadRequest, GatewayError, ModelNotFound, UpstreamUnreachable
 from palisade.gateway import Gateway
+from palisade.pipeline.attribution import parse_attribution
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.firewall import (
     check_content_type,
@@ -67,6 +69,7 @@ async def _generate(request: Request, path: str) -> Response:
     ctx.raw_body = await read_body(request, gw.config.firewall)
     check_shape(ctx.raw_body, gw.config.firewall)
     ctx.body = body = parse_json_object(ctx.raw_body)
+    attribute(ctx, request.headers)
     check_messages(body, gw.config.firewall)
     model = body.get("model")
     if not isinstance(model, str) or not model:
@@ -97,6 +100,12 @@ async def _generate(request: Request, path: str) -> Response:
             provider=provider,
         )
         return await relay(ctx, resp)
+
+
+def attribute(ctx: RequestContext, headers: Headers) -> None:
+    a = parse_attribution(headers)
+    ctx.agent_id, ctx.user_id = a.agent_id, a.user_id
+    ctx.session_id, ctx.execution_id = a.session_id, a.execution_id
 
 
 def _ask_for_stream_usage(ctx: RequestContext) -> None:
