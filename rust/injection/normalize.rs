@@ -479,6 +479,23 @@ fn is_token_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '@' | '$' | '!')
 }
 
+/// `is_token_char` for ASCII bytes, by table: every byte of a prompt is classified.
+static TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'@' || c == b'$' || c == b'!';
+        b += 1;
+    }
+    table
+};
+
+#[inline]
+fn is_token_byte(b: u8) -> bool {
+    TOKEN_BYTES[usize::from(b)]
+}
+
 /// Separators that may sit between spaced-out letters ("i g n o r e", "i.g.n.o.r.e").
 fn is_spacing_sep(c: char) -> bool {
     matches!(c, ' ' | '.' | '-' | '_' | '*' | '·' | '|' | '/' | '+' | '~')
@@ -487,9 +504,17 @@ fn is_spacing_sep(c: char) -> bool {
 /// Lowercase, diacritics, look-alikes, leetspeak, spaced-out letters and whitespace, in one
 /// pass over the text.
 fn fold(clean: &str, ob: &mut Obfuscation, min_run: usize) -> String {
-    let mut f = Folder {
+    if clean.is_ascii() {
+        fold_ascii(clean, ob, min_run)
+    } else {
+        fold_chars(clean, ob, min_run)
+    }
+}
+
+fn folder(capacity: usize, ob: &mut Obfuscation, min_run: usize) -> Folder<'_> {
+    Folder {
         min_run,
-        out: String::with_capacity(clean.len() + 8),
+        out: String::with_capacity(capacity + 8),
         tok: Vec::new(),
         scratch: String::new(),
         run_start: 0,
@@ -498,25 +523,52 @@ fn fold(clean: &str, ob: &mut Obfuscation, min_run: usize) -> String {
         seps: 0,
         last_sep: ' ',
         ob,
-    };
-    if clean.is_ascii() {
-        // Same walk as below without UTF-8 decoding: most prompts are plain ASCII.
-        let bytes = clean.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if is_token_char(char::from(bytes[i])) {
-                let start = i;
-                while i < bytes.len() && is_token_char(char::from(bytes[i])) {
-                    i += 1;
-                }
-                f.token(&clean[start..i]);
-            } else {
-                f.separator(char::from(bytes[i].to_ascii_lowercase()));
+    }
+}
+
+/// `fold_chars` without UTF-8 decoding: most prompts are plain ASCII. Plain words and single
+/// spaces, nearly all of a prompt, are folded inline.
+fn fold_ascii(clean: &str, ob: &mut Obfuscation, min_run: usize) -> String {
+    let mut f = folder(clean.len(), ob, min_run);
+    let bytes = clean.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if is_token_byte(b) {
+            let start = i;
+            let mut letters_only = true;
+            while i < bytes.len() && is_token_byte(bytes[i]) {
+                letters_only &= bytes[i].is_ascii_alphabetic();
                 i += 1;
             }
+            if letters_only && i - start >= 2 {
+                // What `token` does with a word of two or more letters: it ends any
+                // spaced-letter run and is only lowercased.
+                f.run_letters = 0;
+                f.seps = 0;
+                let at = f.out.len();
+                f.out.push_str(&clean[start..i]);
+                f.out[at..].make_ascii_lowercase();
+            } else {
+                f.token(&clean[start..i]);
+            }
+        } else if b == b' ' {
+            f.seps += 1;
+            f.last_sep = ' ';
+            if !(f.out.is_empty() || f.out.ends_with(' ') || f.out.ends_with('\n')) {
+                f.out.push(' ');
+            }
+            i += 1;
+        } else {
+            f.separator(char::from(b));
+            i += 1;
         }
-        return f.finish();
     }
+    f.finish()
+}
+
+fn fold_chars(clean: &str, ob: &mut Obfuscation, min_run: usize) -> String {
+    let mut f = folder(clean.len(), ob, min_run);
     let mut tok_start: Option<usize> = None;
     for (i, c) in clean.char_indices() {
         let low = lower(c);
@@ -561,8 +613,14 @@ impl Folder<'_> {
     }
 
     fn token(&mut self, raw: &str) {
-        let mut chars = raw.chars();
-        let single = chars.next().is_some_and(char::is_alphabetic) && chars.next().is_none();
+        let single = match raw.as_bytes() {
+            [b] => b.is_ascii_alphabetic(),
+            [b, ..] if b.is_ascii() => false,
+            _ => {
+                let mut chars = raw.chars();
+                chars.next().is_some_and(char::is_alphabetic) && chars.next().is_none()
+            }
+        };
         let continues = single
             && self.run_letters > 0
             && self.seps == 1
@@ -728,6 +786,64 @@ fn decoded_segments(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ASCII walk is a shortcut: for ASCII text it must fold exactly like the general one.
+    #[test]
+    fn ascii_walk_folds_like_the_general_walk() {
+        const PIECES: &[&str] = &[
+            "a",
+            "b",
+            "I",
+            "x",
+            "ignore",
+            "Rules",
+            "3",
+            "1gn0re",
+            "4ll",
+            "p@ss",
+            "$ecret",
+            "!",
+            "wh@t",
+            " ",
+            "  ",
+            "\n",
+            "\r\n",
+            "\t",
+            ".",
+            "-",
+            "_",
+            "*",
+            "/",
+            "x86",
+            "10ms",
+            "e-mail@x.com",
+            "i g n o r e",
+            "s.y.s.t.e.m",
+            "a b c",
+            "n o",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 24) as usize;
+            for k in 0..len {
+                let pick = (seed.rotate_left(k as u32 * 5) % PIECES.len() as u64) as usize;
+                text.push_str(PIECES[pick]);
+            }
+            for min_run in [2, 3] {
+                let (mut a, mut b) = (Obfuscation::default(), Obfuscation::default());
+                assert_eq!(
+                    fold_ascii(&text, &mut a, min_run),
+                    fold_chars(&text, &mut b, min_run),
+                    "{text:?}"
+                );
+                assert_eq!(a, b, "{text:?}");
+            }
+        }
+    }
 
     fn n(s: &str) -> String {
         normalize(s).text

@@ -131,7 +131,13 @@ fn score_normalized(norm: &Normalized) -> InjectionScore {
         in_decoded: false,
     };
     let mut fired: Vec<(&'static str, Family, f64)> = Vec::new();
-    for idx in d.set.matches(text).iter() {
+    // Most texts match nothing, and a plain search is cheaper than an overlapping one.
+    let hits: Vec<usize> = if d.set.is_match(text) {
+        d.set.matches(text).into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    for idx in hits {
         let def = &SIGNALS[idx];
         let mut best = 0.0f64;
         for m in d.regexes[idx].find_iter(text).take(16) {

@@ -27,18 +27,22 @@ class Slot(NamedTuple):
         return value
 
 
-def request_texts(body: dict[str, Any], endpoint: str) -> Iterator[Slot]:
+def request_texts(body: dict[str, Any], endpoint: str) -> list[Slot]:
+    # Lists, not generators: a request has a handful of texts, and a chain of `yield from`
+    # costs more per text than the walk itself.
+    out: list[Slot] = []
     if endpoint == "chat/completions":
-        yield from _chat_request(body)
+        _chat_request(body, out)
     elif endpoint == "responses":
-        yield from _responses_request(body)
+        _responses_request(body, out)
     elif endpoint == "completions":
-        yield from _strings(body, "prompt", "user")
+        _strings(body, "prompt", "user", out)
     elif endpoint == "embeddings":
-        yield from _strings(body, "input", "user")
+        _strings(body, "input", "user", out)
+    return out
 
 
-def _chat_request(body: dict[str, Any]) -> Iterator[Slot]:
+def _chat_request(body: dict[str, Any], out: list[Slot]) -> None:
     messages = body.get("messages")
     if isinstance(messages, list):
         names = _tool_call_names(messages)
@@ -48,23 +52,23 @@ def _chat_request(body: dict[str, Any]) -> Iterator[Slot]:
             role = message.get("role")
             role = role if isinstance(role, str) else "user"
             tool = names.get(_id(message.get("tool_call_id"))) if role == "tool" else None
-            yield from _content(message, "content", role, ("messages", i), tool)
+            _content(message, "content", role, ("messages", i), out, tool)
             calls = message.get("tool_calls")
             if isinstance(calls, list):
                 for j, call in enumerate(calls):
                     fn = call.get("function") if isinstance(call, dict) else None
                     if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
                         path = ("messages", i, "tool_calls", j, "function", "arguments")
-                        yield Slot(fn, "arguments", "tool_call", path)
-    yield from _tool_descriptions(body)
+                        out.append(Slot(fn, "arguments", "tool_call", path))
+    _tool_descriptions(body, out)
 
 
-def _responses_request(body: dict[str, Any]) -> Iterator[Slot]:
+def _responses_request(body: dict[str, Any], out: list[Slot]) -> None:
     if isinstance(body.get("instructions"), str):
-        yield Slot(body, "instructions", "system", ("instructions",))
+        out.append(Slot(body, "instructions", "system", ("instructions",)))
     items = body.get("input")
     if isinstance(items, str):
-        yield Slot(body, "input", "user", ("input",))
+        out.append(Slot(body, "input", "user", ("input",)))
     elif isinstance(items, list):
         names = {
             _id(item.get("call_id")): item.get("name")
@@ -77,33 +81,38 @@ def _responses_request(body: dict[str, Any]) -> Iterator[Slot]:
             kind = item.get("type")
             if kind == "function_call_output":
                 tool = names.get(_id(item.get("call_id")))
-                yield from _content(item, "output", "tool", ("input", i), _name(tool))
+                _content(item, "output", "tool", ("input", i), out, _name(tool))
             elif kind == "function_call":
                 if isinstance(item.get("arguments"), str):
-                    yield Slot(item, "arguments", "tool_call", ("input", i, "arguments"))
+                    out.append(Slot(item, "arguments", "tool_call", ("input", i, "arguments")))
             else:
                 role = item.get("role")
                 role = role if isinstance(role, str) else "user"
-                yield from _content(item, "content", role, ("input", i))
-    yield from _tool_descriptions(body)
+                _content(item, "content", role, ("input", i), out)
+    _tool_descriptions(body, out)
 
 
 def _content(
-    holder: dict[str, Any], key: str, role: str, path: Path, tool: str | None = None
-) -> Iterator[Slot]:
+    holder: dict[str, Any],
+    key: str,
+    role: str,
+    path: Path,
+    out: list[Slot],
+    tool: str | None = None,
+) -> None:
     """A message's content: a string, or an array of parts whose text parts are scanned."""
     content = holder.get(key)
     if isinstance(content, str):
-        yield Slot(holder, key, role, (*path, key), tool)
+        out.append(Slot(holder, key, role, (*path, key), tool))
     elif isinstance(content, list):
         for k, part in enumerate(content):
             if isinstance(part, dict) and isinstance(part.get("text"), str):
-                yield Slot(part, "text", role, (*path, key, k, "text"), tool)
+                out.append(Slot(part, "text", role, (*path, key, k, "text"), tool))
             elif isinstance(part, str):
-                yield Slot(content, k, role, (*path, key, k), tool)
+                out.append(Slot(content, k, role, (*path, key, k), tool))
 
 
-def _tool_descriptions(body: dict[str, Any]) -> Iterator[Slot]:
+def _tool_descriptions(body: dict[str, Any], out: list[Slot]) -> None:
     tools = body.get("tools")
     if not isinstance(tools, list):
         return
@@ -113,19 +122,19 @@ def _tool_descriptions(body: dict[str, Any]) -> Iterator[Slot]:
         fn = tool.get("function")
         if isinstance(fn, dict):  # chat: {"type": "function", "function": {...}}
             if isinstance(fn.get("description"), str):
-                yield Slot(fn, "description", "tool_description", ("tools", i, "function"))
+                out.append(Slot(fn, "description", "tool_description", ("tools", i, "function")))
         elif isinstance(tool.get("description"), str):  # Responses: flat
-            yield Slot(tool, "description", "tool_description", ("tools", i, "description"))
+            out.append(Slot(tool, "description", "tool_description", ("tools", i, "description")))
 
 
-def _strings(body: dict[str, Any], key: str, role: str) -> Iterator[Slot]:
+def _strings(body: dict[str, Any], key: str, role: str, out: list[Slot]) -> None:
     value = body.get(key)
     if isinstance(value, str):
-        yield Slot(body, key, role, (key,))
+        out.append(Slot(body, key, role, (key,)))
     elif isinstance(value, list):
         for i, item in enumerate(value):
             if isinstance(item, str):
-                yield Slot(value, i, role, (key, i))
+                out.append(Slot(value, i, role, (key, i)))
 
 
 def _tool_call_names(messages: list[Any]) -> dict[str | None, str]:
@@ -167,32 +176,35 @@ class ToolCallSlot(NamedTuple):
     path: Path
 
 
-def answer_texts(obj: dict[str, Any], endpoint: str) -> Iterator[Slot]:
+def answer_texts(obj: dict[str, Any], endpoint: str) -> list[Slot]:
+    out: list[Slot] = []
     if endpoint == "chat/completions":
         for i, choice in enumerate(_list(obj.get("choices"))):
             message = choice.get("message") if isinstance(choice, dict) else None
             if not isinstance(message, dict):
                 continue
-            yield from _content(message, "content", "assistant", ("choices", i, "message"))
+            _content(message, "content", "assistant", ("choices", i, "message"), out)
             if isinstance(message.get("refusal"), str):
-                yield Slot(message, "refusal", "assistant", ("choices", i, "message", "refusal"))
+                where: Path = ("choices", i, "message", "refusal")
+                out.append(Slot(message, "refusal", "assistant", where))
             for j, call in enumerate(_list(message.get("tool_calls"))):
                 fn = call.get("function") if isinstance(call, dict) else None
                 if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
                     path = ("choices", i, "message", "tool_calls", j, "function", "arguments")
-                    yield Slot(fn, "arguments", "tool_call", path)
+                    out.append(Slot(fn, "arguments", "tool_call", path))
     elif endpoint == "completions":
         for i, choice in enumerate(_list(obj.get("choices"))):
             if isinstance(choice, dict) and isinstance(choice.get("text"), str):
-                yield Slot(choice, "text", "assistant", ("choices", i, "text"))
+                out.append(Slot(choice, "text", "assistant", ("choices", i, "text")))
     elif endpoint == "responses":
         for i, item in enumerate(_list(obj.get("output"))):
             if not isinstance(item, dict):
                 continue
             if item.get("type") == "function_call" and isinstance(item.get("arguments"), str):
-                yield Slot(item, "arguments", "tool_call", ("output", i, "arguments"))
+                out.append(Slot(item, "arguments", "tool_call", ("output", i, "arguments")))
             else:
-                yield from _content(item, "content", "assistant", ("output", i))
+                _content(item, "content", "assistant", ("output", i), out)
+    return out
 
 
 def answer_tool_calls(obj: dict[str, Any], endpoint: str) -> Iterator[ToolCallSlot]:

@@ -20,13 +20,16 @@ _TRUST_STRENGTH = {"trust": 0, "untrust": 1, "block": 2}
 
 def guard_request(ctx: RequestContext) -> None:
     guards = ctx.guards
+    plan = guards.request_scan
+    injection = guards.injection
     for slot in request_texts(ctx.body, ctx.endpoint):
-        if slot.role == "tool":
+        role = slot.role
+        if role == "tool":
             _trust(ctx, guards, slot)
-        if guards.injection and slot.role in ("user", "tool"):
+        if injection and (role == "user" or role == "tool"):
             _injection(ctx, guards, slot)
-        if guards.request_scan is not None:
-            _scan(ctx, guards.request_scan, slot)
+        if plan is not None:
+            _scan(ctx, plan, slot)
 
 
 def _trust(ctx: RequestContext, guards: ProxyGuards, slot: Slot) -> None:
@@ -99,6 +102,8 @@ def _injection(ctx: RequestContext, guards: ProxyGuards, slot: Slot) -> None:
 def _scan(ctx: RequestContext, plan: ScanPlan, slot: Slot) -> None:
     original = slot.text
     text, found = plan.redact(original, slot.path, "request", ctx.decisions)
+    if not found:
+        return
     if any(k in found for k in plan.mask_kinds):
         if ctx.masker is None:
             ctx.masker = plan.scanner.masker(plan.mask_kinds)

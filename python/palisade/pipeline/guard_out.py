@@ -24,14 +24,9 @@ from palisade.guardrails.texts import ToolCallSlot, answer_texts, answer_tool_ca
 from palisade.pipeline.context import RequestContext
 
 
-def guard_answer(ctx: RequestContext, body: bytes) -> bytes:
-    """A whole (non-stream) answer; returns the bytes for the client."""
-    try:
-        obj = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body
-    if not isinstance(obj, dict):
-        return body
+def guard_answer(ctx: RequestContext, body: bytes, obj: dict[str, Any]) -> bytes:
+    """A whole (non-stream) answer, `body` parsed as `obj` (changed in place); returns the
+    bytes for the client."""
     plan, masker = ctx.guards.response_scan, ctx.masker
     changed = False
     for slot in answer_texts(obj, ctx.endpoint):

@@ -63,9 +63,11 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     finally:
         resp.release()
     if resp.status == 200 and content_type.startswith("application/json"):
-        ctx.usage = _usage_of(body)
-        if ctx.guards.on_answer:
-            body = guard_answer(ctx, body)
+        obj = _json_object(body)
+        if obj is not None:
+            ctx.usage = _usage_in(obj)
+            if ctx.guards.on_answer:
+                body = guard_answer(ctx, body, obj)
     return raw_response(body, resp.status, headers)
 
 
@@ -224,12 +226,17 @@ def _read_usage(ctx: RequestContext, events: list[SseEvent]) -> None:
                 ctx.usage = usage
 
 
-def _usage_of(body: bytes | str) -> dict[str, Any] | None:
+def _json_object(body: bytes | str) -> dict[str, Any] | None:
     try:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    return _usage_in(obj) if isinstance(obj, dict) else None
+    return obj if isinstance(obj, dict) else None
+
+
+def _usage_of(body: bytes | str) -> dict[str, Any] | None:
+    obj = _json_object(body)
+    return None if obj is None else _usage_in(obj)
 
 
 def _usage_in(obj: dict[str, Any]) -> dict[str, Any] | None:
