@@ -1,4 +1,4 @@
-"""`palisade serve | mock-upstream`."""
+"""`palisade serve | mock-upstream | keys`."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     mock = commands.add_parser("mock-upstream", help="run the mock OpenAI-compatible provider")
     mock_server.add_arguments(mock)
     mock.set_defaults(run=_mock_upstream)
+
+    from palisade import keys_cli
+
+    keys_cli.add_commands(commands)
 
     args = parser.parse_args(argv)
     code: int = args.run(args)
