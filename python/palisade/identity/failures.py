@@ -61,8 +61,12 @@ class FailedAuthLimiter:
             headers={"retry-after": str(math.ceil(wait))},
         )
 
-    def failed(self, address: str, prefix: str, method: str, reason: str) -> None:
+    def failed(
+        self, address: str, prefix: str, method: str, reason: str, *, throttle: bool = True
+    ) -> None:
         AUTH_FAILURES.labels(method=method, reason=reason).inc()
+        if not throttle:
+            return
         now = self._clock()
         key = (address, prefix)
         entry = self._seen.get(key)

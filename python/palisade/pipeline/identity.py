@@ -40,8 +40,11 @@ class Unauthorized(GatewayError):
     type = "authentication_error"
     code = "invalid_api_key"
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str, *, verified: bool = False) -> None:
         super().__init__(message, code=code, headers={"www-authenticate": "Bearer"})
+        # The credential itself checked out (revoked, expired, not accepted here): counted,
+        # but not held against the address, since nobody is guessing.
+        self.verified = verified
 
 
 class Forbidden(GatewayError):
@@ -106,7 +109,8 @@ async def identify(ctx: RequestContext, request: Request, gw: Gateway) -> Grant:
         ctx.auth_method = "provider_key"
         return Grant(provider_key=token)
     address = request.client.host if request.client else "-"
-    prefix = f"{cred.kind}-{cred.id}" if cred is not None else token[:12]
+    # Our tokens by id; others (JWTs share their first characters) by their last ones.
+    prefix = f"{cred.kind}-{cred.id}" if cred is not None else token[-16:]
     identity.failures.check(address, prefix)
     method = "jwt"
     try:
@@ -128,7 +132,9 @@ async def identify(ctx: RequestContext, request: Request, gw: Gateway) -> Grant:
             code="invalid_api_key",
         )
     except Unauthorized as exc:
-        identity.failures.failed(address, prefix, method, exc.code or "unauthorized")
+        identity.failures.failed(
+            address, prefix, method, exc.code or "unauthorized", throttle=not exc.verified
+        )
         raise
 
 
@@ -137,6 +143,7 @@ def _not_accepted(method: AuthMethod, auth: tuple[AuthMethod, ...]) -> Unauthori
         f"Palisade: this LLM proxy does not accept {_NAMES[method]} "
         f"(it accepts {_accepted(auth)}).",
         code="auth_method_not_accepted",
+        verified=True,
     )
 
 
@@ -156,10 +163,14 @@ async def _virtual_key(
     if "virtual_key" not in auth:
         raise _not_accepted("virtual_key", auth)
     if key.revoked_at is not None:
-        raise Unauthorized("Palisade: this API key was revoked.", code="revoked_api_key")
+        raise Unauthorized(
+            "Palisade: this API key was revoked.", code="revoked_api_key", verified=True
+        )
     if key.expires_at is not None and time.time() >= key.expires_at:
         raise Unauthorized(
-            f"Palisade: this API key expired at {_when(key.expires_at)}.", code="expired_api_key"
+            f"Palisade: this API key expired at {_when(key.expires_at)}.",
+            code="expired_api_key",
+            verified=True,
         )
     if key.proxy_id != ctx.proxy_id:
         raise Forbidden(
@@ -191,11 +202,14 @@ async def _access_token(
         raise Unauthorized(
             "Palisade: the access token has expired; get a new one at POST /oauth/token.",
             code="expired_token",
+            verified=True,
         )
     client = directory.clients.get(token.client_id) or await directory.client(token.client_id)
     if client is None or client.revoked_at is not None:
         raise Unauthorized(
-            "Palisade: the OAuth client of this access token was revoked.", code="revoked_client"
+            "Palisade: the OAuth client of this access token was revoked.",
+            code="revoked_client",
+            verified=True,
         )
     if client.proxy_id != ctx.proxy_id:
         raise Forbidden(
@@ -269,7 +283,10 @@ async def _jwt(ctx: RequestContext, identity: Identity, config: JwtConfig, token
     except jwt.InvalidTokenError as exc:
         for kind, message, code in _JWT_ERRORS:
             if isinstance(exc, kind):
-                raise Unauthorized(f"Palisade: {message}.", code=code) from None
+                # PyJWT checks the claims only after the signature verified.
+                raise Unauthorized(
+                    f"Palisade: {message}.", code=code, verified=code != "invalid_signature"
+                ) from None
         raise Unauthorized("Palisade: the JWT is not valid.", code="invalid_token") from None
     user = claims.get("email")
     if not isinstance(user, str) or not user:

@@ -153,7 +153,6 @@ def revoke(conn: sqlite3.Connection, client_id: str) -> Client | None:
             "WHERE id = ?",
             (time.time(), seq, client_id),
         )
-        conn.execute("DELETE FROM oauth_tokens WHERE client_id = ?", (client_id,))
         return get(conn, client_id)
 
 
