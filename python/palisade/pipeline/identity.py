@@ -91,7 +91,11 @@ async def identify(ctx: RequestContext, request: Request, gw: Gateway) -> Grant:
         return OPEN
     identity = gw.identity
     if identity is None:  # no store: only open proxies can be served
-        raise GatewayError("Palisade: authentication is not available in this gateway.", status=503)
+        raise GatewayError(
+            "Palisade: authentication is not available in this gateway.",
+            status=503,
+            code="auth_unavailable",
+        )
     token = bearer(request)
     if token is None:
         raise Unauthorized(
@@ -101,11 +105,8 @@ async def identify(ctx: RequestContext, request: Request, gw: Gateway) -> Grant:
         )
     cred = credentials.parse(token)
     ours = cred is not None or credentials.looks_like_ours(token)
-    if (
-        cred is None
-        and not ours
-        and not ("jwt" in auth and token.count(".") == 2 and token.startswith("eyJ"))
-    ) and "provider_key" in auth:
+    a_jwt = "jwt" in auth and token.count(".") == 2 and token.startswith("eyJ")
+    if not ours and not a_jwt and "provider_key" in auth:
         ctx.auth_method = "provider_key"
         return Grant(provider_key=token)
     address = request.client.host if request.client else "-"
@@ -120,8 +121,8 @@ async def identify(ctx: RequestContext, request: Request, gw: Gateway) -> Grant:
         if cred is not None and cred.kind == ACCESS_TOKEN:
             method = "oauth"
             return await _access_token(ctx, identity, cred, auth)
-        if ours:
-            method = "virtual_key"
+        if ours:  # our prefix, malformed
+            method = "oauth" if token.startswith(ACCESS_TOKEN) else "virtual_key"
             raise Unauthorized("Palisade: the API key is not valid.", code="invalid_api_key")
         if "jwt" in auth and proxy.jwt is not None:
             return await _jwt(ctx, identity, proxy.jwt, token)
