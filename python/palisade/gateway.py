@@ -27,7 +27,8 @@ class Gateway:
     identity: Identity | None = None
 
     def __post_init__(self) -> None:
-        if not self.proxies:
+        # With a store, the proxies are the store's (seeded from the file), even if none.
+        if not self.proxies and self.identity is None:
             self.proxies = {p.id: ProxyGuards.build(p) for p in self.config.proxies}
 
     def proxy(self, proxy_id: str | None) -> ProxyGuards:

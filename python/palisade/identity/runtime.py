@@ -39,6 +39,8 @@ class Identity:
     jwks: JwksCache
     failures: FailedAuthLimiter
     seen: dict[str, int] = field(default_factory=dict)
+    # One refresh at a time (the poller and an admin write): an older read never lands last.
+    refreshing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def open_store(config: Config) -> Database:
@@ -108,6 +110,11 @@ async def start(
 
 async def refresh(gw: Gateway, identity: Identity) -> None:
     """One poll: the counters, and the rows and proxies that changed since the last one."""
+    async with identity.refreshing:
+        await _refresh(gw, identity)
+
+
+async def _refresh(gw: Gateway, identity: Identity) -> None:
     seen = identity.seen
     old_guards = gw.proxies
 
