@@ -81,7 +81,7 @@ def test_create_refuses_bad_input_with_a_clear_message(
 
 
 def test_revoking_an_unknown_key_fails(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["keys", "--config", str(config), "revoke", "000000000000"]) == 1
+    assert main(["keys", "revoke", "--config", str(config), "000000000000"]) == 1
     assert "there is no key" in capsys.readouterr().err
 
 

@@ -46,6 +46,10 @@ def add_commands(commands: Any) -> None:
     revoke.add_argument("id", help="the key id (the part after `pal-`)")
     revoke.set_defaults(run=_revoke)
 
+    # `--config` after the subcommand works too (`palisade keys create --config ...`).
+    for parser in (create, listing, revoke):
+        parser.add_argument("--config", default=argparse.SUPPRESS, help="path to palisade.yaml")
+
 
 def _config(args: argparse.Namespace) -> Config | None:
     try:

@@ -431,6 +431,13 @@ def test_admin_proxy_changes_reach_all_workers_as_versions_that_roll_back(
     assert deleted.status_code == 200
     until(lambda: _gone(ids, "team-blue"), 5, "the deleted proxy gone from both workers")
 
+    listed = ids.admin("GET", "/proxies", token=VIEWER).json()
+    assert "team-blue" not in [p["id"] for p in listed["data"]]
+    assert listed["version"] == before + 2
+    created = ids.admin("GET", f"/versions/{before + 1}", token=VIEWER).json()
+    blue = next(p for p in created["proxies"] if p["id"] == "team-blue")
+    assert blue["auth"] == ["virtual_key"]
+    assert ids.admin("GET", "/versions/999999", token=VIEWER).status_code == 404
     history = ids.admin("GET", "/versions", token=VIEWER).json()["data"]
     assert [(v["action"], v["proxy"], v["who"]) for v in history[:2]] == [
         ("delete", "team-blue", "admin"),
@@ -442,6 +449,10 @@ def test_admin_proxy_changes_reach_all_workers_as_versions_that_roll_back(
     assert rolled.json()["action"] == f"rollback to {before + 1}"
     assert "team-blue" in [p["id"] for p in rolled.json()["proxies"]]
     until(lambda: _served(ids, "team-blue", token), 5, "the restored proxy on both workers")
+    shown = ids.admin("GET", "/proxies/team-blue", token=VIEWER).json()
+    assert shown["served"] is True
+    assert shown["paths"] == ["/team-blue", "/v1/openai/team-blue"]
+    assert shown["version"] == rolled.json()["version"]
     assert ids.admin("DELETE", "/proxies/default").status_code == 409
     assert ids.admin("POST", "/proxies", json={"name": "Admin"}).status_code == 400
     assert ids.admin("POST", "/proxies", json={"name": "Team Blue"}).status_code == 409
