@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from palisade.identity.failures import AUTH_FAILURES, FailedAuthLimiter, TooManyFailures
+from palisade.identity.failures import (
+    ADDRESS_FACTOR,
+    AUTH_FAILURES,
+    FailedAuthLimiter,
+    TooManyFailures,
+)
 
 
 class Clock:
@@ -51,3 +56,13 @@ def test_a_new_window_starts_after_the_old_one() -> None:
     limiter.failed("a", "p", "jwt", "invalid_signature")
     with pytest.raises(TooManyFailures):
         limiter.check("a", "p")
+
+
+def test_an_address_spraying_credentials_is_held_as_a_whole() -> None:
+    limiter = FailedAuthLimiter(limit=2, window_s=60, clock=Clock())
+    for i in range(2 * ADDRESS_FACTOR):
+        limiter.check("a", f"p{i}")  # each credential stays under its own limit
+        limiter.failed("a", f"p{i}", "virtual_key", "invalid_api_key")
+    with pytest.raises(TooManyFailures):
+        limiter.check("a", "fresh")
+    limiter.check("b", "fresh")

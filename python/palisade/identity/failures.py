@@ -2,8 +2,9 @@
 
 A pair that fails `limit` times within `window_s` is refused with 429 until the window of its
 first failure has passed; a correct credential from another address is not affected, so a
-guesser cannot lock its owner out. In process, per worker: the limit is a brake on guessing
-(the secrets are 256-bit random), not an exact quota.
+guesser cannot lock its owner out. An address that sprays many different credentials is also
+held, after ADDRESS_FACTOR times the limit across all of them. In process, per worker: the
+limit is a brake on guessing (the secrets are 256-bit random), not an exact quota.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ AUTH_THROTTLED = Counter(
 )
 
 _MAX_TRACKED = 100_000
+ADDRESS_FACTOR = 10
+_ANY = ""  # the prefix under which an address's failures are counted all together
 
 
 class TooManyFailures(GatewayError):
@@ -46,13 +49,17 @@ class FailedAuthLimiter:
         self._seen: dict[tuple[str, str], tuple[float, int]] = {}
 
     def check(self, address: str, prefix: str) -> None:
-        """Raises TooManyFailures while the pair is over its limit."""
-        entry = self._seen.get((address, prefix))
-        if entry is None or entry[1] < self.limit:
+        """Raises TooManyFailures while the pair, or the address as a whole, is over its limit."""
+        self._check((address, prefix), self.limit)
+        self._check((address, _ANY), self.limit * ADDRESS_FACTOR)
+
+    def _check(self, key: tuple[str, str], limit: int) -> None:
+        entry = self._seen.get(key)
+        if entry is None or entry[1] < limit:
             return
         wait = entry[0] + self.window_s - self._clock()
         if wait <= 0:
-            del self._seen[(address, prefix)]
+            del self._seen[key]
             return
         AUTH_THROTTLED.inc()
         raise TooManyFailures(
@@ -68,14 +75,14 @@ class FailedAuthLimiter:
         if not throttle:
             return
         now = self._clock()
-        key = (address, prefix)
-        entry = self._seen.get(key)
-        if entry is None or now - entry[0] >= self.window_s:
-            if len(self._seen) >= _MAX_TRACKED:
-                self._sweep(now)
-            self._seen[key] = (now, 1)
-        else:
-            self._seen[key] = (entry[0], entry[1] + 1)
+        for key in ((address, prefix), (address, _ANY)):
+            entry = self._seen.get(key)
+            if entry is None or now - entry[0] >= self.window_s:
+                if len(self._seen) >= _MAX_TRACKED:
+                    self._sweep(now)
+                self._seen[key] = (now, 1)
+            else:
+                self._seen[key] = (entry[0], entry[1] + 1)
 
     def _sweep(self, now: float) -> None:
         self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self.window_s}
