@@ -90,3 +90,14 @@ def test_a_broken_config_is_reported(tmp_path: Path, capsys: pytest.CaptureFixtu
     bad.write_text("identity: {failed_auth_limit: 0}")
     assert main(["keys", "--config", str(bad), "list"]) == 2
     assert "identity.failed_auth_limit" in capsys.readouterr().err
+
+
+def test_an_unopenable_store_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(f"store: {{sqlite_path: {tmp_path / 'missing-dir' / 'x.db'}}}")
+    assert main(["keys", "--config", str(cfg), "list"]) == 2
+    assert "store.sqlite_path: cannot open" in capsys.readouterr().err
+    assert main(["serve", "--config", str(cfg)]) == 2
+    assert "store.sqlite_path: cannot open" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,6 +58,17 @@ def _serve(args: argparse.Namespace) -> int:
         config = load_config(path)
     except ConfigError as exc:
         print(f"palisade: {exc}", file=sys.stderr)
+        return 2
+    from palisade.identity.runtime import prepare_store
+
+    try:
+        prepare_store(config)
+    except sqlite3.Error as exc:
+        print(
+            f"palisade: {config.source}: store.sqlite_path: cannot open "
+            f"{config.store.sqlite_path!r}: {exc}",
+            file=sys.stderr,
+        )
         return 2
     workers = args.workers or config.server.workers
     if workers < 1:

@@ -4,6 +4,7 @@ a running gateway. Workers pick the change up within a poll (`identity.sync_inte
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from typing import Any
 
@@ -53,10 +54,18 @@ def add_commands(commands: Any) -> None:
 
 def _config(args: argparse.Namespace) -> Config | None:
     try:
-        return load_config(args.config)
+        config = load_config(args.config)
+        connect(config.store.sqlite_path, SCHEMAS).close()
     except ConfigError as exc:
         print(f"palisade: {exc}", file=sys.stderr)
         return None
+    except sqlite3.Error as exc:
+        print(
+            f"palisade: store.sqlite_path: cannot open {config.store.sqlite_path!r}: {exc}",
+            file=sys.stderr,
+        )
+        return None
+    return config
 
 
 def _create(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from palisade.identity.directory import Directory
 from palisade.identity.failures import FailedAuthLimiter
 from palisade.identity.jwks import JwksCache
 from palisade.store import clients, keys, proxies
-from palisade.store.sqlite import Database, counters
+from palisade.store.sqlite import Database, connect, counters
 
 if TYPE_CHECKING:
     from palisade.gateway import Gateway
@@ -53,6 +53,16 @@ def seed_proxies(conn: sqlite3.Connection, config: Config) -> proxies.Version:
     latest = proxies.current(conn)
     assert latest is not None  # the seed wrote one at the latest
     return latest
+
+
+def prepare_store(config: Config) -> None:
+    """Opens the store once before the workers start: creates the tables, seeds the proxies,
+    and fails early (sqlite3.Error) when the file cannot be opened."""
+    conn = connect(config.store.sqlite_path, SCHEMAS)
+    try:
+        seed_proxies(conn, config)
+    finally:
+        conn.close()
 
 
 def build_proxies(
