@@ -3,14 +3,19 @@ context. (Every method end to end: tests/e2e/test_identity.py.)"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import jwt
 import pytest
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 from starlette.requests import Request
 
-from palisade.config import Config, ProxyConfig, StoreConfig
+from palisade.config import Config, JwtConfig, ProxyConfig, StoreConfig
 from palisade.errors import GatewayError
 from palisade.gateway import Gateway
 from palisade.identity import runtime
@@ -18,6 +23,7 @@ from palisade.pipeline.context import RequestContext
 from palisade.pipeline.identity import Forbidden, Grant, Unauthorized, authorize_target, identify
 from palisade.store import keys
 from palisade.upstream.routing import Router
+from tests.helpers.servers import free_port
 
 PROXIES = (
     ProxyConfig(id="open", name="open"),
@@ -152,3 +158,73 @@ async def test_authorize_target(gw: Gateway) -> None:
     with pytest.raises(Forbidden) as info:
         authorize_target(context(gw, "open"), Grant(providers=("a",)), "b", "m")
     assert "this API key may not use the provider `b`" in info.value.message
+
+
+@pytest.fixture
+async def sso(tmp_path: Path) -> AsyncIterator[tuple[Gateway, rsa.RSAPrivateKey, list[int]]]:
+    """A gateway whose `sso` proxy takes JWTs, and a real JWKS server (hits counted)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    hits = [0]
+
+    async def serve(request: web.Request) -> web.Response:
+        hits[0] += 1
+        return web.json_response({"keys": [{**public, "kid": "k1", "alg": "RS256"}]})
+
+    port = free_port()
+    app = web.Application()
+    app.router.add_get("/jwks", serve)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    jwt_config = JwtConfig(issuer="i", audience="a", jwks_url=f"http://127.0.0.1:{port}/jwks")
+    config = Config(
+        proxies=(ProxyConfig(id="sso", name="sso", auth=("jwt",), jwt=jwt_config),),
+        default_proxy=None,
+        store=StoreConfig(sqlite_path=str(tmp_path / "t.db")),
+    )
+    async with aiohttp.ClientSession() as session:
+        ident, guards = await runtime.start(config, session)
+        yield (
+            Gateway(
+                config=config, router=Router(()), session=session, proxies=guards, identity=ident
+            ),
+            key,
+            hits,
+        )
+        await ident.db.close()
+    await runner.cleanup()
+
+
+def signed(key: rsa.RSAPrivateKey, **claims: object) -> str:
+    payload = {"iss": "i", "aud": "a", "sub": "bob", "exp": int(time.time()) + 600, **claims}
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "k1"})
+
+
+async def test_a_verified_jwt_is_remembered_until_it_expires(
+    sso: tuple[Gateway, rsa.RSAPrivateKey, list[int]],
+) -> None:
+    gw, key, hits = sso
+    token = signed(key, email="bob@example.com")
+    for _ in range(3):
+        ctx = context(gw, "sso")
+        assert await identify(ctx, request(token), gw) == Grant()
+        assert (ctx.auth_method, ctx.user_id) == ("jwt", "bob@example.com")
+    assert hits == [1]
+    assert gw.identity is not None
+    assert len(gw.identity.verified_jwts) == 1
+    # Once its remembered `exp` has passed, the token is verified again (which here renews it).
+    (entry,) = gw.identity.verified_jwts
+    real_exp = gw.identity.verified_jwts[entry][0]
+    gw.identity.verified_jwts[entry] = (time.time() - 1, "stale")
+    ctx = context(gw, "sso")
+    await identify(ctx, request(token), gw)
+    assert ctx.user_id == "bob@example.com"
+    assert gw.identity.verified_jwts[entry] == (real_exp, "bob@example.com")
+    with pytest.raises(Unauthorized) as info:
+        await identify(context(gw, "sso"), request(signed(key, exp=int(time.time()) - 60)), gw)
+    assert info.value.code == "expired_token"
+    forged = token[: token.rindex(".") + 1] + "AAAA"
+    with pytest.raises(Unauthorized) as info:
+        await identify(context(gw, "sso"), request(forged), gw)
+    assert info.value.code == "invalid_signature"

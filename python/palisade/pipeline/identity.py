@@ -249,7 +249,14 @@ _JWT_ERRORS: tuple[tuple[type[Exception], str, str], ...] = (
 )
 
 
+_MAX_VERIFIED_JWTS = 10_000
+
+
 async def _jwt(ctx: RequestContext, identity: Identity, config: JwtConfig, token: str) -> Grant:
+    cached = identity.verified_jwts.get((config, token))
+    if cached is not None and time.time() < cached[0]:
+        ctx.auth_method, ctx.user_id = "jwt", cached[1]
+        return OPEN
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError:
@@ -298,6 +305,9 @@ async def _jwt(ctx: RequestContext, identity: Identity, config: JwtConfig, token
         )
     ctx.auth_method = "jwt"
     ctx.user_id = user[:256]
+    if len(identity.verified_jwts) >= _MAX_VERIFIED_JWTS:
+        identity.verified_jwts.clear()
+    identity.verified_jwts[(config, token)] = (float(claims["exp"]), ctx.user_id)
     return OPEN
 
 
