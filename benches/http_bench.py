@@ -228,6 +228,8 @@ def gateway_yaml(port: int, providers: Mapping[str, tuple[int, Sequence[str]]]) 
     """The head of a one-worker gateway config; `providers`: name -> (local port, models)."""
     lines = [
         f"server: {{host: 127.0.0.1, port: {port}, workers: 1}}",
+        # A store of its own: never the repo's palisade.db that `make run` uses.
+        f"store: {{sqlite_path: '{tempfile.gettempdir()}/palisade-bench-{port}.db'}}",
         "auto_providers: false",
         "providers:",
         *(

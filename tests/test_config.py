@@ -15,7 +15,9 @@ from palisade.config import (
     TrustedDataGuardrail,
     load_config,
     parse_config,
+    parse_proxy,
     proxy_id,
+    proxy_to_dict,
 )
 
 
@@ -434,3 +436,90 @@ def test_bad_argument_path_is_a_config_error() -> None:
     }
     with pytest.raises(ConfigError, match=r"guardrails\.t\.rules\[0\]\.when\[0\]\.argument"):
         parse_config(raw, source="t.yaml", env={})
+
+
+def test_proxy_auth_jwt_and_reach_parse_and_round_trip() -> None:
+    config = parse(
+        {
+            "guardrails": {"s": {"type": "secrets"}},
+            "identity": {"failed_auth_limit": 4, "sync_interval_s": 0.5},
+            "proxies": [
+                {
+                    "name": "SSO",
+                    "auth": ["jwt", "virtual_key", "jwt"],
+                    "jwt": {
+                        "issuer": "https://idp",
+                        "audience": "pal",
+                        "jwks_url": "https://idp/jwks",
+                        "algorithms": ["RS256", "ES256"],
+                    },
+                    "providers": ["mock"],
+                    "models": ["gpt-*"],
+                    "guardrails": ["s"],
+                },
+                {"name": "Open"},
+            ],
+        }
+    )
+    assert isinstance(config, Config)
+    assert config.identity.failed_auth_limit == 4
+    assert config.identity.sync_interval_s == 0.5
+    assert config.identity.oauth_token_ttl_s == 900
+    sso, open_proxy = config.proxies
+    assert sso.auth == ("jwt", "virtual_key")
+    assert sso.jwt is not None
+    assert sso.jwt.algorithms == ("RS256", "ES256")
+    assert (sso.providers, sso.models) == (("mock",), ("gpt-*",))
+    assert open_proxy.auth == ()
+    assert parse_proxy(proxy_to_dict(sso), config.guardrails, source="x") == sso
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"proxies": [{"name": "a", "auth": ["password"]}]}, "proxies[0].auth[0]: must be one of"),
+        ({"proxies": [{"name": "a", "auth": ["jwt"]}]}, "proxies[0].jwt: is required when"),
+        (
+            {"proxies": [{"name": "a", "jwt": {"issuer": "i", "audience": "a"}}]},
+            "proxies[0].jwt.jwks_url: is required",
+        ),
+        (
+            {
+                "proxies": [
+                    {"name": "a", "jwt": {"issuer": "i", "audience": "a", "jwks_url": "file:/x"}}
+                ]
+            },
+            "proxies[0].jwt.jwks_url: must start with http",
+        ),
+        (
+            {
+                "proxies": [
+                    {
+                        "name": "a",
+                        "jwt": {
+                            "issuer": "i",
+                            "audience": "a",
+                            "jwks_url": "https://x",
+                            "algorithms": ["HS256"],
+                        },
+                    }
+                ]
+            },
+            "proxies[0].jwt.algorithms[0]: must be one of",
+        ),
+        ({"identity": {"failed_auth_limit": 0}}, "identity.failed_auth_limit: must be greater"),
+        ({"identity": {"sync_interval_s": -1}}, "identity.sync_interval_s: must be greater"),
+        ({"identity": {"poll": 1}}, "identity.poll: unknown key"),
+    ],
+)
+def test_identity_errors_name_the_key_path(raw: object, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(raw)
+    assert message in str(info.value)
+
+
+def test_a_proxy_from_the_admin_api_is_not_interpolated() -> None:
+    proxy = parse_proxy({"name": "x", "description": "${HOME}"}, {}, source="proxy")
+    assert proxy.description == "${HOME}"
+    with pytest.raises(ConfigError, match="proxy: name: is required"):
+        parse_proxy({}, {}, source="proxy")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -16,7 +18,8 @@ from starlette.responses import Response
 from palisade.config import Config, load_config
 from palisade.errors import GatewayError, InternalError, NotFound
 from palisade.gateway import Gateway
-from palisade.routes import openai, ops
+from palisade.identity import runtime as identity
+from palisade.routes import admin, oauth, openai, ops
 from palisade.upstream.client import create_session
 from palisade.upstream.routing import Router
 
@@ -30,11 +33,23 @@ def create_app(config: Config) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         session = create_session(config.upstream)
-        app.state.gateway = Gateway(config=config, router=Router(config.providers), session=session)
+        ident, proxies = await identity.start(config, session)
+        app.state.gateway = gateway = Gateway(
+            config=config,
+            router=Router(config.providers),
+            session=session,
+            proxies=proxies,
+            identity=ident,
+        )
+        follow = asyncio.create_task(identity.follow(gateway, ident))
         _settle_gc()
         try:
             yield
         finally:
+            follow.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follow
+            await ident.db.close()
             await session.close()
 
     return Starlette(
@@ -42,6 +57,8 @@ def create_app(config: Config) -> Starlette:
             *openai.routes("/v1"),
             *openai.routes("/v1/openai"),
             *ops.routes(),
+            *oauth.routes(),
+            *admin.routes(),
             # A proxy id in the URL; after the fixed routes, which they would otherwise shadow.
             *openai.routes("/v1/openai/{proxy}"),
             *openai.routes("/{proxy}"),

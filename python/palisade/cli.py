@@ -1,9 +1,10 @@
-"""`palisade serve | mock-upstream`."""
+"""`palisade serve | mock-upstream | keys`."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     mock_server.add_arguments(mock)
     mock.set_defaults(run=_mock_upstream)
 
+    from palisade import keys_cli
+
+    keys_cli.add_commands(commands)
+
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code
@@ -53,6 +58,17 @@ def _serve(args: argparse.Namespace) -> int:
         config = load_config(path)
     except ConfigError as exc:
         print(f"palisade: {exc}", file=sys.stderr)
+        return 2
+    from palisade.identity.runtime import prepare_store
+
+    try:
+        prepare_store(config)
+    except sqlite3.Error as exc:
+        print(
+            f"palisade: {config.source}: store.sqlite_path: cannot open "
+            f"{config.store.sqlite_path!r}: {exc}",
+            file=sys.stderr,
+        )
         return 2
     workers = args.workers or config.server.workers
     if workers < 1:

@@ -11,7 +11,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
@@ -65,6 +65,22 @@ class AdminConfig:
     # Bearer tokens for /admin/v1/; None disables that role. Compared in constant time.
     token: str | None = None
     viewer_token: str | None = None
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    # Failed authentications allowed per client address and credential prefix in a window;
+    # more get 429 until the window has passed.
+    failed_auth_limit: int = 10
+    failed_auth_window_s: float = 60.0
+    # Lifetime of the access tokens POST /oauth/token issues.
+    oauth_token_ttl_s: float = 900.0
+    # How often each worker looks for changes (keys, clients, proxies) made by another process.
+    sync_interval_s: float = 1.0
+    # JWKS: keys are refetched after this long, and on an unknown `kid` at most once per
+    # jwks_refresh_min_s (a stream of made-up kids must not become a stream of fetches).
+    jwks_cache_s: float = 3600.0
+    jwks_refresh_min_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -163,12 +179,34 @@ class TrustedDataGuardrail:
 Guardrail = ScanGuardrail | InjectionGuardrail | ToolPolicyGuardrail | TrustedDataGuardrail
 
 
+AuthMethod = Literal["virtual_key", "provider_key", "jwt", "oauth"]
+AUTH_METHODS: tuple[AuthMethod, ...] = ("virtual_key", "provider_key", "jwt", "oauth")
+
+
+@dataclass(frozen=True)
+class JwtConfig:
+    """Bearer JWTs from an external identity provider, verified against its JWKS."""
+
+    issuer: str
+    audience: str
+    jwks_url: str
+    algorithms: tuple[str, ...] = ("RS256",)
+
+
 @dataclass(frozen=True)
 class ProxyConfig:
     id: str
     name: str
     description: str = ""
     guardrails: tuple[Guardrail, ...] = ()
+    # Accepted credentials; empty: the proxy is open (no credential is checked).
+    auth: tuple[AuthMethod, ...] = ()
+    jwt: JwtConfig | None = None
+    # What the proxy may reach: provider names and model names/patterns; empty: anything.
+    providers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    # The store's version in which this proxy last changed (0: not from the store).
+    version: int = 0
 
 
 DEFAULT_PROXY_ID = "default"
@@ -181,6 +219,7 @@ class Config:
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
     providers: tuple[ProviderConfig, ...] = ()
     guardrails: Mapping[str, Guardrail] = field(default_factory=dict)
     proxies: tuple[ProxyConfig, ...] = (ProxyConfig(id=DEFAULT_PROXY_ID, name="default"),)
@@ -243,6 +282,7 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
             "upstream",
             "store",
             "admin",
+            "identity",
             "providers",
             "auto_providers",
             "guardrails",
@@ -262,6 +302,7 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
     )
     store = r.mapping(top.get("store", {}), "store", {"sqlite_path", "redis_url"})
     admin = r.mapping(top.get("admin", {}), "admin", {"token", "viewer_token"})
+    identity = _identity(r, top.get("identity", {}))
     d_server, d_fw, d_up, d_store = (
         ServerConfig(),
         FirewallConfig(),
@@ -312,11 +353,32 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
             token=r.get(admin, "admin", "token", r.string, "") or None,
             viewer_token=r.get(admin, "admin", "viewer_token", r.string, "") or None,
         ),
+        identity=identity,
         providers=tuple(providers),
         guardrails=guardrails,
         proxies=proxies,
         default_proxy=default_proxy,
         source=source,
+    )
+
+
+def _identity(r: _Reader, raw: object) -> IdentityConfig:
+    d = IdentityConfig()
+    i = r.mapping(raw, "identity", set(IdentityConfig.__dataclass_fields__))
+    return IdentityConfig(
+        failed_auth_limit=r.get(
+            i, "identity", "failed_auth_limit", r.positive_int, d.failed_auth_limit
+        ),
+        **{
+            key: r.get(i, "identity", key, r.positive_float, getattr(d, key))
+            for key in (
+                "failed_auth_window_s",
+                "oauth_token_ttl_s",
+                "sync_interval_s",
+                "jwks_cache_s",
+                "jwks_refresh_min_s",
+            )
+        },
     )
 
 
@@ -559,7 +621,20 @@ def _tool_rule(
     )
 
 
-_PROXY_KEYS = {"name", "id", "description", "guardrails"}
+_PROXY_KEYS = {
+    "name",
+    "id",
+    "description",
+    "guardrails",
+    "auth",
+    "jwt",
+    "providers",
+    "models",
+}
+_JWT_KEYS = {"issuer", "audience", "jwks_url", "algorithms"}
+# Asymmetric only: a shared-secret (HS*) token from an identity provider would need its secret
+# here, and accepting HS* next to a public key invites algorithm confusion.
+JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
 # First path segments the gateway itself owns; a proxy id may not shadow them.
 RESERVED_PROXY_IDS = frozenset(
     {
@@ -598,32 +673,10 @@ def _proxies(
     out: list[ProxyConfig] = []
     for i, raw in enumerate(r.items(top["proxies"], "proxies")):
         path = f"proxies[{i}]"
-        p = r.mapping(raw, path, _PROXY_KEYS)
-        if "name" not in p:
-            raise r.error(f"{path}.name", "is required")
-        name = r.string(p["name"], f"{path}.name")
-        pid = r.get(p, path, "id", r.string, proxy_id(name))
-        if not _PROXY_ID_RE.match(pid):
-            raise r.error(
-                f"{path}.id", f"{pid!r} is not a valid id (lowercase letters, digits and '-')"
-            )
-        if pid in RESERVED_PROXY_IDS:
-            raise r.error(f"{path}.id", f"{pid!r} is reserved for the gateway's own routes")
-        if any(other.id == pid for other in out):
-            raise r.error(f"{path}.id", f"{pid!r} is used by another proxy")
-        attached = []
-        for j, g in enumerate(r.get(p, path, "guardrails", r.string_list, list[str]())):
-            if g not in guardrails:
-                raise r.error(f"{path}.guardrails[{j}]", f"no guardrail is named {g!r}")
-            attached.append(guardrails[g])
-        out.append(
-            ProxyConfig(
-                id=pid,
-                name=name,
-                description=r.get(p, path, "description", r.string, ""),
-                guardrails=tuple(attached),
-            )
-        )
+        proxy = _proxy(r, path, raw, guardrails)
+        if any(other.id == proxy.id for other in out):
+            raise r.error(f"{path}.id", f"{proxy.id!r} is used by another proxy")
+        out.append(proxy)
     ids = {p.id for p in out}
     default_proxy: str | None = r.get(
         top, "", "default_proxy", r.string, DEFAULT_PROXY_ID if DEFAULT_PROXY_ID in ids else None
@@ -633,12 +686,99 @@ def _proxies(
     return tuple(out), default_proxy
 
 
+def parse_proxy(
+    raw: object, guardrails: Mapping[str, Guardrail], *, source: str, version: int = 0
+) -> ProxyConfig:
+    """One proxy definition outside the file (the admin API, the store); no interpolation, so
+    a stored `${VAR}` stays text."""
+    proxy = _proxy(_Reader(source, {}, interpolate=False), "", raw, guardrails)
+    return replace(proxy, version=version)
+
+
+def proxy_to_dict(proxy: ProxyConfig) -> dict[str, Any]:
+    """The inverse of parse_proxy: guardrails by name, as the admin API and the store hold it."""
+    out: dict[str, Any] = {
+        "id": proxy.id,
+        "name": proxy.name,
+        "description": proxy.description,
+        "guardrails": [g.name for g in proxy.guardrails],
+        "auth": list(proxy.auth),
+        "providers": list(proxy.providers),
+        "models": list(proxy.models),
+    }
+    if proxy.jwt is not None:
+        out["jwt"] = {
+            "issuer": proxy.jwt.issuer,
+            "audience": proxy.jwt.audience,
+            "jwks_url": proxy.jwt.jwks_url,
+            "algorithms": list(proxy.jwt.algorithms),
+        }
+    return out
+
+
+def _proxy(r: _Reader, path: str, raw: object, guardrails: Mapping[str, Guardrail]) -> ProxyConfig:
+    p = r.mapping(raw, path, _PROXY_KEYS)
+    if "name" not in p:
+        raise r.error(_join(path, "name"), "is required")
+    name = r.string(p["name"], _join(path, "name"))
+    pid = r.get(p, path, "id", r.string, proxy_id(name))
+    if not _PROXY_ID_RE.match(pid):
+        raise r.error(
+            _join(path, "id"), f"{pid!r} is not a valid id (lowercase letters, digits and '-')"
+        )
+    if pid in RESERVED_PROXY_IDS:
+        raise r.error(_join(path, "id"), f"{pid!r} is reserved for the gateway's own routes")
+    attached = []
+    for j, g in enumerate(r.get(p, path, "guardrails", r.string_list, list[str]())):
+        if g not in guardrails:
+            raise r.error(f"{_join(path, 'guardrails')}[{j}]", f"no guardrail is named {g!r}")
+        attached.append(guardrails[g])
+    auth: list[AuthMethod] = []
+    for j, method in enumerate(r.get(p, path, "auth", r.string_list, list[str]())):
+        choice = cast(AuthMethod, r.choice(method, f"{_join(path, 'auth')}[{j}]", AUTH_METHODS))
+        if choice not in auth:
+            auth.append(choice)
+    jwt = _jwt(r, _join(path, "jwt"), p["jwt"]) if p.get("jwt") is not None else None
+    if "jwt" in auth and jwt is None:
+        raise r.error(_join(path, "jwt"), "is required when `auth` lists jwt")
+    return ProxyConfig(
+        id=pid,
+        name=name,
+        description=r.get(p, path, "description", r.string, ""),
+        guardrails=tuple(attached),
+        auth=tuple(auth),
+        jwt=jwt,
+        providers=tuple(r.get(p, path, "providers", r.string_list, list[str]())),
+        models=tuple(r.get(p, path, "models", r.string_list, list[str]())),
+    )
+
+
+def _jwt(r: _Reader, path: str, raw: object) -> JwtConfig:
+    j = r.mapping(raw, path, _JWT_KEYS)
+    for key in ("issuer", "audience", "jwks_url"):
+        if not j.get(key):
+            raise r.error(_join(path, key), "is required")
+    url = r.string(j["jwks_url"], _join(path, "jwks_url"))
+    if not url.startswith(("http://", "https://")):
+        raise r.error(_join(path, "jwks_url"), "must start with http:// or https://")
+    algorithms = r.get(j, path, "algorithms", r.string_list, ["RS256"])
+    for i, alg in enumerate(algorithms):
+        r.choice(alg, f"{path}.algorithms[{i}]", JWT_ALGORITHMS)
+    return JwtConfig(
+        issuer=r.string(j["issuer"], _join(path, "issuer")),
+        audience=r.string(j["audience"], _join(path, "audience")),
+        jwks_url=url,
+        algorithms=tuple(algorithms),
+    )
+
+
 class _Reader:
     """Type-checked access to the parsed YAML, with errors that carry the key path."""
 
-    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+    def __init__(self, source: str, env: Mapping[str, str], *, interpolate: bool = True) -> None:
         self.source = source
         self.env = env
+        self.interpolates = interpolate
 
     def error(self, path: str, what: str) -> ConfigError:
         return ConfigError(f"{self.source}: {path or '<top level>'}: {what}")
@@ -677,7 +817,7 @@ class _Reader:
                 return default
             raise self.error(path, f"environment variable {name} is not set")
 
-        return _ENV_RE.sub(replace, value) if "$" in value else value
+        return _ENV_RE.sub(replace, value) if "$" in value and self.interpolates else value
 
     def string(self, value: object, path: str) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int | float):

@@ -4,6 +4,7 @@ proxy's compiled guardrails."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -12,6 +13,9 @@ from palisade.errors import BadRequest, NotFound
 from palisade.guardrails.policy import ProxyGuards
 from palisade.upstream.routing import Router
 
+if TYPE_CHECKING:
+    from palisade.identity.runtime import Identity
+
 
 @dataclass(slots=True)
 class Gateway:
@@ -19,9 +23,12 @@ class Gateway:
     router: Router
     session: aiohttp.ClientSession
     proxies: dict[str, ProxyGuards] = field(default_factory=dict)
+    # Keys, clients, JWKS and the store; None: no store, so only open proxies (tests).
+    identity: Identity | None = None
 
     def __post_init__(self) -> None:
-        if not self.proxies:
+        # With a store, the proxies are the store's (seeded from the file), even if none.
+        if not self.proxies and self.identity is None:
             self.proxies = {p.id: ProxyGuards.build(p) for p in self.config.proxies}
 
     def proxy(self, proxy_id: str | None) -> ProxyGuards:

@@ -79,6 +79,7 @@ def _write_config(path: Path, gateway_port: int, mock_port: int) -> None:
     path.write_text(
         f"""
 server: {{host: 127.0.0.1, port: {gateway_port}}}
+store: {{sqlite_path: {path.parent / "palisade.db"}}}
 auto_providers: false
 firewall: {{max_body_bytes: {MAX_BODY}, max_json_depth: {MAX_DEPTH}, max_messages: {MAX_MESSAGES}}}
 upstream: {{connect_timeout_s: 2, read_timeout_s: 30}}

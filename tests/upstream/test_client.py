@@ -103,3 +103,15 @@ async def test_pooled_session_uses_nodelay_keepalive_and_no_total_timeout() -> N
     finally:
         await session.close()
         await runner.cleanup()
+
+
+def test_a_passed_through_client_key_replaces_the_configured_one() -> None:
+    incoming = {"authorization": "Bearer sk-client", "x-trace": "1"}
+    bearer = ProviderConfig(name="p", base_url="http://x", api_key="sk-gateway")
+    headers = upstream_headers(incoming, bearer, "sk-client")
+    assert headers["authorization"] == "Bearer sk-client"
+    assert headers["x-trace"] == "1"
+    azure = ProviderConfig(name="a", base_url="http://x", auth_header="api-key")
+    headers = upstream_headers(incoming, azure, "sk-client")
+    assert headers["api-key"] == "sk-client"
+    assert "authorization" not in headers

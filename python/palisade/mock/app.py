@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -103,6 +105,17 @@ class _Mock:
     async def stats(self, request: Request) -> Response:
         return json_response(self.recorder.stats())
 
+    async def jwks(self, request: Request) -> Response:
+        self.recorder.record(request.scope, None)
+        path = self.settings.jwks_file
+        try:
+            body = None if path is None else await asyncio.to_thread(Path(path).read_bytes)
+        except OSError:
+            body = None
+        if body is None:
+            return error_response(404, "No JWKS is configured.", type="invalid_request_error")
+        return Response(body, media_type="application/json")
+
     async def not_found(self, request: Request, exc: Exception) -> Response:
         self.recorder.record(request.scope, None)
         status = exc.status_code if isinstance(exc, HTTPException) else 404
@@ -132,6 +145,7 @@ def create_mock_app(settings: MockSettings) -> Starlette:
         ),
         Route("/_mock/requests", mock.recorded, methods=["GET", "DELETE"]),
         Route("/_mock/stats", mock.stats, methods=["GET"]),
+        Route("/_mock/jwks.json", mock.jwks, methods=["GET"]),
         Route("/health", _health, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: mock.not_found, 405: mock.not_found})

@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-key", default=None, help="require 'Authorization: Bearer KEY' (default: any key)"
     )
+    parser.add_argument(
+        "--jwks-file", default=None, help="serve this JWKS file at /_mock/jwks.json"
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> MockSettings:
@@ -36,6 +39,7 @@ def settings_from_args(args: argparse.Namespace) -> MockSettings:
         chunks=args.chunks,
         chunk_interval_ms=args.chunk_interval_ms,
         api_key=args.api_key,
+        jwks_file=args.jwks_file,
     )
 
 

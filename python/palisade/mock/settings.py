@@ -24,6 +24,9 @@ class MockSettings:
     """When set, requests must carry `Authorization: Bearer <api_key>`."""
     record: int = 1000
     """How many received requests `/_mock/requests` keeps (per worker)."""
+    jwks_file: str | None = None
+    """A JWKS document served at `/_mock/jwks.json`, read on every request (a test rotates
+    keys by rewriting the file), so the mock can stand in for an identity provider."""
 
     def __post_init__(self) -> None:
         for name in ("latency_ms", "ttft_ms", "chunk_interval_ms"):

@@ -29,6 +29,7 @@ from palisade.pipeline.firewall import (
     read_body,
 )
 from palisade.pipeline.guard_in import guard_request
+from palisade.pipeline.identity import authorize_target, identify
 from palisade.upstream.client import client_headers, send, upstream_headers, upstream_url
 from palisade.upstream.relay import raw_response, relay
 
@@ -70,6 +71,7 @@ async def _generate(request: Request, path: str) -> Response:
     check_shape(ctx.raw_body, gw.config.firewall)
     ctx.body = body = parse_json_object(ctx.raw_body)
     attribute(ctx, request.headers)
+    grant = await identify(ctx, request, gw)
     check_messages(body, gw.config.firewall)
     model = body.get("model")
     if not isinstance(model, str) or not model:
@@ -84,11 +86,12 @@ async def _generate(request: Request, path: str) -> Response:
     ctx.model, ctx.stream = model, bool(stream)
     ctx.target = target = gw.router.resolve(model)
     provider = target.provider
+    authorize_target(ctx, grant, provider.name, target.model)
     if ctx.stream and path in _STREAM_USAGE_OPT_IN and provider.stream_usage:
         _ask_for_stream_usage(ctx)
     if ctx.guards.on_request:
         guard_request(ctx)
-    headers = upstream_headers(request.headers, provider)
+    headers = upstream_headers(request.headers, provider, grant.provider_key)
     # A client that leaves raises ClientDisconnected, answered by _Generation.
     async with DisconnectWatch(request.receive):
         resp = await send(
@@ -108,6 +111,14 @@ def attribute(ctx: RequestContext, headers: Headers) -> None:
     ctx.session_id, ctx.execution_id = a.session_id, a.execution_id
 
 
+async def _authenticate(request: Request, gw: Gateway) -> None:
+    """The model listings answer only callers the proxy would serve."""
+    guards = gw.proxy(request.path_params.get("proxy"))
+    if guards.proxy.auth:
+        ctx = RequestContext(endpoint="models", guards=guards, proxy_id=guards.proxy.id)
+        await identify(ctx, request, gw)
+
+
 def _ask_for_stream_usage(ctx: RequestContext) -> None:
     options = ctx.body.get("stream_options")
     if options is None:
@@ -122,7 +133,7 @@ def _ask_for_stream_usage(ctx: RequestContext) -> None:
 
 async def list_models(request: Request) -> Response:
     gw = _gateway(request)
-    gw.proxy(request.path_params.get("proxy"))
+    await _authenticate(request, gw)
     cache: tuple[float, list[dict[str, Any]]] | None = getattr(
         request.app.state, "models_cache", None
     )
@@ -174,7 +185,7 @@ async def _provider_models(gw: Gateway, provider: ProviderConfig) -> list[dict[s
 
 async def retrieve_model(request: Request) -> Response:
     gw = _gateway(request)
-    gw.proxy(request.path_params.get("proxy"))
+    await _authenticate(request, gw)
     model_id = request.path_params["model"]
     target = gw.router.resolve(model_id)
     if target.model in {".", ".."}:

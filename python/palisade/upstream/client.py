@@ -64,7 +64,11 @@ def create_session(config: UpstreamConfig) -> aiohttp.ClientSession:
     )
 
 
-def upstream_headers(client_headers: Mapping[str, str], provider: ProviderConfig) -> dict[str, str]:
+def upstream_headers(
+    client_headers: Mapping[str, str], provider: ProviderConfig, client_key: str | None = None
+) -> dict[str, str]:
+    """The headers for the provider. `client_key` is the client's own provider key (a proxy
+    that allows passthrough): sent in place of the configured key, unchanged."""
     drop = _REQUEST_DROP
     connection = client_headers.get("connection")
     if connection:
@@ -75,11 +79,12 @@ def upstream_headers(client_headers: Mapping[str, str], provider: ProviderConfig
         if k not in drop and not k.startswith(_OWN_HEADER_PREFIXES)
     }
     headers["content-type"] = "application/json"
-    if provider.api_key:
+    api_key = client_key or provider.api_key
+    if api_key:
         if provider.auth_header == "authorization":
-            headers["authorization"] = f"Bearer {provider.api_key}"
+            headers["authorization"] = f"Bearer {api_key}"
         else:
-            headers[provider.auth_header] = provider.api_key
+            headers[provider.auth_header] = api_key
     return headers
 
 

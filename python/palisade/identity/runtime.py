@@ -1,0 +1,175 @@
+"""What identity holds per worker (the store, the caches, the JWKS cache, the failure limiter),
+how it starts (seed the proxies from the file, load the current set) and how it follows other
+processes' changes: a background task polls the store's change counters about once a second,
+in the store's thread, and applies what changed, so a revoked key or an edited proxy reaches
+every worker within seconds, without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from palisade.config import Config, ConfigError, JwtConfig, parse_proxy, proxy_to_dict
+from palisade.guardrails.policy import ProxyGuards
+from palisade.identity.directory import Directory
+from palisade.identity.failures import FailedAuthLimiter
+from palisade.identity.jwks import JwksCache
+from palisade.store import clients, keys, proxies
+from palisade.store.sqlite import Database, connect, counters
+
+if TYPE_CHECKING:
+    from palisade.gateway import Gateway
+
+log = logging.getLogger("palisade.identity")
+
+SCHEMAS = (keys.SCHEMA, clients.SCHEMA, proxies.SCHEMA)
+
+
+@dataclass
+class Identity:
+    config: Config
+    db: Database
+    directory: Directory
+    jwks: JwksCache
+    failures: FailedAuthLimiter
+    seen: dict[str, int] = field(default_factory=dict)
+    # One refresh at a time (the poller and an admin write): an older read never lands last.
+    refreshing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # JWTs that verified, until their `exp`: (proxy's jwt settings, token) -> (exp, user).
+    # A signature check costs ~0.1 ms; agents send the same token many times.
+    verified_jwts: dict[tuple[JwtConfig, str], tuple[float, str]] = field(default_factory=dict)
+
+
+def open_store(config: Config) -> Database:
+    return Database(config.store.sqlite_path, SCHEMAS)
+
+
+def seed_proxies(conn: sqlite3.Connection, config: Config) -> proxies.Version:
+    """Writes the file's proxies into the store when they changed; returns the current set."""
+    proxies.seed(conn, [proxy_to_dict(p) for p in config.proxies])
+    latest = proxies.current(conn)
+    assert latest is not None  # the seed wrote one at the latest
+    return latest
+
+
+def prepare_store(config: Config) -> None:
+    """Opens the store once before the workers start: creates the tables, seeds the proxies,
+    and fails early (sqlite3.Error) when the file cannot be opened."""
+    conn = connect(config.store.sqlite_path, SCHEMAS)
+    try:
+        seed_proxies(conn, config)
+    finally:
+        conn.close()
+
+
+def build_proxies(
+    config: Config, stored: list[dict[str, Any]], old: Mapping[str, ProxyGuards]
+) -> dict[str, ProxyGuards]:
+    """The guards of each stored proxy, compiled once: a proxy that did not change keeps its
+    compiled guards. A stored proxy that no longer fits the config (a guardrail it names was
+    removed from the file) is left out and logged: failing closed beats running it unguarded."""
+    out: dict[str, ProxyGuards] = {}
+    for raw in stored:
+        try:
+            definition = {k: v for k, v in raw.items() if k != "version"}
+            proxy = parse_proxy(
+                definition, config.guardrails, source="store", version=int(raw.get("version", 0))
+            )
+        except ConfigError as exc:
+            log.error("proxy %r from the store is not served: %s", raw.get("id"), exc)
+            continue
+        previous = old.get(proxy.id)
+        out[proxy.id] = (
+            previous
+            if previous is not None and previous.proxy == proxy
+            else ProxyGuards.build(proxy)
+        )
+    return out
+
+
+async def start(
+    config: Config, session: aiohttp.ClientSession
+) -> tuple[Identity, dict[str, ProxyGuards]]:
+    db = open_store(config)
+
+    def load(conn: sqlite3.Connection) -> tuple[dict[str, int], dict[str, ProxyGuards]]:
+        seen = counters(conn)  # read first: a change after this is picked up by the next poll
+        latest = seed_proxies(conn, config)
+        return seen, build_proxies(config, latest.proxies, {})
+
+    seen, guards = await db.run(load)
+    settings = config.identity
+    identity = Identity(
+        config=config,
+        db=db,
+        directory=Directory(db),
+        jwks=JwksCache(
+            session,
+            cache_s=settings.jwks_cache_s,
+            refresh_min_s=settings.jwks_refresh_min_s,
+            timeout_s=config.upstream.connect_timeout_s,
+        ),
+        failures=FailedAuthLimiter(settings.failed_auth_limit, settings.failed_auth_window_s),
+        seen=seen,
+    )
+    return identity, guards
+
+
+async def refresh(gw: Gateway, identity: Identity) -> None:
+    """One poll: the counters, and the rows and proxies that changed since the last one."""
+    async with identity.refreshing:
+        await _refresh(gw, identity)
+
+
+async def _refresh(gw: Gateway, identity: Identity) -> None:
+    seen = identity.seen
+    old_guards = gw.proxies
+
+    def read(
+        conn: sqlite3.Connection,
+    ) -> tuple[
+        dict[str, int], list[keys.VirtualKey], list[clients.Client], dict[str, ProxyGuards] | None
+    ]:
+        now = counters(conn)
+        if now == seen:
+            return now, [], [], None
+        changed_keys = (
+            keys.changed_since(conn, seen.get(keys.TOPIC, 0))
+            if now.get(keys.TOPIC, 0) != seen.get(keys.TOPIC, 0)
+            else []
+        )
+        changed_clients = (
+            clients.changed_since(conn, seen.get(clients.TOPIC, 0))
+            if now.get(clients.TOPIC, 0) != seen.get(clients.TOPIC, 0)
+            else []
+        )
+        guards = None
+        if now.get(proxies.TOPIC, 0) != seen.get(proxies.TOPIC, 0):
+            latest = proxies.current(conn)
+            guards = build_proxies(
+                identity.config, [] if latest is None else latest.proxies, old_guards
+            )
+        return now, changed_keys, changed_clients, guards
+
+    now, changed_keys, changed_clients, guards = await identity.db.run(read)
+    identity.directory.apply(changed_keys, changed_clients)
+    if guards is not None:
+        gw.proxies = guards
+    identity.seen = now
+
+
+async def follow(gw: Gateway, identity: Identity) -> None:
+    """The background task: polls until cancelled; a failing poll is logged and retried."""
+    interval = identity.config.identity.sync_interval_s
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await refresh(gw, identity)
+        except Exception:
+            log.exception("cannot read changes from the store %s", identity.db.path)

@@ -1,0 +1,95 @@
+"""The embedded SQLite store: one file in WAL mode (readers never wait for the writer, and
+every worker and the CLI open the same file), a change counter per topic that workers poll to
+learn about each other's writes, and one thread per worker that owns its connection, so no
+SQLite call ever runs on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS changes (
+    topic TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+"""
+
+
+def connect(path: str, schemas: Iterable[str] = ()) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit, see `transaction`), with
+    each module's schema applied; every module creates its own tables if they are missing."""
+    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # WAL + NORMAL: durable across process crashes, at most the last commits lost on power
+    # loss, and no fsync per write.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    with transaction(conn):
+        for script in (_SCHEMA, *schemas):
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction that takes the write lock up front: read-modify-write sequences
+    (versions, counters) from several processes then serialise instead of failing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def bump(conn: sqlite3.Connection, topic: str) -> int:
+    """Counts one change of `topic` and returns the new count; call inside the transaction
+    that makes the change, so a poller never sees the count before the change."""
+    row = conn.execute(
+        "INSERT INTO changes (topic, seq) VALUES (?, 1) "
+        "ON CONFLICT (topic) DO UPDATE SET seq = seq + 1 RETURNING seq",
+        (topic,),
+    ).fetchone()
+    seq: int = row[0]
+    return seq
+
+
+def counters(conn: sqlite3.Connection) -> dict[str, int]:
+    return {topic: seq for topic, seq in conn.execute("SELECT topic, seq FROM changes")}
+
+
+class Database:
+    """One worker's handle: a single thread owns the connection and runs every call in turn."""
+
+    def __init__(self, path: str, schemas: Iterable[str] = ()) -> None:
+        self.path = path
+        self._schemas = tuple(schemas)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="palisade-sqlite")
+        self._conn: sqlite3.Connection | None = None
+
+    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._conn is None:
+            self._conn = connect(self.path, self._schemas)
+        return fn(self._conn)
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, fn)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
+        self._executor.shutdown(wait=True)
