@@ -15,6 +15,7 @@ from starlette.responses import Response
 from palisade.config import Config, load_config
 from palisade.errors import GatewayError, InternalError, NotFound
 from palisade.gateway import Gateway
+from palisade.pipeline.admission import Admission, open_store
 from palisade.routes import openai, ops
 from palisade.upstream.client import create_session
 from palisade.upstream.routing import Router
@@ -28,10 +29,14 @@ def create_app(config: Config) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         session = create_session(config.upstream)
-        app.state.gateway = Gateway(config=config, router=Router(config.providers), session=session)
+        admission = Admission(config, await open_store(config))
+        app.state.gateway = Gateway(
+            config=config, router=Router(config.providers), session=session, admission=admission
+        )
         try:
             yield
         finally:
+            await admission.close()
             await session.close()
 
     return Starlette(

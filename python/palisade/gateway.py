@@ -10,6 +10,7 @@ import aiohttp
 from palisade.config import Config
 from palisade.errors import BadRequest, NotFound
 from palisade.guardrails.policy import ProxyGuards
+from palisade.pipeline.admission import Admission
 from palisade.upstream.routing import Router
 
 
@@ -19,6 +20,8 @@ class Gateway:
     router: Router
     session: aiohttp.ClientSession
     proxies: dict[str, ProxyGuards] = field(default_factory=dict)
+    # Stage 3 (limits, budgets, dedup); None only for gateways built without a lifespan.
+    admission: Admission | None = None
 
     def __post_init__(self) -> None:
         if not self.proxies:
