@@ -1,0 +1,123 @@
+"""Gateways for the stage 3 tests: a mock provider, and Palisade with limits, budgets and dedup,
+on the Redis backend (two Granian workers) or the in-process one (one worker)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2 as httpx
+import openai
+
+from tests.helpers.servers import RunningServer, free_port, start_process_server
+
+MOCK_KEY = "mock-provider-key"
+PALISADE = [sys.executable, "-m", "palisade.cli"]
+
+# Every test uses its own proxy or its own ids, so that the windows of one never count another.
+LIMITS = """
+proxies:
+  - {name: default}
+  - {name: crowd}
+  - {name: agents}
+  - {name: tokens}
+  - {name: budget}
+  - {name: guarded, guardrails: [no-secrets]}
+guardrails:
+  no-secrets: {type: secrets, action: block}
+default_proxy: default
+limits:
+  - {name: crowd-rpm, scope: [proxy], rpm: 10, proxies: [crowd]}
+  - {name: per-agent, scope: [agent], rpm: 3, proxies: [agents, guarded]}
+  - {name: user-tokens, scope: [user], tpm: 50000, proxies: [tokens]}
+  - {name: user-tokens-small, scope: [proxy, user], tpm: 400, proxies: [tokens]}
+budgets:
+  - {name: user-daily, scope: user, usd: 0.005, period: day, proxies: [budget]}
+pricing:
+  mock-priced: {input: 1000, output: 1000}
+"""
+
+
+@dataclass
+class LimitsStack:
+    gateway: str
+    mock: str
+    backend: str
+
+    def client(self, proxy: str = "default") -> openai.AsyncOpenAI:
+        base = f"{self.gateway}/v1" if proxy == "default" else f"{self.gateway}/{proxy}"
+        return openai.AsyncOpenAI(base_url=base, api_key="client", max_retries=0, timeout=30)
+
+    def url(self, proxy: str, path: str = "chat/completions") -> str:
+        return f"{self.gateway}/v1/openai/{proxy}/{path}"
+
+    def upstream_calls(self) -> int:
+        stats = httpx.get(f"{self.mock}/_mock/stats").json()
+        return int(stats["requests"].get("/v1/chat/completions", 0))
+
+    def clear_mock(self) -> None:
+        httpx.delete(f"{self.mock}/_mock/requests").raise_for_status()
+
+
+def write_config(
+    path: Path,
+    *,
+    port: int,
+    mock_port: int,
+    redis_url: str | None,
+    workers: int,
+    sqlite_path: Path,
+    extra: str = "",
+) -> None:
+    store = f"redis_url: {redis_url}, " if redis_url else ""
+    path.write_text(
+        f"""
+server: {{host: 127.0.0.1, port: {port}, workers: {workers}}}
+auto_providers: false
+store: {{{store}sqlite_path: {sqlite_path}, redis_timeout_s: 0.2}}
+upstream: {{connect_timeout_s: 2, read_timeout_s: 30}}
+providers:
+  mock:
+    base_url: http://127.0.0.1:{mock_port}/v1
+    api_key: {MOCK_KEY}
+    models: ["mock-*", "gpt-*"]
+dedup: {{ttl_s: 60, lock_ttl_s: 1}}
+{LIMITS}
+{extra}"""
+    )
+
+
+@contextmanager
+def mock_upstream() -> Iterator[RunningServer]:
+    port = free_port()
+    argv = [*PALISADE, "mock-upstream", "--port", str(port), "--api-key", MOCK_KEY]
+    with start_process_server(argv, port) as server:
+        yield server
+
+
+@contextmanager
+def gateway(
+    tmp: Path,
+    mock_url: str,
+    *,
+    redis_url: str | None,
+    workers: int,
+    extra: str = "",
+    name: str = "palisade.yaml",
+) -> Iterator[RunningServer]:
+    port = free_port()
+    config = tmp / name
+    write_config(
+        config,
+        port=port,
+        mock_port=int(mock_url.rsplit(":", 1)[1]),
+        redis_url=redis_url,
+        workers=workers,
+        sqlite_path=tmp / "palisade.db",
+        extra=extra,
+    )
+    with start_process_server([*PALISADE, "serve", "--config", str(config)], port) as server:
+        yield server
