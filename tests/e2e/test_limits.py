@@ -41,24 +41,26 @@ def new_id() -> str:
 async def test_n_plus_k_concurrent_requests_yield_exactly_n(limits_stack: LimitsStack) -> None:
     async with limits_stack.client("crowd") as client:
 
-        async def one() -> int:
+        async def one() -> openai.RateLimitError | None:
             try:
                 await client.chat.completions.create(
                     model="mock-a", messages=MESSAGES, extra_body={"mock": {"latency_ms": 50}}
                 )
             except openai.RateLimitError as exc:
-                error = exc.response.json()["error"]
-                assert error["code"] == "rate_limit_exceeded"
-                assert "crowd-rpm" in error["message"]
-                assert "scope: proxy" in error["message"]
-                assert int(exc.response.headers["retry-after"]) >= 1
-                assert exc.response.headers["x-ratelimit-remaining-requests"] == "0"
-                return 429
-            return 200
+                return exc
+            return None
 
-        statuses = await asyncio.gather(*(one() for _ in range(16)))
-    assert statuses.count(200) == 10
-    assert statuses.count(429) == 6
+        outcomes = await asyncio.gather(*(one() for _ in range(16)))
+    refused = [o for o in outcomes if o is not None]
+    assert len(outcomes) - len(refused) == 10
+    assert len(refused) == 6
+    for exc in refused:
+        error = exc.response.json()["error"]
+        assert error["code"] == "rate_limit_exceeded"
+        assert "crowd-rpm" in error["message"]
+        assert "scope: proxy" in error["message"]
+        assert int(exc.response.headers["retry-after"]) >= 1
+        assert exc.response.headers["x-ratelimit-remaining-requests"] == "0"
 
 
 async def test_request_headers_count_down_on_every_response(limits_stack: LimitsStack) -> None:
