@@ -71,8 +71,9 @@ def write_config(
     workers: int,
     sqlite_path: Path,
     extra: str = "",
+    on_failure: str = "fail_open",
 ) -> None:
-    store = f"redis_url: {redis_url}, " if redis_url else ""
+    store = f"redis_url: {redis_url}, on_redis_failure: {on_failure}, " if redis_url else ""
     path.write_text(
         f"""
 server: {{host: 127.0.0.1, port: {port}, workers: {workers}}}
@@ -107,6 +108,7 @@ def gateway(
     workers: int,
     extra: str = "",
     name: str = "palisade.yaml",
+    on_failure: str = "fail_open",
 ) -> Iterator[RunningServer]:
     port = free_port()
     config = tmp / name
@@ -118,6 +120,7 @@ def gateway(
         workers=workers,
         sqlite_path=tmp / "palisade.db",
         extra=extra,
+        on_failure=on_failure,
     )
     with start_process_server([*PALISADE, "serve", "--config", str(config)], port) as server:
         yield server
