@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 
-from tests.e2e.limits_stack import LimitsStack
+from tests.e2e.limits_stack import LimitsStack, gateway, mock_upstream
 from tests.e2e.test_limits import limits_stack  # noqa: F401  (the module-scoped stacks)
+from tests.helpers.redis_server import RedisServer
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Tell me a story."}]
 REPLAY = "x-palisade-idempotent-replay"
@@ -116,3 +120,38 @@ async def test_an_overlong_key_is_refused(limits_stack: LimitsStack) -> None:  #
                 model="mock-a", messages=MESSAGES, extra_headers={"Idempotency-Key": "k" * 300}
             )
     assert info.value.response.json()["error"]["code"] == "invalid_idempotency_key"
+
+
+async def test_a_dead_executors_lock_expires_and_a_waiter_takes_over(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    """Two gateways on one Redis: the first executor's process is killed mid-call; the
+    duplicate sent to the other waits for the lock to expire (dedup.lock_ttl_s: 1) and runs."""
+    key = new_key()
+    body: dict[str, Any] = {
+        "model": "mock-a",
+        "messages": MESSAGES,
+        "extra_headers": {"Idempotency-Key": key},
+        "extra_body": {"mock": {"latency_ms": 2000}},
+    }
+    with (
+        mock_upstream() as mock,
+        gateway(tmp_path, mock.url, redis_url=redis.url, workers=1, name="a.yaml") as first,
+        gateway(tmp_path, mock.url, redis_url=redis.url, workers=1, name="b.yaml") as second,
+    ):
+        stack = LimitsStack(gateway=first.url, mock=mock.url, backend="redis")
+        stack.clear_mock()
+        async with (
+            openai.AsyncOpenAI(base_url=f"{first.url}/v1", api_key="c", max_retries=0) as a,
+            openai.AsyncOpenAI(base_url=f"{second.url}/v1", api_key="c", max_retries=0) as b,
+        ):
+            doomed = asyncio.create_task(a.chat.completions.create(**body))
+            while stack.upstream_calls() == 0:  # noqa: ASYNC110 (another process's state)
+                await asyncio.sleep(0.02)
+            os.killpg(first.process.pid, signal.SIGKILL)
+            with pytest.raises(openai.APIConnectionError):
+                await doomed
+            raw = await b.chat.completions.with_raw_response.create(**body)
+        assert raw.http_response.status_code == 200
+        assert raw.headers.get(REPLAY) is None
+        assert stack.upstream_calls() == 2
