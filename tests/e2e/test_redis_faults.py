@@ -109,7 +109,9 @@ async def _assert_limited_again(f: Faulty) -> None:
         statuses = []
         for _ in range(4):
             result, _ = await f.call(client, agent)
-            statuses.append(result.status_code if isinstance(result, Exception) else 200)
+            statuses.append(
+                result.status_code if isinstance(result, openai.APIStatusError) else 200
+            )
         assert statuses == [200, 200, 200, 429]
 
 

@@ -4,6 +4,7 @@ plan of a request, settlement and accounting, against both store backends."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any, cast
 
 import aiohttp
@@ -56,7 +57,7 @@ async def test_key_rpm_counts_down_then_refuses(store: LimitsStore) -> None:
     for _ in range(2):
         ctx = context({"rpm": 2})
         assert limits.applies(ctx)
-        response = await limits.run(ctx, lambda ctx=ctx: answered(ctx))
+        response = await limits.run(ctx, partial(answered, ctx))
         seen.append(header(response, "x-ratelimit-remaining-requests"))
         assert ctx.limit_outcome == "allowed"
     assert seen == ["1", "0"]
@@ -113,7 +114,7 @@ async def test_unpriced_models_cost_nothing(store: LimitsStore) -> None:
     for _ in range(3):
         ctx = context({"budget_usd": 1e-9})
         ctx.model = "nobody-knows-this-model"
-        await limits.run(ctx, lambda ctx=ctx: answered(ctx))
+        await limits.run(ctx, partial(answered, ctx))
         assert ctx.cost_usd == 0.0
 
 

@@ -48,6 +48,9 @@ class WindowState:
     tokens: int
 
 
+DeniedBy = Literal["requests", "tokens", "budget"]
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     allowed: bool
@@ -56,7 +59,7 @@ class CheckResult:
     # What refused the request: the index of the window ("requests" / "tokens") or of the
     # period ("budget"); -1 and None when allowed.
     denied: int = -1
-    denied_by: Literal["requests", "tokens", "budget"] | None = None
+    denied_by: DeniedBy | None = None
     # Spend of the refusing budget.
     spent_nano: int = 0
 

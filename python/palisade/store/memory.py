@@ -6,7 +6,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from palisade.store.limits_store import CheckResult, Claim, Period, Window, WindowState
+from palisade.store.limits_store import (
+    CheckResult,
+    Claim,
+    DeniedBy,
+    Period,
+    Window,
+    WindowState,
+)
 from palisade.store.sqlite_spend import SpendLog
 
 # Expired windows and answers are dropped once this many keys were added since the last sweep.
@@ -46,7 +53,8 @@ class MemoryStore:
         self, windows: tuple[Window, ...], reserve: int, periods: tuple[Period, ...], now_ms: int
     ) -> CheckResult:
         states: list[list[int]] = []
-        denied, denied_by = -1, None
+        denied = -1
+        denied_by: DeniedBy | None = None
         for i, w in enumerate(windows):
             state = self._windows.get(w.key)
             if state is None or now_ms >= state[0] + w.window_ms:
@@ -72,7 +80,7 @@ class MemoryStore:
                 False,
                 tuple(WindowState(*s) for s in states),
                 denied,
-                denied_by,  # type: ignore[arg-type]
+                denied_by,
                 spent if denied_by == "budget" else 0,
             )
         for w, state in zip(windows, states, strict=True):

@@ -21,6 +21,7 @@ from palisade.store.limits_store import (
     CheckResult,
     Claim,
     ClaimState,
+    DeniedBy,
     Period,
     StoreUnavailable,
     Window,
@@ -148,7 +149,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
-_DENIED_BY = {1: "requests", 2: "tokens", 3: "budget"}
+_DENIED_BY: dict[int, DeniedBy] = {1: "requests", 2: "tokens", 3: "budget"}
 
 
 class RedisStore:
@@ -199,7 +200,7 @@ class RedisStore:
         )
         if out[0] == 1:
             return CheckResult(True, states)
-        return CheckResult(False, states, int(out[1]), _DENIED_BY[int(out[2])], int(out[3]))  # type: ignore[arg-type]
+        return CheckResult(False, states, int(out[1]), _DENIED_BY[int(out[2])], int(out[3]))
 
     async def settle(
         self,
