@@ -103,6 +103,7 @@ def test_defaults() -> None:
         ({"pricing": {"m": {"input": -1, "output": 1}}}, "pricing.m.input"),
         ({"store": {"on_redis_failure": "retry"}}, "store.on_redis_failure: must be one of"),
         ({"store": {"redis_timeout_s": 0}}, "store.redis_timeout_s"),
+        ({"store": {"redis_url": "http://x:6379"}}, "store.redis_url: must start with redis://"),
         ({"tpm_default_max_tokens": -5}, "tpm_default_max_tokens"),
     ],
 )

@@ -368,7 +368,7 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
         ),
         store=StoreConfig(
             sqlite_path=r.get(store, "store", "sqlite_path", r.string, d_store.sqlite_path),
-            redis_url=r.get(store, "store", "redis_url", r.string, "") or None,
+            redis_url=_redis_url(r, store),
             redis_timeout_s=r.get(
                 store, "store", "redis_timeout_s", r.positive_float, d_store.redis_timeout_s
             ),
@@ -709,6 +709,14 @@ def _proxies(
     if default_proxy is not None and default_proxy not in ids:
         raise r.error("default_proxy", f"names no proxy: {default_proxy!r}")
     return tuple(out), default_proxy
+
+
+def _redis_url(r: _Reader, store: dict[str, Any]) -> str | None:
+    url = r.get(store, "store", "redis_url", r.string, "") or None
+    if url is not None and not url.startswith(("redis://", "rediss://")):
+        # Never echoed: the URL may carry a password.
+        raise r.error("store.redis_url", "must start with redis:// or rediss://")
+    return url
 
 
 _LIMIT_KEYS = {"name", "scope", "rpm", "tpm", "proxies"}

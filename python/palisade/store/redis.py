@@ -1,21 +1,15 @@
 """The Redis backend: every operation is one script call (EVALSHA, loaded once per server), so
 all the limits of a request cost one round trip and are atomic across workers and replicas.
 
-A short socket timeout bounds every call; after a failure the store answers `StoreUnavailable`
-at once for `_BACKOFF_S` (no request waits on a Redis that just failed), then tries again: the
-client reconnects on its own and reloads the scripts after a Redis restart.
+`store.redis_timeout_s` bounds the connect and every reply; after a failure the store answers
+`StoreUnavailable` at once for `_BACKOFF_S` (no request waits on a Redis that just failed), then
+tries again: the client reconnects on its own and reloads the scripts after a Redis restart.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
-
-from redis.asyncio import Redis
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from palisade.store.limits_store import (
     CheckResult,
@@ -27,6 +21,7 @@ from palisade.store.limits_store import (
     Window,
     WindowState,
 )
+from palisade.store.resp import RespClient, RespError, Script
 
 _BACKOFF_S = 0.5
 
@@ -154,31 +149,20 @@ _DENIED_BY: dict[int, DeniedBy] = {1: "requests", 2: "tokens", 3: "budget"}
 
 class RedisStore:
     def __init__(self, url: str, timeout_s: float) -> None:
-        self._timeout_s = timeout_s
-        self._redis = Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            # Retrying would multiply the timeout; the next request simply tries again.
-            retry=Retry(NoBackoff(), 0),
-            retry_on_timeout=False,
-            health_check_interval=0,
-        )
-        self._check = self._redis.register_script(_CHECK)
-        self._settle = self._redis.register_script(_SETTLE)
-        self._claim = self._redis.register_script(_CLAIM)
-        self._renew = self._redis.register_script(_RENEW)
-        self._finish = self._redis.register_script(_FINISH)
+        self._redis = RespClient(url, timeout_s)
+        self._check = Script(_CHECK)
+        self._settle = Script(_SETTLE)
+        self._claim = Script(_CLAIM)
+        self._renew = Script(_RENEW)
+        self._finish = Script(_FINISH)
         self._down_until = 0.0
 
-    async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+    async def _call(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         if self._down_until and time.monotonic() < self._down_until:
             raise StoreUnavailable("Redis failed moments ago")
         try:
-            # The socket timeouts bound each read and connect; this bounds the whole call.
-            async with asyncio.timeout(self._timeout_s * 2):
-                result = await script(keys, args)
-        except (RedisError, OSError, TimeoutError) as exc:
+            result = await self._redis.evalsha(script, keys, args)
+        except (RespError, OSError, TimeoutError) as exc:
             self._down_until = time.monotonic() + _BACKOFF_S
             raise StoreUnavailable(type(exc).__name__) from None
         self._down_until = 0.0
@@ -233,4 +217,4 @@ class RedisStore:
         await self._call(self._finish, [key], args)
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self._redis.close()

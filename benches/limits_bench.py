@@ -1,0 +1,311 @@
+"""What stage 3 costs, with Redis on loopback: round trips per request and added latency.
+
+1. Round trips: a MONITOR connection sees every command a client sends (commands a script runs
+   inside Redis are marked `lua` and are not round trips); the stage runs 200 requests and the
+   report divides. `checks` counts only the check before the call; `settle` the one after it.
+2. Stage latency, in process (uvloop, one task, concurrency 1): `Limits.run` around an answer
+   that is already there, against the same answer without it; p50 and p99 of the difference,
+   for `rpm` (two rate limits: one check, nothing to settle) and `all` (two rate limits with
+   TPM and a budget: one check, one settlement).
+3. End to end through a Granian gateway (one worker, Redis) at concurrency 1: the same gateway
+   serves a `plain` proxy (no limits) and a `limited` one (the `all` set), requests alternate
+   in blocks over a keep-alive connection, and the p50 difference is what the stage adds.
+
+`--quick` is a smoke run. The exit code is 0 even when a target is missed (the report says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import uvloop
+from starlette.responses import Response
+
+from http_bench import free_port, gateway_server, gateway_yaml, mock_server, palisade_cli
+from palisade.config import Config, parse_config
+from palisade.guardrails.policy import ProxyGuards
+from palisade.pipeline.context import RequestContext
+from palisade.pipeline.limits import Limits
+from palisade.pricing import PriceTable
+from palisade.store.limits_store import LimitsStore
+from palisade.store.memory import MemoryStore
+from palisade.store.redis import RedisStore
+
+TARGET_ROUND_TRIPS = 1
+TARGET_ADDED_P50_US = 150.0
+
+LIMITS_YAML = """\
+proxies:
+  - {name: plain}
+  - {name: limited}
+  - {name: rpm}
+default_proxy: plain
+limits:
+  - {name: user, scope: [user], rpm: 100000000, tpm: 1000000000000, proxies: [limited]}
+  - {name: agent, scope: [agent, proxy], rpm: 100000000, tpm: 1000000000000, proxies: [limited]}
+  - {name: user-rpm, scope: [user], rpm: 100000000, proxies: [rpm]}
+  - {name: agent-rpm, scope: [agent, proxy], rpm: 100000000, proxies: [rpm]}
+budgets:
+  - {name: user-month, scope: user, usd: 1000000000, proxies: [limited]}
+"""
+BODY = {
+    "model": "gpt-4o",
+    "messages": [
+        {"role": "system", "content": "You are a concise assistant for a logistics company."},
+        {"role": "user", "content": "Summarise the delivery status of order 1234 in one line."},
+    ],
+    "max_tokens": 64,
+}
+USAGE = {"prompt_tokens": 40, "completion_tokens": 20, "total_tokens": 60}
+HEADERS = {
+    "content-type": "application/json",
+    "x-archestra-agent-id": "bench-agent",
+    "x-archestra-user-id": "bench-user",
+}
+
+
+@contextmanager
+def redis_server() -> Iterator[int]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is not installed")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        yield port
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+class Monitor:
+    """Counts the commands clients send (round trips), from a MONITOR connection."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.sendall(b"MONITOR\r\n")
+        self.lines: list[str] = []
+        self.buffer = b""
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 5
+        while "+OK" not in self.lines:  # MONITOR is on
+            if time.monotonic() > deadline:
+                raise RuntimeError("MONITOR did not start")
+            time.sleep(0.01)
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self.buffer += data
+            *lines, self.buffer = self.buffer.split(b"\r\n")
+            self.lines += [line.decode("latin-1") for line in lines]
+
+    def client_commands(self, marker: str) -> dict[str, int]:
+        """Client commands since the start, by name, up to the `marker` echo."""
+        deadline = time.monotonic() + 5
+        while not any(marker in line for line in self.lines):
+            if time.monotonic() > deadline:
+                raise RuntimeError("MONITOR did not see the marker")
+            time.sleep(0.01)
+        counts: dict[str, int] = {}
+        for line in self.lines:
+            if marker in line:
+                break
+            if not line.startswith("+") or " lua]" in line or line[1:] == "OK":
+                continue
+            name = line.split('"', 2)[1].lower()
+            counts[name] = counts.get(name, 0) + 1
+        self.sock.close()
+        return counts
+
+
+def config() -> Config:
+    return parse_config(__import__("yaml").safe_load(LIMITS_YAML), source="limits_bench", env={})
+
+
+def context(cfg: Config, proxy: str) -> RequestContext:
+    guards = ProxyGuards.build(next(p for p in cfg.proxies if p.id == proxy))
+    ctx = RequestContext(endpoint="chat/completions", guards=guards, proxy_id=proxy)
+    ctx.body, ctx.raw_body, ctx.model = dict(BODY), orjson.dumps(BODY), "gpt-4o"
+    ctx.agent_id, ctx.user_id = "bench-agent", "bench-user"
+    return ctx
+
+
+def answer_for(ctx: RequestContext) -> Callable[[], Awaitable[Response]]:
+    async def answer() -> Response:
+        ctx.status, ctx.usage = 200, USAGE
+        return Response(b"{}", media_type="application/json")
+
+    return answer
+
+
+async def stage_latency(store: LimitsStore, cfg: Config, proxy: str, n: int) -> dict[str, float]:
+    limits = Limits(cfg, store, PriceTable())
+    base: list[int] = []
+    staged: list[int] = []
+    for i in range(n + n // 10):
+        ctx = context(cfg, proxy)
+        call = answer_for(ctx)
+        t0 = time.perf_counter_ns()
+        await call()
+        t1 = time.perf_counter_ns()
+        ctx = context(cfg, proxy)
+        call = answer_for(ctx)
+        t2 = time.perf_counter_ns()
+        await limits.run(ctx, call)
+        t3 = time.perf_counter_ns()
+        if i >= n // 10:  # warm-up excluded
+            base.append(t1 - t0)
+            staged.append(t3 - t2)
+    await limits.drain()
+    added = sorted(s - statistics.median(base) for s in staged)
+    return {
+        "added_p50_us": statistics.median(added) / 1000,
+        "added_p99_us": added[int(len(added) * 0.99)] / 1000,
+    }
+
+
+async def round_trips(port: int, cfg: Config, proxy: str, n: int) -> dict[str, float]:
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", timeout_s=1.0)
+    limits = Limits(cfg, store, PriceTable())
+    for _ in range(3):  # connect and load the scripts before counting
+        ctx = context(cfg, proxy)
+        await limits.run(ctx, answer_for(ctx))
+    monitor = Monitor(port)
+    for _ in range(n):
+        ctx = context(cfg, proxy)
+        await limits.run(ctx, answer_for(ctx))
+    await limits.drain()
+    marker = f"bench-marker-{time.time_ns()}"
+    await store._redis.call([b"ECHO", marker])
+    counts = monitor.client_commands(marker)
+    await store.close()
+    total = sum(counts.values())
+    return {"per_request": total / n, **{f"{k}_per_request": v / n for k, v in counts.items()}}
+
+
+def http_p50(port: int, path: str, body: bytes, n: int) -> list[float]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        conn.request("POST", path, body, HEADERS)
+        resp = conn.getresponse()
+        resp.read()
+        out.append((time.perf_counter_ns() - t0) / 1000)
+        if resp.status != 200:
+            raise RuntimeError(f"{path}: HTTP {resp.status}")
+    conn.close()
+    return out
+
+
+def end_to_end(redis_port: int, n: int, blocks: int) -> dict[str, float]:
+    palisade = palisade_cli()
+    with tempfile.TemporaryDirectory(prefix="limits-bench-") as tmp:
+        workdir = Path(tmp)
+        mock_port, gw_port = free_port(), free_port()
+        yaml_text = gateway_yaml(gw_port, {"mock": (mock_port, ["gpt-*"])})
+        yaml_text += f"store: {{redis_url: 'redis://127.0.0.1:{redis_port}/0'}}\n" + LIMITS_YAML
+        path = workdir / "palisade.yaml"
+        path.write_text(yaml_text)
+        body = orjson.dumps(BODY)
+        with (
+            mock_server(palisade, mock_port, workdir),
+            gateway_server(palisade, path, gw_port, workdir),
+        ):
+            samples: dict[str, list[float]] = {"plain": [], "limited": []}
+            for proxy in ("plain", "limited"):  # warm-up
+                http_p50(gw_port, f"/{proxy}/chat/completions", body, 200)
+            for block in range(blocks):
+                order = ("plain", "limited") if block % 2 == 0 else ("limited", "plain")
+                for proxy in order:
+                    samples[proxy] += http_p50(gw_port, f"/{proxy}/chat/completions", body, n)
+    plain, limited = statistics.median(samples["plain"]), statistics.median(samples["limited"])
+    return {"plain_p50_us": plain, "limited_p50_us": limited, "added_p50_us": limited - plain}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", default="bench-results/limits_bench.json")
+    args = parser.parse_args(argv)
+    n = 300 if args.quick else 3000
+    cfg = config()
+    result: dict[str, Any] = {}
+    with redis_server() as port:
+        url = f"redis://127.0.0.1:{port}/0"
+
+        async def run() -> None:
+            result["round_trips"] = {
+                "rpm": await round_trips(port, cfg, "rpm", 200),
+                "all": await round_trips(port, cfg, "limited", 200),
+            }
+            stage: dict[str, Any] = {}
+            for backend in ("redis", "memory"):
+                for proxy, label in (("rpm", "rpm"), ("limited", "all")):
+                    store: LimitsStore = (
+                        RedisStore(url, timeout_s=1.0) if backend == "redis" else MemoryStore()
+                    )
+                    stage[f"{backend}/{label}"] = await stage_latency(store, cfg, proxy, n)
+                    await store.close()
+            result["stage"] = stage
+
+        uvloop.run(run())
+        result["http"] = end_to_end(port, 100 if args.quick else 500, 2 if args.quick else 6)
+    rt = result["round_trips"]
+    checks_ok = rt["rpm"]["per_request"] <= TARGET_ROUND_TRIPS
+    p50 = result["stage"]["redis/rpm"]["added_p50_us"]
+    print("stage 3 with Redis on loopback")
+    print(f"  round trips per request: rpm set {rt['rpm']['per_request']:.2f} "
+          f"(checks; target <= {TARGET_ROUND_TRIPS}: {'ok' if checks_ok else 'MISSED'}), "
+          f"rpm+tpm+budget {rt['all']['per_request']:.2f} (1 check + 1 settlement)")  # fmt: skip
+    for name, values in result["stage"].items():
+        print(f"  stage {name:13s} added p50 {values['added_p50_us']:7.1f} us, "
+              f"p99 {values['added_p99_us']:7.1f} us")  # fmt: skip
+    print(f"  target: redis/rpm added p50 <= {TARGET_ADDED_P50_US:.0f} us: "
+          f"{'ok' if p50 <= TARGET_ADDED_P50_US else 'MISSED'}")  # fmt: skip
+    h = result["http"]
+    print(f"  HTTP c=1 through Granian: plain p50 {h['plain_p50_us']:.0f} us, limited (all) "
+          f"{h['limited_p50_us']:.0f} us, added {h['added_p50_us']:.0f} us")  # fmt: skip
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
