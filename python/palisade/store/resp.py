@@ -79,8 +79,10 @@ class _Protocol(asyncio.Protocol):
         return future
 
     def abort(self) -> None:
+        # At once, not when the transport reports the loss: the next call must not reuse it.
+        self.connection_lost(None)
         if self.transport is not None:
-            self.transport.abort()  # connection_lost fails what is still waiting
+            self.transport.abort()
 
 
 class Script:
