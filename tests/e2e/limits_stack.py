@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx2 as httpx
 import openai
 
+from tests.helpers.redis_server import RedisServer
 from tests.helpers.servers import RunningServer, free_port, start_process_server
 
 MOCK_KEY = "mock-provider-key"
@@ -46,6 +47,14 @@ class LimitsStack:
     gateway: str
     mock: str
     backend: str
+    redis: RedisServer | None = None
+
+    def workers_on_redis(self) -> int:
+        """Redis connections that ran a script: one per gateway worker that served a limited or
+        deduplicated request (each worker keeps one connection)."""
+        assert self.redis is not None
+        clients = self.redis.command("CLIENT", "LIST").decode()
+        return sum("cmd=evalsha" in line for line in clients.splitlines())
 
     def client(self, proxy: str = "default") -> openai.AsyncOpenAI:
         base = f"{self.gateway}/v1" if proxy == "default" else f"{self.gateway}/{proxy}"

@@ -57,6 +57,8 @@ async def test_fifty_concurrent_duplicates_cause_one_upstream_call(
     key = new_key()
     results = await _duplicates(limits_stack, key, 50, stream=stream)
     assert limits_stack.upstream_calls() == 1
+    if limits_stack.redis is not None:
+        assert limits_stack.workers_on_redis() == 2  # duplicates reached both workers
     assert {status for status, *_ in results} == {200}
     assert len({body for _, body, *_ in results}) == 1
     assert [replay for *_, replay, _ in results].count("true") == 49

@@ -22,16 +22,16 @@ def limits_stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LimitsStack]:
     tmp = tmp_path_factory.mktemp(f"limits-{request.param}")
-    redis_url = None
+    server: RedisServer | None = None
     if request.param == "redis":
-        server: RedisServer = request.getfixturevalue("redis")
+        server = request.getfixturevalue("redis")
         server.command("FLUSHALL")
-        redis_url = server.url
+    redis_url = server.url if server else None
     with (
         mock_upstream() as mock,
         gateway(tmp, mock.url, redis_url=redis_url, workers=2 if redis_url else 1) as gw,
     ):
-        yield LimitsStack(gateway=gw.url, mock=mock.url, backend=request.param)
+        yield LimitsStack(gateway=gw.url, mock=mock.url, backend=request.param, redis=server)
 
 
 def new_id() -> str:
@@ -54,6 +54,8 @@ async def test_n_plus_k_concurrent_requests_yield_exactly_n(limits_stack: Limits
     refused = [o for o in outcomes if o is not None]
     assert len(outcomes) - len(refused) == 10
     assert len(refused) == 6
+    if limits_stack.redis is not None:
+        assert limits_stack.workers_on_redis() == 2  # both workers admitted requests
     for exc in refused:
         error = exc.response.json()["error"]
         assert error["code"] == "rate_limit_exceeded"
