@@ -182,3 +182,17 @@ def test_reset_durations_look_like_openais() -> None:
         "1m0s",
         "6m0s",
     ]
+
+
+async def test_a_big_prompt_is_counted_off_the_loop_to_the_same_number(
+    store: LimitsStore,
+) -> None:
+    limits = Limits(Config(), store, PriceTable())
+    ctx = context({"tpm": 10_000_000})
+    ctx.body["messages"] = [{"role": "user", "content": "lorem ipsum dolor " * 4000}]
+    ctx.raw_body = orjson.dumps(ctx.body)
+    assert len(ctx.raw_body) > 48 * 1024
+    response = await limits.run(ctx, lambda: answered(ctx))
+    remaining = int(header(response, "x-ratelimit-remaining-tokens"))
+    assert remaining == 10_000_000 - prompt_tokens(ctx) - 50
+    assert prompt_tokens(ctx) > 8000
