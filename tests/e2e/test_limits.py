@@ -4,6 +4,7 @@ in-process backend with one, the official SDK as the client, the mock as the pro
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -178,3 +179,40 @@ async def test_tpm_refuses_when_the_reservation_does_not_fit(limits_stack: Limit
     assert error["type"] == "tokens"
     assert "user-tokens-small" in error["message"]
     assert "scope: proxy, user" in error["message"]
+
+
+@pytest.mark.parametrize("limits_stack", ["redis"], indirect=True)
+async def test_a_stream_the_client_leaves_keeps_only_its_prompt_charged(
+    limits_stack: LimitsStack,
+) -> None:
+    """The client closes a stream before its usage arrives: the gateway settles the
+    reservation down to the counted prompt tokens (read in Redis, the shared state; the stage
+    test does the same for the in-process store)."""
+    user = new_id()
+    key = f"pl:r:11:user-tokens{len(user)}:{user}"
+    async with (
+        limits_stack.client("tokens") as client,
+        client.chat.completions.with_streaming_response.create(
+            model="mock-a",
+            messages=MESSAGES,
+            max_tokens=40,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_headers={"X-Archestra-User-Id": user},
+            extra_body={"mock": {"chunks": 40, "chunk_interval_ms": 50}},
+        ) as response,
+    ):
+        limit = int(response.headers["x-ratelimit-limit-tokens"])
+        reserve = limit - int(response.headers["x-ratelimit-remaining-tokens"])
+        async for _ in response.iter_bytes():
+            break  # one chunk, then the client is gone
+    deadline = time.monotonic() + 10
+    while (tokens := _hget_int(limits_stack, key, "t")) != reserve - 40:
+        assert time.monotonic() < deadline, f"tokens stayed {tokens}, reserve {reserve}"
+        await asyncio.sleep(0.05)  # until the gateway notices the client left
+
+
+def _hget_int(stack: LimitsStack, key: str, field: str) -> int:
+    assert stack.redis is not None
+    reply = stack.redis.command("HGET", key, field).split(b"\r\n")
+    return int(reply[1])
