@@ -13,6 +13,8 @@ import pytest
 from starlette.responses import Response
 
 from palisade.config import Config, ProxyConfig, RateLimitConfig
+from palisade.disconnect import ClientDisconnected
+from palisade.errors import BadRequest
 from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.limits import (
@@ -196,3 +198,42 @@ async def test_a_big_prompt_is_counted_off_the_loop_to_the_same_number(
     remaining = int(header(response, "x-ratelimit-remaining-tokens"))
     assert remaining == 10_000_000 - prompt_tokens(ctx) - 50
     assert prompt_tokens(ctx) > 8000
+
+
+async def test_a_client_that_leaves_during_the_call_is_charged_its_prompt(
+    store: LimitsStore,
+) -> None:
+    limits = Limits(Config(), store, PriceTable())
+    ctx = context({"tpm": 10_000})
+    prompt = prompt_tokens(ctx)
+
+    async def left() -> Response:
+        raise ClientDisconnected
+
+    with pytest.raises(ClientDisconnected):
+        await limits.run(ctx, left)
+    await limits.drain()
+    after = context({"tpm": 10_000})
+    response = await limits.run(after, lambda: answered(after))
+    remaining = int(header(response, "x-ratelimit-remaining-tokens"))
+    assert remaining == 10_000 - prompt - (prompt + 50)
+
+
+async def test_a_gateway_error_during_the_call_gets_the_headers_and_a_full_refund(
+    store: LimitsStore,
+) -> None:
+    limits = Limits(Config(), store, PriceTable())
+    ctx = context({"rpm": 5, "tpm": 10_000})
+
+    async def refused() -> Response:
+        raise BadRequest("Palisade: blocked by a guardrail.")
+
+    with pytest.raises(BadRequest) as info:
+        await limits.run(ctx, refused)
+    assert info.value.headers["x-ratelimit-remaining-requests"] == "4"
+    await limits.drain()
+    after = context({"rpm": 5, "tpm": 10_000})
+    response = await limits.run(after, lambda: answered(after))
+    assert header(response, "x-ratelimit-remaining-tokens") == str(
+        10_000 - prompt_tokens(after) - 50
+    )

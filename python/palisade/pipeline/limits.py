@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from palisade._core import count_chat_tokens, count_tokens, encoding_for_model
 from palisade.config import BudgetConfig, Config, RateLimitConfig, parse_period
+from palisade.disconnect import ClientDisconnected
 from palisade.errors import GatewayError
 from palisade.pipeline.context import RequestContext
 from palisade.pricing import PriceTable, Usage
@@ -208,7 +209,8 @@ class Limits:
             if isinstance(exc, GatewayError):
                 exc.headers.update(headers)
             if plan.settles:
-                self._settle_soon(ctx, plan, result)
+                # The client left while the provider worked on it: the prompt was sent.
+                self._settle_soon(ctx, plan, result, sent=isinstance(exc, ClientDisconnected))
             raise
         response.raw_headers.extend((k.encode(), v.encode()) for k, v in headers)
         if not plan.settles:
@@ -377,13 +379,17 @@ class Limits:
             if not settled:  # no usage: the stream broke, or the client left
                 self._settle_soon(ctx, plan, result)
 
-    def _settle_soon(self, ctx: RequestContext, plan: _Plan, result: CheckResult) -> None:
-        task = asyncio.get_running_loop().create_task(self._settle(ctx, plan, result))
+    def _settle_soon(
+        self, ctx: RequestContext, plan: _Plan, result: CheckResult, *, sent: bool = False
+    ) -> None:
+        task = asyncio.get_running_loop().create_task(self._settle(ctx, plan, result, sent=sent))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _settle(self, ctx: RequestContext, plan: _Plan, result: CheckResult) -> None:
-        used, cost_nano = self._account(ctx, plan)
+    async def _settle(
+        self, ctx: RequestContext, plan: _Plan, result: CheckResult, *, sent: bool = False
+    ) -> None:
+        used, cost_nano = self._account(ctx, plan, sent=sent)
         if cost_nano <= 0 and all(
             w.tpm is None or used == min(plan.reserve, w.tpm) for w in plan.windows
         ):
@@ -401,11 +407,12 @@ class Limits:
         except StoreUnavailable as exc:
             store_failed("settle", exc)
 
-    def _account(self, ctx: RequestContext, plan: _Plan) -> tuple[int, int]:
+    def _account(self, ctx: RequestContext, plan: _Plan, *, sent: bool) -> tuple[int, int]:
         usage = Usage.from_provider(ctx.usage)
         if usage is None:
-            # Nothing reported: the prompt reached a provider that answered 200, so count it.
-            ctx.tokens_counted = ctx.status == 200
+            # Nothing reported, but the prompt reached the provider (it answered 200, or the
+            # client left while it worked): count the prompt.
+            ctx.tokens_counted = sent or ctx.status == 200
             return (plan.prompt_tokens if ctx.tokens_counted else 0), 0
         used = usage.input_tokens + usage.output_tokens
         model = ctx.target.model if ctx.target is not None else (ctx.model or "")
