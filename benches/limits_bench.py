@@ -5,8 +5,9 @@
    report divides. `checks` counts only the check before the call; `settle` the one after it.
 2. Stage latency, in process (uvloop, one task, concurrency 1): `Limits.run` around an answer
    that is already there, against the same answer without it; p50 and p99 of the difference,
-   for `rpm` (two rate limits: one check, nothing to settle) and `all` (two rate limits with
-   TPM and a budget: one check, one settlement).
+   for `rpm` (two rate limits: one check, nothing to settle), `all` (two rate limits with
+   TPM and a budget: one check, one settlement), and `none` (a request nothing applies to:
+   the whole stage-3 step, which must cost next to nothing).
 3. End to end through a Granian gateway (one worker, Redis) at concurrency 1: the same gateway
    serves a `plain` proxy (no limits) and a `limited` one (the `all` set), requests alternate
    in blocks over a keep-alive connection, and the p50 difference is what the stage adds.
@@ -34,11 +35,13 @@ from typing import Any
 
 import orjson
 import uvloop
+from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from http_bench import free_port, gateway_server, gateway_yaml, mock_server, palisade_cli
 from palisade.config import Config, parse_config
 from palisade.guardrails.policy import ProxyGuards
+from palisade.pipeline.admission import Admission
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.limits import Limits
 from palisade.pricing import PriceTable
@@ -199,6 +202,30 @@ async def stage_latency(store: LimitsStore, cfg: Config, proxy: str, n: int) -> 
     }
 
 
+async def no_limits_cost(cfg: Config, n: int) -> dict[str, float]:
+    """Admission on a request no limit, budget or idempotency key applies to."""
+    admission = Admission(cfg, MemoryStore())
+    headers = Headers(HEADERS)
+    base: list[int] = []
+    staged: list[int] = []
+    for i in range(n + n // 10):
+        ctx = context(cfg, "plain")
+        call = answer_for(ctx)
+        t0 = time.perf_counter_ns()
+        await call()
+        t1 = time.perf_counter_ns()
+        await admission.run(ctx, headers, call)
+        t2 = time.perf_counter_ns()
+        if i >= n // 10:
+            base.append(t1 - t0)
+            staged.append(t2 - t1)
+    added = sorted(s - statistics.median(base) for s in staged)
+    return {
+        "added_p50_us": statistics.median(added) / 1000,
+        "added_p99_us": added[int(len(added) * 0.99)] / 1000,
+    }
+
+
 async def round_trips(port: int, cfg: Config, proxy: str, n: int) -> dict[str, float]:
     store = RedisStore(f"redis://127.0.0.1:{port}/0", timeout_s=1.0)
     limits = Limits(cfg, store, PriceTable())
@@ -282,6 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
                     stage[f"{backend}/{label}"] = await stage_latency(store, cfg, proxy, n)
                     await store.close()
+            stage["none"] = await no_limits_cost(cfg, n)
             result["stage"] = stage
 
         uvloop.run(run())

@@ -237,3 +237,12 @@ async def test_a_gateway_error_during_the_call_gets_the_headers_and_a_full_refun
     assert header(response, "x-ratelimit-remaining-tokens") == str(
         10_000 - prompt_tokens(after) - 50
     )
+
+
+async def test_each_choice_reserves_its_max_tokens(store: LimitsStore) -> None:
+    limits = Limits(Config(), store, PriceTable())
+    ctx = context({"tpm": 10_000})
+    ctx.body["n"] = 3
+    response = await limits.run(ctx, lambda: answered(ctx))
+    remaining = int(header(response, "x-ratelimit-remaining-tokens"))
+    assert remaining == 10_000 - prompt_tokens(ctx) - 3 * 50

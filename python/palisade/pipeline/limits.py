@@ -323,11 +323,13 @@ class Limits:
         if ctx.endpoint == "embeddings":
             return 0
         body = ctx.body
+        most = self._default_max_tokens
         for name in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
             value = _positive_int(body.get(name))
             if value is not None:
-                return value
-        return self._default_max_tokens
+                most = value
+                break
+        return most * (_positive_int(body.get("n")) or 1)  # each choice may use them all
 
     def _refusal(
         self,
