@@ -209,7 +209,7 @@ class Limits:
             if isinstance(exc, GatewayError):
                 exc.headers.update(headers)
             if plan.settles:
-                # The client left while the provider worked on it: the prompt was sent.
+                # A client that left mid-call (ClientDisconnected) had its prompt sent.
                 self._settle_soon(ctx, plan, result, sent=isinstance(exc, ClientDisconnected))
             raise
         response.raw_headers.extend((k.encode(), v.encode()) for k, v in headers)
