@@ -48,7 +48,9 @@ class IdempotencyKeyReused(GatewayError):
 
 
 def idempotency_key(headers: Headers) -> str | None:
-    value = headers.get("idempotency-key") or headers.get("x-idempotency-key")
+    value = headers.get("idempotency-key")
+    if value is None:
+        value = headers.get("x-idempotency-key")
     if value is None:
         return None
     if not value or len(value) > _MAX_KEY_CHARS:
