@@ -5,8 +5,8 @@ redis-py's asyncio client checks a pooled connection's health before every comma
 more than the round trip itself on loopback (60-150 µs against ~20 µs). Stage 3 sends one
 script call per request, so this client does only that, fast: writing a command never awaits,
 concurrent requests share the connection, and a reply that does not come in time closes the
-connection (a late reply would otherwise be matched to the next command); the next call
-reconnects.
+connection (a late reply would otherwise be matched to the next command; one timer per
+connection watches the oldest command); the next call reconnects.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import hashlib
 import ssl
 from collections import deque
 from collections.abc import Sequence
+from functools import partial
 from typing import cast
 from urllib.parse import unquote, urlsplit
 
@@ -41,9 +42,14 @@ def encode(args: Sequence[Arg]) -> bytes:
 
 
 class _Protocol(asyncio.Protocol):
-    def __init__(self) -> None:
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.loop = asyncio.get_running_loop()
         self.reader = hiredis.Reader()
         self.waiting: deque[asyncio.Future[object]] = deque()
+        self.sent_at: deque[float] = deque()
+        # One timer per connection, not one per command: it checks the oldest command only.
+        self.watchdog: asyncio.TimerHandle | None = None
         self.transport: asyncio.Transport | None = None
         self.closed = False
 
@@ -57,6 +63,7 @@ class _Protocol(asyncio.Protocol):
             if not self.waiting:
                 continue  # cannot happen on a healthy connection; never crash the loop on it
             future = self.waiting.popleft()
+            self.sent_at.popleft()
             if future.done():
                 continue
             if isinstance(reply, hiredis.ReplyError):
@@ -65,22 +72,43 @@ class _Protocol(asyncio.Protocol):
                 future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        while self.waiting:
-            future = self.waiting.popleft()
-            if not future.done():
-                future.set_exception(RespConnectionError("connection to Redis lost"))
+        self._fail(RespConnectionError("connection to Redis lost"))
 
     def send(self, payload: bytes) -> asyncio.Future[object]:
         assert self.transport is not None
-        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[object] = self.loop.create_future()
         self.waiting.append(future)
+        self.sent_at.append(self.loop.time())
         self.transport.write(payload)
+        if self.watchdog is None:
+            self.watchdog = self.loop.call_later(self.timeout_s, self._watch)
         return future
 
-    def abort(self) -> None:
+    def _watch(self) -> None:
+        self.watchdog = None
+        if not self.waiting:
+            return
+        left = self.sent_at[0] + self.timeout_s - self.loop.time()
+        if left > 0:
+            self.watchdog = self.loop.call_later(left, self._watch)
+            return
+        # A late reply would be matched to the next command: the connection must go.
+        self.abort(TimeoutError(f"Redis did not answer within {self.timeout_s:g} s"))
+
+    def _fail(self, error: Exception) -> None:
+        self.closed = True
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+        while self.waiting:
+            future = self.waiting.popleft()
+            if not future.done():
+                future.set_exception(error)
+        self.sent_at.clear()
+
+    def abort(self, error: Exception | None = None) -> None:
         # At once, not when the transport reports the loss: the next call must not reuse it.
-        self.connection_lost(None)
+        self._fail(error or RespConnectionError("connection to Redis closed"))
         if self.transport is not None:
             self.transport.abort()
 
@@ -128,7 +156,9 @@ class RespClient:
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self._timeout_s):
-            _, conn = await loop.create_connection(_Protocol, self._host, self._port, ssl=self._ssl)
+            _, conn = await loop.create_connection(
+                partial(_Protocol, self._timeout_s), self._host, self._port, ssl=self._ssl
+            )
             for hello in self._hello:
                 await conn.send(hello)
         self._conn = conn
@@ -136,13 +166,7 @@ class RespClient:
 
     async def call(self, args: Sequence[Arg]) -> object:
         conn = await self._connection()
-        future = conn.send(encode(args))
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                return await future
-        except TimeoutError:
-            conn.abort()
-            raise
+        return await conn.send(encode(args))
 
     async def evalsha(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> object:
         try:
