@@ -81,13 +81,15 @@ def write_config(
     sqlite_path: Path,
     extra: str = "",
     on_failure: str = "fail_open",
+    redis_timeout_s: float = 2.0,
 ) -> None:
     store = f"redis_url: {redis_url}, on_redis_failure: {on_failure}, " if redis_url else ""
+    store += f"redis_timeout_s: {redis_timeout_s}, "
     path.write_text(
         f"""
 server: {{host: 127.0.0.1, port: {port}, workers: {workers}}}
 auto_providers: false
-store: {{{store}sqlite_path: {sqlite_path}, redis_timeout_s: 0.2}}
+store: {{{store}sqlite_path: {sqlite_path}}}
 upstream: {{connect_timeout_s: 2, read_timeout_s: 30}}
 providers:
   mock:
@@ -118,7 +120,10 @@ def gateway(
     extra: str = "",
     name: str = "palisade.yaml",
     on_failure: str = "fail_open",
+    redis_timeout_s: float = 2.0,
 ) -> Iterator[RunningServer]:
+    """A gateway on `mock_url`; a generous Redis timeout unless a test is about timeouts (a
+    loaded test machine must not turn a slow reply into fail_open and skew a count)."""
     port = free_port()
     config = tmp / name
     write_config(
@@ -130,6 +135,7 @@ def gateway(
         sqlite_path=tmp / "palisade.db",
         extra=extra,
         on_failure=on_failure,
+        redis_timeout_s=redis_timeout_s,
     )
     with start_process_server([*PALISADE, "serve", "--config", str(config)], port) as server:
         yield server

@@ -18,7 +18,7 @@ from tests.e2e.limits_stack import gateway, mock_upstream
 from tests.helpers.redis_server import RedisServer
 
 MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]
-REDIS_TIMEOUT_S = 0.2  # store.redis_timeout_s in limits_stack.write_config
+REDIS_TIMEOUT_S = 0.2
 UPSTREAM_S = 0.1
 # A call may use the timeout twice (connect, then reply); the rest is scheduling slack on a
 # busy 2-core machine. A hang would be the 30 s client timeout.
@@ -53,7 +53,14 @@ def faulty(tmp_path: Path) -> Iterator[tuple[RedisServer, Faulty]]:
     try:
         with (
             mock_upstream() as mock,
-            gateway(tmp_path, mock.url, redis_url=redis.url, workers=2, name="open.yaml") as op,
+            gateway(
+                tmp_path,
+                mock.url,
+                redis_url=redis.url,
+                workers=2,
+                name="open.yaml",
+                redis_timeout_s=REDIS_TIMEOUT_S,
+            ) as op,
             gateway(
                 tmp_path,
                 mock.url,
@@ -61,6 +68,7 @@ def faulty(tmp_path: Path) -> Iterator[tuple[RedisServer, Faulty]]:
                 workers=1,
                 name="closed.yaml",
                 on_failure="fail_closed",
+                redis_timeout_s=REDIS_TIMEOUT_S,
             ) as closed,
         ):
             yield redis, Faulty(op.url, closed.url)

@@ -4,8 +4,10 @@ and SELECT from the URL, and a reply that does not come in time closes the conne
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
+import uvloop
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.servers import free_port
 
@@ -70,3 +72,20 @@ async def test_nothing_listening_fails_fast() -> None:
     client = RespClient(f"redis://127.0.0.1:{free_port()}/0", 0.5)
     with pytest.raises(ConnectionRefusedError):
         await client.call([b"PING"])
+
+
+def test_a_stalled_event_loop_is_not_mistaken_for_a_slow_redis(redis: RedisServer) -> None:
+    """The loop is blocked past the timeout (CPU work elsewhere) while the reply arrives in
+    time: it must be read, not the connection dropped as if Redis were slow."""
+
+    async def stalled() -> object:
+        client = RespClient(redis.url, 0.1)
+        await client.call([b"PING"])
+        pending = asyncio.ensure_future(client.call([b"ECHO", b"in time"]))
+        await asyncio.sleep(0)  # sent
+        time.sleep(0.3)  # noqa: ASYNC251 (the loop is blocked on purpose)
+        reply = await pending
+        await client.close()
+        return reply
+
+    assert uvloop.run(stalled()) == b"in time"
