@@ -3,8 +3,9 @@
 Before the call, one store operation checks every limit and budget that applies to the request
 and, when all pass, counts the request and reserves its tokens (the prompt's counted tokens plus
 its `max_tokens`, or `tpm_default_max_tokens`). After the call, one more replaces the reservation
-by the real usage and charges the real cost to the budgets; it runs before the answer's last
-bytes leave (the usage chunk of a stream), so the caller's next request already sees it.
+by the real usage and charges the real cost to the budgets. It is sent before the answer's last
+bytes leave (the usage chunk of a stream), so it reaches the store ahead of the caller's next
+request, and nobody waits for its reply on the request path.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ class Limits:
         }
         self.proxies_limited = frozenset(pid for pid, (rl, bd) in self._rules.items() if rl or bd)
         self._calendar = _Calendar()
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Future[None]] = set()
 
     def applies(self, ctx: RequestContext) -> bool:
         return ctx.proxy_id in self.proxies_limited or bool(ctx.key_id and ctx.key_limits)
@@ -210,7 +211,7 @@ class Limits:
                 exc.headers.update(headers)
             if plan.settles:
                 # A client that left mid-call (ClientDisconnected) had its prompt sent.
-                self._settle_soon(ctx, plan, result, sent=isinstance(exc, ClientDisconnected))
+                self._settle(ctx, plan, result, sent=isinstance(exc, ClientDisconnected))
             raise
         response.raw_headers.extend((k.encode(), v.encode()) for k, v in headers)
         if not plan.settles:
@@ -218,7 +219,7 @@ class Limits:
         if isinstance(response, SseResponse):
             response.chunks = self._settling(ctx, plan, result, response.chunks)
         else:
-            await self._settle(ctx, plan, result)
+            self._settle(ctx, plan, result)
         return response
 
     def _plan(self, ctx: RequestContext, now_ms: int) -> _Plan | None:
@@ -372,42 +373,40 @@ class Limits:
         try:
             async for chunk in chunks:
                 if not settled and ctx.usage is not None:
-                    # The chunk that carries the usage (and [DONE] after it) waits for the
-                    # settlement, so the next request of this caller sees the real usage.
+                    # Sent before the chunk that carries the usage (and [DONE] after it): the
+                    # caller's next request is checked after it.
                     settled = True
-                    await self._settle(ctx, plan, result)
+                    self._settle(ctx, plan, result)
                 yield chunk
         finally:
             if not settled:  # no usage: the stream broke, or the client left
-                self._settle_soon(ctx, plan, result)
+                self._settle(ctx, plan, result)
 
-    def _settle_soon(
+    def _settle(
         self, ctx: RequestContext, plan: _Plan, result: CheckResult, *, sent: bool = False
     ) -> None:
-        task = asyncio.get_running_loop().create_task(self._settle(ctx, plan, result, sent=sent))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _settle(
-        self, ctx: RequestContext, plan: _Plan, result: CheckResult, *, sent: bool = False
-    ) -> None:
+        """Applies (in process) or writes (Redis) the settlement now; its reply is awaited off
+        the request path."""
         used, cost_nano = self._account(ctx, plan, sent=sent)
         if cost_nano <= 0 and all(
             w.tpm is None or used == min(plan.reserve, w.tpm) for w in plan.windows
         ):
             return  # nothing to change: no round trip
-        try:
-            await self._store.settle(
-                plan.windows,
-                tuple(s.start_ms for s in result.windows),
-                plan.reserve,
-                used,
-                plan.periods,
-                cost_nano,
-                time.time_ns() // 1_000_000,
-            )
-        except StoreUnavailable as exc:
-            store_failed("settle", exc)
+        pending = self._store.settle(
+            plan.windows,
+            tuple(s.start_ms for s in result.windows),
+            plan.reserve,
+            used,
+            plan.periods,
+            cost_nano,
+            time.time_ns() // 1_000_000,
+        )
+        if pending.done():
+            _settled(pending)
+            return
+        self._pending.add(pending)
+        pending.add_done_callback(self._pending.discard)
+        pending.add_done_callback(_settled)
 
     def _account(self, ctx: RequestContext, plan: _Plan, *, sent: bool) -> tuple[int, int]:
         usage = Usage.from_provider(ctx.usage)
@@ -429,6 +428,14 @@ class Limits:
         """Waits for settlements still in flight (shutdown)."""
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
+
+
+def _settled(pending: asyncio.Future[None]) -> None:
+    exc = pending.exception()
+    if isinstance(exc, StoreUnavailable):
+        store_failed("settle", exc)
+    elif exc is not None:
+        log.error("settlement failed", exc_info=exc)
 
 
 def _positive_int(value: object) -> int | None:

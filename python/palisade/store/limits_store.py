@@ -11,6 +11,7 @@ period (the period id is part of the key) or over a rolling window kept in `buck
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -81,7 +82,7 @@ class LimitsStore(Protocol):
         at the window's whole tpm) or any period's spend reached its limit; otherwise counts
         the request and reserves the tokens in every window. Nothing is counted on refusal."""
 
-    async def settle(
+    def settle(
         self,
         windows: tuple[Window, ...],
         starts: tuple[int, ...],
@@ -90,10 +91,12 @@ class LimitsStore(Protocol):
         periods: tuple[Period, ...],
         cost_nano: int,
         now_ms: int,
-    ) -> None:
+    ) -> asyncio.Future[None]:
         """After the call: replaces each window's reservation (`reserved`, capped at its tpm)
         by the `used` tokens, if the window is still the one the check counted in (`starts`),
-        and charges `cost_nano` to every period."""
+        and charges `cost_nano` to every period. Applied, or written to Redis, before this
+        returns (so it is ordered before any later operation of this worker); the future
+        says whether it succeeded (StoreUnavailable otherwise)."""
 
     async def claim(self, key: str, fingerprint: str, owner: str, lock_ms: int) -> Claim:
         """Dedup: `run` (the caller now holds the lock), `wait` (another executor holds it),

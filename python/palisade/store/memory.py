@@ -3,6 +3,7 @@ SQLite so that budgets survive a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -93,7 +94,22 @@ class MemoryStore:
         self._maybe_sweep(now_ms, windows)
         return CheckResult(True, tuple(WindowState(*s) for s in states))
 
-    async def settle(
+    def settle(
+        self,
+        windows: tuple[Window, ...],
+        starts: tuple[int, ...],
+        reserved: int,
+        used: int,
+        periods: tuple[Period, ...],
+        cost_nano: int,
+        now_ms: int,
+    ) -> asyncio.Future[None]:
+        self._settle(windows, starts, reserved, used, periods, cost_nano, now_ms)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    def _settle(
         self,
         windows: tuple[Window, ...],
         starts: tuple[int, ...],

@@ -8,7 +8,9 @@ tries again: the client reconnects on its own and reloads the scripts after a Re
 
 from __future__ import annotations
 
+import asyncio
 import time
+from functools import partial
 from typing import Any
 
 from palisade.store.limits_store import (
@@ -144,17 +146,27 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
+
+def _copy(done: asyncio.Future[None], source: asyncio.Future[None]) -> None:
+    exc = source.exception()
+    if exc is None:
+        done.set_result(None)
+    else:
+        done.set_exception(exc)
+
+
 _DENIED_BY: dict[int, DeniedBy] = {1: "requests", 2: "tokens", 3: "budget"}
 
 
 class RedisStore:
     def __init__(self, url: str, timeout_s: float) -> None:
-        self._redis = RespClient(url, timeout_s)
         self._check = Script(_CHECK)
         self._settle = Script(_SETTLE)
         self._claim = Script(_CLAIM)
         self._renew = Script(_RENEW)
         self._finish = Script(_FINISH)
+        scripts = (self._check, self._settle, self._claim, self._renew, self._finish)
+        self._redis = RespClient(url, timeout_s, scripts)
         self._down_until = 0.0
 
     async def _call(self, script: Script, keys: list[str], args: list[Any]) -> Any:
@@ -186,7 +198,7 @@ class RedisStore:
             return CheckResult(True, states)
         return CheckResult(False, states, int(out[1]), _DENIED_BY[int(out[2])], int(out[3]))
 
-    async def settle(
+    def settle(
         self,
         windows: tuple[Window, ...],
         starts: tuple[int, ...],
@@ -195,14 +207,41 @@ class RedisStore:
         periods: tuple[Period, ...],
         cost_nano: int,
         now_ms: int,
-    ) -> None:
+    ) -> asyncio.Future[None]:
         keys = [w.key for w in windows] + [p.key for p in periods]
         args: list[Any] = [now_ms, len(windows), len(periods), reserved, used, cost_nano]
         for w, start in zip(windows, starts, strict=True):
             args += (start, -1 if w.tpm is None else w.tpm)
         for p in periods:
             args += (p.bucket_ms, p.buckets, p.ttl_ms)
-        await self._call(self._settle, keys, args)
+        if self._down_until and time.monotonic() < self._down_until:
+            return asyncio.ensure_future(self._call(self._settle, keys, args))
+        sent = self._redis.evalsha_nowait(self._settle, keys, args)
+        if sent is None:  # not connected yet
+            return asyncio.ensure_future(self._call(self._settle, keys, args))
+        # Written already: nobody waits for the reply on the request path.
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        sent.add_done_callback(partial(self._settled, done, keys, args))
+        return done
+
+    def _settled(
+        self,
+        done: asyncio.Future[None],
+        keys: list[str],
+        args: list[Any],
+        sent: asyncio.Future[object],
+    ) -> None:
+        exc = sent.exception()
+        if exc is None:
+            self._down_until = 0.0
+            done.set_result(None)
+        elif isinstance(exc, RespError) and str(exc).startswith("NOSCRIPT"):
+            # Redis restarted: load the script and run it again (the rare slow path).
+            again = asyncio.ensure_future(self._call(self._settle, keys, args))
+            again.add_done_callback(partial(_copy, done))
+        else:
+            self._down_until = time.monotonic() + _BACKOFF_S
+            done.set_exception(StoreUnavailable(type(exc).__name__))
 
     async def claim(self, key: str, fingerprint: str, owner: str, lock_ms: int) -> Claim:
         out = await self._call(self._claim, [key], [fingerprint, owner, lock_ms])

@@ -120,7 +120,10 @@ class Script:
 
 
 class RespClient:
-    def __init__(self, url: str, timeout_s: float) -> None:
+    def __init__(self, url: str, timeout_s: float, scripts: Sequence[Script] = ()) -> None:
+        # Loaded on every (re)connect, so that a script call never meets NOSCRIPT after a
+        # Redis restart: a call written without waiting (`evalsha_nowait`) keeps its order.
+        self._scripts = tuple(scripts)
         parts = urlsplit(url)
         if parts.scheme not in ("redis", "rediss"):
             raise ValueError("a Redis URL starts with redis:// or rediss://")
@@ -161,12 +164,24 @@ class RespClient:
             )
             for hello in self._hello:
                 await conn.send(hello)
+            await asyncio.gather(
+                *(conn.send(encode([b"SCRIPT", b"LOAD", s.source])) for s in self._scripts)
+            )
         self._conn = conn
         return conn
 
     async def call(self, args: Sequence[Arg]) -> object:
         conn = await self._connection()
         return await conn.send(encode(args))
+
+    def evalsha_nowait(
+        self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]
+    ) -> asyncio.Future[object] | None:
+        """Writes the call now when connected (None otherwise); the future gets the reply."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            return None
+        return conn.send(encode([b"EVALSHA", script.sha, len(keys), *keys, *args]))
 
     async def evalsha(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> object:
         try:
