@@ -184,9 +184,11 @@ async def stage_latency(url: str, cfg: Config, n: int) -> dict[str, dict[str, fl
     (shared cores) weighs on all of them alike; each sample is paired with the bare call."""
     redis = RedisStore(url, timeout_s=1.0)
     variants: dict[str, tuple[str, Variant]] = {}
+    stages: list[Limits] = []
     for backend, store in (("redis", redis), ("memory", MemoryStore())):
         for proxy, label in (("rpm", "rpm"), ("limited", "all")):
-            variants[f"{backend}/{label}"] = (proxy, Limits(cfg, store, PriceTable()).run)
+            stages.append(Limits(cfg, store, PriceTable()))
+            variants[f"{backend}/{label}"] = (proxy, stages[-1].run)
     admission = Admission(cfg, MemoryStore())
     variants["none"] = ("plain", partial(_admitted, admission, Headers(HEADERS)))
     blocks: dict[str, list[float]] = {name: [] for name in variants}
@@ -214,6 +216,8 @@ async def stage_latency(url: str, cfg: Config, n: int) -> dict[str, dict[str, fl
                 samples.sort()
                 blocks[name].append(statistics.median(samples) / 1000)
                 block_p99[name].append(samples[int(len(samples) * 0.99)] / 1000)
+    for stage in stages:
+        await stage.drain()
     await redis.close()
     return {
         name: {
