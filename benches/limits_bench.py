@@ -42,7 +42,13 @@ import uvloop
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from http_bench import free_port, gateway_server, gateway_yaml, mock_server, palisade_cli
+from http_bench import (
+    free_port,
+    gateway_server,
+    gateway_yaml,
+    mock_server,
+    palisade_cli,
+)
 from palisade.config import Config, parse_config
 from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.admission import Admission
@@ -86,7 +92,8 @@ HEADERS = {
 
 
 @contextmanager
-def redis_server() -> Iterator[int]:
+def redis_server() -> Iterator[tuple[int, int]]:
+    """(port, pid) of a redis-server on loopback, without persistence."""
     binary = shutil.which("redis-server")
     if binary is None:
         sys.exit("redis-server is not installed")
@@ -106,7 +113,7 @@ def redis_server() -> Iterator[int]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
-        yield port
+        yield port, proc.pid
     finally:
         proc.kill()
         proc.wait()
@@ -276,7 +283,9 @@ def http_p50(port: int, path: str, body: bytes, n: int) -> list[float]:
     return out
 
 
-def end_to_end(redis_port: int, n: int, blocks: int) -> dict[str, float]:
+def end_to_end(redis_port: int, redis_pid: int, n: int, blocks: int) -> dict[str, float]:
+    """The gateway alone on SERVER_CPU; Redis, the mock and this client on LOAD_CPU, as in
+    http_bench.py."""
     palisade = palisade_cli()
     with tempfile.TemporaryDirectory(prefix="limits-bench-") as tmp:
         workdir = Path(tmp)
@@ -315,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     n = 300 if args.quick else 3000
     cfg = config()
     result: dict[str, Any] = {}
-    with redis_server() as port:
+    with redis_server() as (port, redis_pid):
         url = f"redis://127.0.0.1:{port}/0"
 
         async def run() -> None:
@@ -326,7 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             result["stage"] = await stage_latency(url, cfg, n)
 
         uvloop.run(run())
-        result["http"] = end_to_end(port, 100 if args.quick else 500, 2 if args.quick else 6)
+        result["http"] = end_to_end(
+            port, redis_pid, 100 if args.quick else 500, 2 if args.quick else 6
+        )
     rt = result["round_trips"]
     checks_ok = rt["rpm"]["per_request"] <= TARGET_ROUND_TRIPS
     p50 = result["stage"]["redis/rpm"]["added_p50_us"]

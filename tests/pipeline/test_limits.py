@@ -246,3 +246,14 @@ async def test_each_choice_reserves_its_max_tokens(store: LimitsStore) -> None:
     response = await limits.run(ctx, lambda: answered(ctx))
     remaining = int(header(response, "x-ratelimit-remaining-tokens"))
     assert remaining == 10_000 - prompt_tokens(ctx) - 3 * 50
+
+
+async def test_plans_follow_the_keys_own_limits(store: LimitsStore) -> None:
+    """Plans are cached by the request's ids and the key's limits: new limits, a new plan."""
+    limits = Limits(Config(), store, PriceTable())
+    seen = []
+    for key_limits in ({"rpm": 5}, {"rpm": 9}, {"rpm": 9, "tags": ["unhashable"]}):
+        ctx = context(key_limits)
+        response = await limits.run(ctx, partial(answered, ctx))
+        seen.append(header(response, "x-ratelimit-limit-requests"))
+    assert seen == ["5", "9", "9"]

@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ _DAY_MS = 86_400_000
 _LOG_EVERY_S = 10.0
 # Bodies from this size on are token-counted in a thread (~1 ms of counting at 44 MB/s).
 _COUNT_IN_THREAD_BYTES = 48 * 1024
+_PLAN_CACHE_SIZE = 4096
 
 STORE_FAILURES = Counter(
     "palisade_limit_store_failures_total",
@@ -179,6 +180,7 @@ class Limits:
         }
         self.proxies_limited = frozenset(pid for pid, (rl, bd) in self._rules.items() if rl or bd)
         self._calendar = _Calendar()
+        self._plans: dict[tuple[object, ...], _Plan | None] = {}
         self._pending: set[asyncio.Future[None]] = set()
 
     def applies(self, ctx: RequestContext) -> bool:
@@ -208,12 +210,12 @@ class Limits:
             response = await call()
         except BaseException as exc:
             if isinstance(exc, GatewayError):
-                exc.headers.update(headers)
+                exc.headers.update(_as_str(headers))
             if plan.settles:
                 # A client that left mid-call (ClientDisconnected) had its prompt sent.
                 self._settle(ctx, plan, result, sent=isinstance(exc, ClientDisconnected))
             raise
-        response.raw_headers.extend((k.encode(), v.encode()) for k, v in headers)
+        response.raw_headers.extend(headers)
         if not plan.settles:
             return response
         if isinstance(response, SseResponse):
@@ -223,6 +225,30 @@ class Limits:
         return response
 
     def _plan(self, ctx: RequestContext, now_ms: int) -> _Plan | None:
+        """The limits and budgets of the request's ids, cached by those ids (and the calendar
+        day, which names the budget periods): a caller's next request reuses its plan."""
+        key_limits = ctx.key_limits
+        cache_key = (
+            ctx.proxy_id,
+            ctx.key_id,
+            ctx.agent_id,
+            ctx.user_id,
+            self._calendar.ids(now_ms),
+            tuple(key_limits.items()) if key_limits else None,
+        )
+        try:
+            return self._plans[cache_key]
+        except KeyError:
+            pass
+        except TypeError:  # a key limit value that cannot be hashed: plan without the cache
+            return self._new_plan(ctx, now_ms)
+        plan = self._new_plan(ctx, now_ms)
+        if len(self._plans) >= _PLAN_CACHE_SIZE:
+            self._plans.clear()  # ids come from clients: bound the cache, simply
+        self._plans[cache_key] = plan
+        return plan
+
+    def _new_plan(self, ctx: RequestContext, now_ms: int) -> _Plan | None:
         limits, budgets = self._rules.get(ctx.proxy_id, ((), ()))
         windows: list[Window] = []
         labels: list[tuple[str, str]] = []
@@ -277,7 +303,7 @@ class Limits:
             # Counting releases the GIL; a big prompt must not hold the event loop meanwhile.
             prompt = await asyncio.to_thread(prompt_tokens, ctx)
         reserve = prompt + self._max_tokens(ctx)
-        return replace(plan, prompt_tokens=prompt, reserve=reserve, settles=True)
+        return _Plan(plan.windows, plan.labels, plan.periods, plan.budgets, prompt, reserve, True)
 
     def _key_limits(
         self,
@@ -337,7 +363,7 @@ class Limits:
         ctx: RequestContext,
         plan: _Plan,
         result: CheckResult,
-        headers: list[tuple[str, str]],
+        headers: list[tuple[bytes, bytes]],
         now_ms: int,
     ) -> GatewayError:
         i = result.denied
@@ -348,7 +374,7 @@ class Limits:
             return BudgetExceeded(
                 f"Palisade: budget `{name}` (scope: {scope}) is used up: "
                 f"${result.spent_nano / NANO_PER_USD:.6f} of ${usd:g} per {period}.",
-                headers=dict(headers),
+                headers=_as_str(headers),
             )
         name, scope = plan.labels[i]
         window, state = plan.windows[i], result.windows[i]
@@ -363,7 +389,7 @@ class Limits:
             f"Palisade: rate limit `{name}` (scope: {scope}) reached: {what} per minute. "
             f"Retry after {duration(retry_ms)}.",
             type=result.denied_by,
-            headers={**dict(headers), "retry-after": str(max(1, math.ceil(retry_ms / 1000)))},
+            headers={**_as_str(headers), "retry-after": str(max(1, math.ceil(retry_ms / 1000)))},
         )
 
     async def _settling(
@@ -444,7 +470,17 @@ def _positive_int(value: object) -> int | None:
     return None
 
 
-def _rate_headers(plan: _Plan, result: CheckResult, now_ms: int) -> list[tuple[str, str]]:
+_HEADER_NAMES = {
+    kind: (
+        f"x-ratelimit-limit-{kind}".encode(),
+        f"x-ratelimit-remaining-{kind}".encode(),
+        f"x-ratelimit-reset-{kind}".encode(),
+    )
+    for kind in ("requests", "tokens")
+}
+
+
+def _rate_headers(plan: _Plan, result: CheckResult, now_ms: int) -> list[tuple[bytes, bytes]]:
     requests: tuple[int, int, int] | None = None  # remaining, limit, reset ms
     tokens: tuple[int, int, int] | None = None
     for window, state in zip(plan.windows, result.windows, strict=True):
@@ -457,15 +493,20 @@ def _rate_headers(plan: _Plan, result: CheckResult, now_ms: int) -> list[tuple[s
             left = max(window.tpm - state.tokens, 0)
             if tokens is None or left < tokens[0]:
                 tokens = (left, window.tpm, reset)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[bytes, bytes]] = []
     for kind, values in (("requests", requests), ("tokens", tokens)):
         if values is not None:
+            limit_name, remaining_name, reset_name = _HEADER_NAMES[kind]
             out += (
-                (f"x-ratelimit-limit-{kind}", str(values[1])),
-                (f"x-ratelimit-remaining-{kind}", str(values[0])),
-                (f"x-ratelimit-reset-{kind}", duration(values[2])),
+                (limit_name, b"%d" % values[1]),
+                (remaining_name, b"%d" % values[0]),
+                (reset_name, duration(values[2]).encode()),
             )
     return out
+
+
+def _as_str(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in headers}
 
 
 def prompt_tokens(ctx: RequestContext) -> int:
