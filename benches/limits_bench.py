@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -43,6 +44,8 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from http_bench import (
+    LOAD_CPU,
+    SERVER_CPU,
     free_port,
     gateway_server,
     gateway_yaml,
@@ -59,6 +62,8 @@ from palisade.store.memory import MemoryStore
 from palisade.store.redis import RedisStore
 
 TARGET_ROUND_TRIPS = 1
+# Redis stands for another machine: not on the gateway's core, with the load generator.
+REDIS_CPU = LOAD_CPU
 TARGET_ADDED_P50_US = 150.0
 
 LIMITS_YAML = """\
@@ -284,8 +289,8 @@ def http_p50(port: int, path: str, body: bytes, n: int) -> list[float]:
 
 
 def end_to_end(redis_port: int, redis_pid: int, n: int, blocks: int) -> dict[str, float]:
-    """The gateway alone on SERVER_CPU; Redis, the mock and this client on LOAD_CPU, as in
-    http_bench.py."""
+    """The gateway alone on SERVER_CPU; the mock and this client on LOAD_CPU, as in
+    http_bench.py, and Redis there too."""
     palisade = palisade_cli()
     with tempfile.TemporaryDirectory(prefix="limits-bench-") as tmp:
         workdir = Path(tmp)
@@ -296,9 +301,17 @@ def end_to_end(redis_port: int, redis_pid: int, n: int, blocks: int) -> dict[str
         path.write_text(yaml_text)
         body = orjson.dumps(BODY)
         with (
-            mock_server(palisade, mock_port, workdir),
-            gateway_server(palisade, path, gw_port, workdir),
+            mock_server(palisade, mock_port, workdir) as mock,
+            gateway_server(palisade, path, gw_port, workdir) as gw,
         ):
+            mock.pin(LOAD_CPU)
+            gw.pin(SERVER_CPU)
+            subprocess.run(
+                ["taskset", "-a", "-p", "-c", str(REDIS_CPU), str(redis_pid)],
+                check=False,
+                stdout=subprocess.DEVNULL,
+            )
+            os.sched_setaffinity(0, {LOAD_CPU})
             proxies = ("plain", "rpm", "limited")
             samples: dict[str, list[float]] = {proxy: [] for proxy in proxies}
             for proxy in proxies:  # warm-up
