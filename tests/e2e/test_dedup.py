@@ -157,3 +157,32 @@ async def test_a_dead_executors_lock_expires_and_a_waiter_takes_over(
         assert raw.http_response.status_code == 200
         assert raw.headers.get(REPLAY) is None
         assert stack.upstream_calls() == 2
+
+
+async def test_duplicates_count_once_against_the_limits(
+    limits_stack: LimitsStack,  # noqa: F811
+) -> None:
+    limits_stack.clear_mock()
+    headers = {"X-Archestra-Agent-Id": new_key(), "Idempotency-Key": new_key()}
+    async with limits_stack.client("agents") as client:
+
+        async def one() -> dict[str, str]:
+            raw = await client.chat.completions.with_raw_response.create(
+                model="mock-a",
+                messages=MESSAGES,
+                extra_headers=headers,
+                extra_body={"mock": {"latency_ms": 200}},
+            )
+            return dict(raw.headers)
+
+        answers = await asyncio.gather(*(one() for _ in range(5)))
+        first = [a for a in answers if REPLAY not in a]
+        assert len(first) == 1
+        assert first[0]["x-ratelimit-remaining-requests"] == "2"  # per-agent rpm 3
+        other = await client.chat.completions.with_raw_response.create(
+            model="mock-a",
+            messages=MESSAGES,
+            extra_headers={"X-Archestra-Agent-Id": headers["X-Archestra-Agent-Id"]},
+        )
+    assert other.headers["x-ratelimit-remaining-requests"] == "1"
+    assert limits_stack.upstream_calls() == 2
