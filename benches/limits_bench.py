@@ -10,10 +10,11 @@
    for `rpm` (two rate limits: one check, nothing to settle), `all` (two rate limits with
    TPM and a budget: one check, one settlement), and `none` (a request nothing applies to:
    the whole stage-3 step, which must cost next to nothing).
-3. End to end through a Granian gateway (one worker, Redis) at concurrency 1: the same gateway
-   serves a `plain` proxy (no limits), an `rpm` one and a `limited` one (the `all` set);
-   requests alternate in blocks over a keep-alive connection, and the p50 difference is what
-   the stage adds.
+3. End to end through a Granian gateway (one worker, Redis, then in process) at concurrency 1:
+   the same gateway serves a `plain` proxy (no limits), an `rpm` one and a `limited` one (the
+   `all` set); requests alternate in blocks over a keep-alive connection, and the p50
+   difference is what the stage adds, next to the gateway's CPU per request (read from /proc)
+   and the difference between `plain` and itself under another URL (the noise floor).
 
 `--quick` is a smoke run. The exit code is 0 even when a target is missed (the report says so).
 """
@@ -288,7 +289,7 @@ def http_p50(port: int, path: str, body: bytes, n: int) -> list[float]:
     return out
 
 
-def end_to_end(redis_port: int, redis_pid: int, n: int, blocks: int) -> dict[str, float]:
+def end_to_end(redis_port: int | None, redis_pid: int, n: int, blocks: int) -> dict[str, float]:
     """The gateway alone on SERVER_CPU; the mock and this client on LOAD_CPU, as in
     http_bench.py, and Redis there too."""
     palisade = palisade_cli()
@@ -296,7 +297,9 @@ def end_to_end(redis_port: int, redis_pid: int, n: int, blocks: int) -> dict[str
         workdir = Path(tmp)
         mock_port, gw_port = free_port(), free_port()
         yaml_text = gateway_yaml(gw_port, {"mock": (mock_port, ["gpt-*"])})
-        yaml_text += f"store: {{redis_url: 'redis://127.0.0.1:{redis_port}/0'}}\n" + LIMITS_YAML
+        if redis_port is not None:
+            yaml_text += f"store: {{redis_url: 'redis://127.0.0.1:{redis_port}/0'}}\n"
+        yaml_text += LIMITS_YAML
         path = workdir / "palisade.yaml"
         path.write_text(yaml_text)
         body = orjson.dumps(BODY)
@@ -312,15 +315,23 @@ def end_to_end(redis_port: int, redis_pid: int, n: int, blocks: int) -> dict[str
                 stdout=subprocess.DEVNULL,
             )
             os.sched_setaffinity(0, {LOAD_CPU})
-            proxies = ("plain", "rpm", "limited")
+            # `control` is the plain proxy again under another URL (the default proxy): the
+            # difference between the two is the noise floor of the comparison.
+            paths = {
+                "plain": "/plain/chat/completions",
+                "control": "/v1/chat/completions",
+                "rpm": "/rpm/chat/completions",
+                "limited": "/limited/chat/completions",
+            }
+            proxies = tuple(paths)
             samples: dict[str, list[float]] = {proxy: [] for proxy in proxies}
             cpu = dict.fromkeys(proxies, 0.0)
             for proxy in proxies:  # warm-up
-                http_p50(gw_port, f"/{proxy}/chat/completions", body, 200)
+                http_p50(gw_port, paths[proxy], body, 200)
             for block in range(blocks):
                 for proxy in proxies if block % 2 == 0 else proxies[::-1]:
                     before = gw.cpu_seconds()
-                    samples[proxy] += http_p50(gw_port, f"/{proxy}/chat/completions", body, n)
+                    samples[proxy] += http_p50(gw_port, paths[proxy], body, n)
                     cpu[proxy] += gw.cpu_seconds() - before
     p50 = {proxy: statistics.median(values) for proxy, values in samples.items()}
     cpu_us = {proxy: cpu[proxy] / len(samples[proxy]) * 1e6 for proxy in proxies}
@@ -328,6 +339,7 @@ def end_to_end(redis_port: int, redis_pid: int, n: int, blocks: int) -> dict[str
         "plain_p50_us": p50["plain"],
         "rpm_p50_us": p50["rpm"],
         "limited_p50_us": p50["limited"],
+        "control_added_p50_us": p50["control"] - p50["plain"],
         "rpm_added_p50_us": p50["rpm"] - p50["plain"],
         "limited_added_p50_us": p50["limited"] - p50["plain"],
         # The gateway's CPU per request (all its processes), whatever the waits.
@@ -356,9 +368,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             result["stage"] = await stage_latency(url, cfg, n)
 
         uvloop.run(run())
-        result["http"] = end_to_end(
-            port, redis_pid, 100 if args.quick else 500, 2 if args.quick else 6
-        )
+        n_http, blocks = (100, 2) if args.quick else (500, 6)
+        result["http"] = end_to_end(port, redis_pid, n_http, blocks)
+        result["http_memory"] = end_to_end(None, redis_pid, n_http, blocks)
     rt = result["round_trips"]
     checks_ok = rt["rpm"]["per_request"] <= TARGET_ROUND_TRIPS
     p50 = result["stage"]["redis/rpm"]["added_p50_us"]
@@ -372,12 +384,14 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"gateway CPU {values['cpu_mean_us']:6.1f} us")  # fmt: skip
     print(f"  target: redis/rpm added p50 <= {TARGET_ADDED_P50_US:.0f} us: "
           f"{'ok' if p50 <= TARGET_ADDED_P50_US else 'MISSED'}")  # fmt: skip
-    h = result["http"]
-    print(f"  HTTP c=1 through Granian: plain p50 {h['plain_p50_us']:.0f} us "
-          f"(gateway CPU {h['plain_cpu_us']:.0f} us); "
-          f"rpm set +{h['rpm_added_p50_us']:.0f} us (CPU +{h['rpm_added_cpu_us']:.0f} us); "
-          f"rpm+tpm+budget set +{h['limited_added_p50_us']:.0f} us "
-          f"(CPU +{h['limited_added_cpu_us']:.0f} us)")  # fmt: skip
+    for label, key in (("Redis", "http"), ("in process", "http_memory")):
+        h = result[key]
+        print(f"  HTTP c=1 through Granian, {label}: plain p50 {h['plain_p50_us']:.0f} us "
+              f"(gateway CPU {h['plain_cpu_us']:.0f} us; plain again, as noise floor: "
+              f"{h['control_added_p50_us']:+.0f} us); "
+              f"rpm set +{h['rpm_added_p50_us']:.0f} us (CPU +{h['rpm_added_cpu_us']:.0f} us); "
+              f"rpm+tpm+budget set +{h['limited_added_p50_us']:.0f} us "
+              f"(CPU +{h['limited_added_cpu_us']:.0f} us)")  # fmt: skip
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
