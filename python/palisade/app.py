@@ -19,6 +19,7 @@ from palisade.config import Config, load_config
 from palisade.errors import GatewayError, InternalError, NotFound
 from palisade.gateway import Gateway
 from palisade.identity import runtime as identity
+from palisade.pipeline.admission import Admission, open_store
 from palisade.routes import admin, oauth, openai, ops
 from palisade.upstream.client import create_session
 from palisade.upstream.routing import Router
@@ -34,12 +35,14 @@ def create_app(config: Config) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         session = create_session(config.upstream)
         ident, proxies = await identity.start(config, session)
+        admission = Admission(config, await open_store(config))
         app.state.gateway = gateway = Gateway(
             config=config,
             router=Router(config.providers),
             session=session,
             proxies=proxies,
             identity=ident,
+            admission=admission,
         )
         follow = asyncio.create_task(identity.follow(gateway, ident))
         _settle_gc()
@@ -49,6 +52,7 @@ def create_app(config: Config) -> Starlette:
             follow.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await follow
+            await admission.close()
             await ident.db.close()
             await session.close()
 

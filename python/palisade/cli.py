@@ -74,6 +74,15 @@ def _serve(args: argparse.Namespace) -> int:
     if workers < 1:
         print("palisade: --workers must be at least 1", file=sys.stderr)
         return 2
+    if workers > 1 and not config.store.redis_url:
+        print(
+            f"palisade: {workers} workers need shared state: rate limits, budgets and dedup "
+            "live in process without Redis, so each worker would enforce them on its own. "
+            f"Set store.redis_url in {path.name} (e.g. redis://127.0.0.1:6379/0), or run one "
+            "worker.",
+            file=sys.stderr,
+        )
+        return 2
     os.environ["PALISADE_CONFIG"] = str(path)
     Server(
         target="palisade.app:app_from_env",

@@ -12,10 +12,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
 import yaml
+
+from palisade.pricing import Price
 
 T = TypeVar("T")
 
@@ -58,6 +61,11 @@ class StoreConfig:
     # Shared state across workers and replicas (limits, budgets, dedup); None: in-process,
     # which allows one worker only.
     redis_url: str | None = None
+    # One Redis command (connect or reply) may take this long before the policy below applies.
+    redis_timeout_s: float = 0.1
+    # What limits, budgets and dedup do while Redis is unreachable: serve without them
+    # (`fail_open`) or refuse with 503 (`fail_closed`).
+    on_redis_failure: Literal["fail_open", "fail_closed"] = "fail_open"
 
 
 @dataclass(frozen=True)
@@ -211,6 +219,44 @@ class ProxyConfig:
 
 DEFAULT_PROXY_ID = "default"
 
+LimitScope = Literal["key", "proxy", "agent", "user"]
+LIMIT_SCOPES: tuple[LimitScope, ...] = ("key", "proxy", "agent", "user")
+BudgetScope = Literal["key", "proxy", "user"]
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    """Requests and/or tokens per minute for each distinct value of `scope` (all its ids must be
+    known for the limit to apply; an empty scope is one gateway-wide limit)."""
+
+    name: str
+    scope: tuple[LimitScope, ...]
+    rpm: int | None = None
+    tpm: int | None = None
+    # Only requests through these proxies; empty: every proxy.
+    proxies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    name: str
+    scope: BudgetScope
+    usd: float
+    # `day` / `month` (calendar, UTC) or a rolling window in seconds.
+    period: str = "month"
+    rolling_s: int | None = None
+    proxies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    # How long a stored answer is replayed for the same idempotency key.
+    ttl_s: float = 3600.0
+    # How long a duplicate waits on an executor that stopped renewing its lock (it died).
+    lock_ttl_s: float = 30.0
+    # Answers larger than this are not stored (duplicates then run again).
+    max_answer_bytes: int = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Config:
@@ -225,6 +271,13 @@ class Config:
     proxies: tuple[ProxyConfig, ...] = (ProxyConfig(id=DEFAULT_PROXY_ID, name="default"),)
     # Serves requests whose URL names no proxy; None: such requests get a 400.
     default_proxy: str | None = DEFAULT_PROXY_ID
+    limits: tuple[RateLimitConfig, ...] = ()
+    budgets: tuple[BudgetConfig, ...] = ()
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    # Model -> price overrides on top of palisade.pricing.DEFAULT_PRICES.
+    pricing: Mapping[str, Price] = field(default_factory=dict)
+    # TPM reservation for a request that names no max_tokens / max_completion_tokens.
+    tpm_default_max_tokens: int = 256
     source: str = "<defaults>"
 
 
@@ -288,6 +341,11 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
             "guardrails",
             "proxies",
             "default_proxy",
+            "limits",
+            "budgets",
+            "dedup",
+            "pricing",
+            "tpm_default_max_tokens",
         },
     )
 
@@ -300,7 +358,11 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
         "upstream",
         {"connect_timeout_s", "read_timeout_s", "max_connections", "keepalive_s"},
     )
-    store = r.mapping(top.get("store", {}), "store", {"sqlite_path", "redis_url"})
+    store = r.mapping(
+        top.get("store", {}),
+        "store",
+        {"sqlite_path", "redis_url", "redis_timeout_s", "on_redis_failure"},
+    )
     admin = r.mapping(top.get("admin", {}), "admin", {"token", "viewer_token"})
     identity = _identity(r, top.get("identity", {}))
     d_server, d_fw, d_up, d_store = (
@@ -347,7 +409,18 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
         ),
         store=StoreConfig(
             sqlite_path=r.get(store, "store", "sqlite_path", r.string, d_store.sqlite_path),
-            redis_url=r.get(store, "store", "redis_url", r.string, "") or None,
+            redis_url=_redis_url(r, store),
+            redis_timeout_s=r.get(
+                store, "store", "redis_timeout_s", r.positive_float, d_store.redis_timeout_s
+            ),
+            on_redis_failure=cast(
+                Literal["fail_open", "fail_closed"],
+                r.choice(
+                    store.get("on_redis_failure") or d_store.on_redis_failure,
+                    "store.on_redis_failure",
+                    ("fail_open", "fail_closed"),
+                ),
+            ),
         ),
         admin=AdminConfig(
             token=r.get(admin, "admin", "token", r.string, "") or None,
@@ -358,6 +431,11 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
         guardrails=guardrails,
         proxies=proxies,
         default_proxy=default_proxy,
+        limits=_rate_limits(r, top.get("limits", []), proxies),
+        budgets=_budgets(r, top.get("budgets", []), proxies),
+        dedup=_dedup(r, top.get("dedup", {})),
+        pricing=_pricing(r, top.get("pricing", {})),
+        tpm_default_max_tokens=r.get(top, "", "tpm_default_max_tokens", r.non_negative_int, 256),
         source=source,
     )
 
@@ -772,6 +850,139 @@ def _jwt(r: _Reader, path: str, raw: object) -> JwtConfig:
     )
 
 
+def _redis_url(r: _Reader, store: dict[str, Any]) -> str | None:
+    url = r.get(store, "store", "redis_url", r.string, "") or None
+    if url is not None and not url.startswith(("redis://", "rediss://")):
+        # Never echoed: the URL may carry a password.
+        raise r.error("store.redis_url", "must start with redis:// or rediss://")
+    return url
+
+
+_LIMIT_KEYS = {"name", "scope", "rpm", "tpm", "proxies"}
+_BUDGET_KEYS = {"name", "scope", "usd", "period", "proxies"}
+_PERIOD_RE = re.compile(r"^([1-9][0-9]*)([hd])$")
+
+
+def _rate_limits(
+    r: _Reader, raw: object, proxies: tuple[ProxyConfig, ...]
+) -> tuple[RateLimitConfig, ...]:
+    out: list[RateLimitConfig] = []
+    for i, item in enumerate(r.items(raw, "limits")):
+        path = f"limits[{i}]"
+        p = r.mapping(item, path, _LIMIT_KEYS)
+        name = _item_name(r, p, path, {x.name for x in out})
+        if "scope" not in p:
+            raise r.error(f"{path}.scope", f"is required (a list of {', '.join(LIMIT_SCOPES)})")
+        scope = _scope_list(r, p["scope"], f"{path}.scope")
+        rpm = r.get(p, path, "rpm", r.positive_int, None)
+        tpm = r.get(p, path, "tpm", r.positive_int, None)
+        if rpm is None and tpm is None:
+            raise r.error(path, "a limit needs `rpm` or `tpm`")
+        out.append(
+            RateLimitConfig(
+                name=name,
+                scope=scope,
+                rpm=rpm,
+                tpm=tpm,
+                proxies=_proxy_filter(r, p, path, proxies),
+            )
+        )
+    return tuple(out)
+
+
+def _budgets(r: _Reader, raw: object, proxies: tuple[ProxyConfig, ...]) -> tuple[BudgetConfig, ...]:
+    out: list[BudgetConfig] = []
+    for i, item in enumerate(r.items(raw, "budgets")):
+        path = f"budgets[{i}]"
+        p = r.mapping(item, path, _BUDGET_KEYS)
+        name = _item_name(r, p, path, {x.name for x in out})
+        if "scope" not in p or "usd" not in p:
+            raise r.error(path, "a budget needs `scope` (key, proxy or user) and `usd`")
+        scope = r.choice(p["scope"], f"{path}.scope", ("key", "proxy", "user"))
+        usd = r.positive_float(p["usd"], f"{path}.usd")
+        period = r.get(p, path, "period", r.string, "month")
+        out.append(
+            BudgetConfig(
+                name=name,
+                scope=cast(BudgetScope, scope),
+                usd=usd,
+                period=period,
+                rolling_s=parse_period(period, partial(r.error, f"{path}.period")),
+                proxies=_proxy_filter(r, p, path, proxies),
+            )
+        )
+    return tuple(out)
+
+
+def parse_period(period: str, error: Callable[[str], Exception]) -> int | None:
+    """`day` / `month` -> None (calendar, UTC); `24h`, `7d`, ... -> seconds (rolling)."""
+    if period in ("day", "month"):
+        return None
+    m = _PERIOD_RE.match(period)
+    if m is None:
+        raise error(f"must be day, month or a rolling window like 24h or 30d, not {period!r}")
+    return int(m.group(1)) * (3600 if m.group(2) == "h" else 86400)
+
+
+def _item_name(r: _Reader, p: dict[str, Any], path: str, taken: set[str]) -> str:
+    if "name" not in p:
+        raise r.error(f"{path}.name", "is required")
+    name = r.string(p["name"], f"{path}.name")
+    if not name or name in taken:
+        raise r.error(f"{path}.name", f"{name!r} is empty or used twice")
+    return name
+
+
+def _scope_list(r: _Reader, raw: object, path: str) -> tuple[LimitScope, ...]:
+    items = [raw] if isinstance(raw, str) else r.string_list(raw, path)
+    seen: list[LimitScope] = []
+    for j, item in enumerate(items):
+        value = cast(LimitScope, r.choice(item, f"{path}[{j}]", LIMIT_SCOPES))
+        if value in seen:
+            raise r.error(f"{path}[{j}]", f"{value!r} is named twice")
+        seen.append(value)
+    # A canonical order, so that the same scope always makes the same store key.
+    return tuple(s for s in LIMIT_SCOPES if s in seen)
+
+
+def _proxy_filter(
+    r: _Reader, p: dict[str, Any], path: str, proxies: tuple[ProxyConfig, ...]
+) -> tuple[str, ...]:
+    ids = {x.id for x in proxies}
+    chosen = r.get(p, path, "proxies", r.string_list, list[str]())
+    for j, pid in enumerate(chosen):
+        if pid not in ids:
+            raise r.error(f"{path}.proxies[{j}]", f"no proxy has the id {pid!r}")
+    return tuple(chosen)
+
+
+def _dedup(r: _Reader, raw: object) -> DedupConfig:
+    d = r.mapping(raw, "dedup", {"ttl_s", "lock_ttl_s", "max_answer_bytes"})
+    default = DedupConfig()
+    return DedupConfig(
+        ttl_s=r.get(d, "dedup", "ttl_s", r.positive_float, default.ttl_s),
+        lock_ttl_s=r.get(d, "dedup", "lock_ttl_s", r.positive_float, default.lock_ttl_s),
+        max_answer_bytes=r.get(
+            d, "dedup", "max_answer_bytes", r.positive_int, default.max_answer_bytes
+        ),
+    )
+
+
+def _pricing(r: _Reader, raw: object) -> dict[str, Price]:
+    out: dict[str, Price] = {}
+    for model, value in r.mapping(raw, "pricing", None).items():
+        path = f"pricing.{model}"
+        p = r.mapping(value, path, {"input", "output", "cached_input"})
+        if "input" not in p or "output" not in p:
+            raise r.error(path, "a price needs `input` and `output` (USD per million tokens)")
+        out[model] = Price(
+            input=r.non_negative_float(p["input"], f"{path}.input"),
+            output=r.non_negative_float(p["output"], f"{path}.output"),
+            cached_input=r.get(p, path, "cached_input", r.non_negative_float, None),
+        )
+    return out
+
+
 class _Reader:
     """Type-checked access to the parsed YAML, with errors that carry the key path."""
 
@@ -850,6 +1061,18 @@ class _Reader:
         n = self.integer(value, path)
         if n <= 0:
             raise self.error(path, f"must be greater than 0, not {n}")
+        return n
+
+    def non_negative_int(self, value: object, path: str) -> int:
+        n = self.integer(value, path)
+        if n < 0:
+            raise self.error(path, f"must be 0 or more, not {n}")
+        return n
+
+    def non_negative_float(self, value: object, path: str) -> float:
+        n = float(self._number(value, path, float))
+        if n < 0:
+            raise self.error(path, f"must be 0 or more, not {n}")
         return n
 
     def positive_float(self, value: object, path: str) -> float:

@@ -11,6 +11,7 @@ import aiohttp
 from palisade.config import Config
 from palisade.errors import BadRequest, NotFound
 from palisade.guardrails.policy import ProxyGuards
+from palisade.pipeline.admission import Admission
 from palisade.upstream.routing import Router
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ class Gateway:
     proxies: dict[str, ProxyGuards] = field(default_factory=dict)
     # Keys, clients, JWKS and the store; None: no store, so only open proxies (tests).
     identity: Identity | None = None
+    # Stage 3 (limits, budgets, dedup); None only for gateways built without a lifespan.
+    admission: Admission | None = None
 
     def __post_init__(self) -> None:
         # With a store, the proxies are the store's (seeded from the file), even if none.

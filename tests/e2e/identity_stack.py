@@ -18,6 +18,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests.helpers.redis_server import redis_server
 from tests.helpers.servers import RunningServer, free_port, start_process_server
 
 MOCK_KEY = "mock-provider-key-7Qz"
@@ -106,11 +107,12 @@ class IdentityStack:
         return found
 
 
-def write_config(path: Path, port: int, mock_port: int, db: Path) -> None:
+def write_config(path: Path, port: int, mock_port: int, db: Path, redis_url: str) -> None:
+    # Two workers need Redis for stage 3's shared state, even with no limit configured.
     path.write_text(
         f"""
 server: {{host: 127.0.0.1, port: {port}, workers: 2}}
-store: {{sqlite_path: {db}}}
+store: {{sqlite_path: {db}, redis_url: "{redis_url}"}}
 admin: {{token: {ADMIN}, viewer_token: {VIEWER}}}
 identity:
   failed_auth_limit: {FAILED_AUTH_LIMIT}
@@ -148,7 +150,6 @@ default_proxy: default
 def start_stack(tmp: Path) -> Iterator[IdentityStack]:
     mock_port, gateway_port, probe_port = free_port(), free_port(), free_port()
     config, db, jwks_file = tmp / "palisade.yaml", tmp / "identity.db", tmp / "jwks.json"
-    write_config(config, gateway_port, mock_port, db)
     signing = new_rsa()
     jwks_file.write_bytes(orjson.dumps({"keys": [jwk(signing, "k1")]}))
     py = sys.executable
@@ -157,18 +158,20 @@ def start_stack(tmp: Path) -> Iterator[IdentityStack]:
     gateway_argv = [py, "-m", "palisade.cli", "serve", "--config", str(config)]
     probe_argv = [py, "-m", "tests.helpers.context_probe", "--config", str(config)]
     probe_argv += ["--port", str(probe_port)]
-    with (
-        start_process_server(mock_argv, mock_port) as mock,
-        start_process_server(gateway_argv, gateway_port) as gateway,
-        start_process_server(probe_argv, probe_port) as probe,
-    ):
-        yield IdentityStack(
-            tmp=tmp,
-            config=config,
-            db=db,
-            gateway=gateway,
-            probe=probe,
-            mock=mock.url,
-            signing=signing,
-            jwks_file=jwks_file,
-        )
+    with redis_server() as redis:
+        write_config(config, gateway_port, mock_port, db, redis.url)
+        with (
+            start_process_server(mock_argv, mock_port) as mock,
+            start_process_server(gateway_argv, gateway_port) as gateway,
+            start_process_server(probe_argv, probe_port) as probe,
+        ):
+            yield IdentityStack(
+                tmp=tmp,
+                config=config,
+                db=db,
+                gateway=gateway,
+                probe=probe,
+                mock=mock.url,
+                signing=signing,
+                jwks_file=jwks_file,
+            )

@@ -29,7 +29,7 @@ from palisade.pipeline.firewall import (
     read_body,
 )
 from palisade.pipeline.guard_in import guard_request
-from palisade.pipeline.identity import authorize_target, identify
+from palisade.pipeline.identity import Grant, authorize_target, identify
 from palisade.upstream.client import client_headers, send, upstream_headers, upstream_url
 from palisade.upstream.relay import raw_response, relay
 
@@ -89,15 +89,25 @@ async def _generate(request: Request, path: str) -> Response:
     authorize_target(ctx, grant, provider.name, target.model)
     if ctx.stream and path in _STREAM_USAGE_OPT_IN and provider.stream_usage:
         _ask_for_stream_usage(ctx)
+    admission = gw.admission
+    if admission is None:
+        return await _forward(gw, ctx, request, grant)
+    return await admission.run(ctx, request.headers, lambda: _forward(gw, ctx, request, grant))
+
+
+async def _forward(gw: Gateway, ctx: RequestContext, request: Request, grant: Grant) -> Response:
+    """Stages 4 to 7: guard the request, call the provider, relay (and guard) its answer."""
     if ctx.guards.on_request:
         guard_request(ctx)
+    assert ctx.target is not None
+    provider = ctx.target.provider
     headers = upstream_headers(request.headers, provider, grant.provider_key)
     # A client that leaves raises ClientDisconnected, answered by _Generation.
     async with DisconnectWatch(request.receive):
         resp = await send(
             gw.session,
             "POST",
-            upstream_url(provider, path),
+            upstream_url(provider, ctx.endpoint),
             headers=headers,
             body=ctx.outgoing_body(),
             provider=provider,

@@ -121,6 +121,7 @@ async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIte
                 try:
                     out = _guarded(ctx, guard, events)
                 except StreamBlocked as blocked:
+                    ctx.error_code = blocked.error.code
                     yield b"data: " + orjson.dumps(blocked.error.body()) + b"\n\n"
                     return
                 if out:
@@ -136,10 +137,12 @@ async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIte
             guard.finish()
         if parser.finish():
             log.warning("stream from %s ended mid-event", _provider(ctx))
+            ctx.error_code = "upstream_stream_interrupted"
             yield b"data: " + _STREAM_BROKEN + b"\n\n"
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("stream from %s broke off: %s", _provider(ctx), type(exc).__name__)
         # The client must see an error, not a clean end: the SDKs raise on an `error` event.
+        ctx.error_code = "upstream_stream_interrupted"
         yield b"data: " + _STREAM_BROKEN + b"\n\n"
     finally:
         # Cancellation (client gone) lands here too: closing drops the upstream connection,
