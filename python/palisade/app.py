@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,7 +16,9 @@ from starlette.responses import Response
 from palisade.config import Config, load_config
 from palisade.errors import GatewayError, InternalError, NotFound
 from palisade.gateway import Gateway
-from palisade.routes import openai, ops
+from palisade.pipeline.record import Recording
+from palisade.routes import interactions, openai, ops
+from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
 from palisade.upstream.routing import Router
 
@@ -24,21 +27,29 @@ log = logging.getLogger("palisade")
 CONFIG_ENV = "PALISADE_CONFIG"
 
 
-def create_app(config: Config) -> Starlette:
+def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
+    """`tracing` replaces the one `config.tracing` describes (tests export to memory)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         session = create_session(config.upstream)
-        app.state.gateway = Gateway(config=config, router=Router(config.providers), session=session)
+        recording = Recording.from_config(config, tracing)
+        recording.start()
+        app.state.gateway = Gateway(
+            config=config, router=Router(config.providers), session=session, recording=recording
+        )
         try:
             yield
         finally:
             await session.close()
+            await run_in_threadpool(recording.stop)
 
     return Starlette(
         routes=[
             *openai.routes("/v1"),
             *openai.routes("/v1/openai"),
             *ops.routes(),
+            *interactions.routes(),
             # A proxy id in the URL; after the fixed routes, which they would otherwise shadow.
             *openai.routes("/v1/openai/{proxy}"),
             *openai.routes("/{proxy}"),

@@ -1,5 +1,5 @@
-"""What one worker holds for its lifetime: the config, the router, the upstream pool and each
-proxy's compiled guardrails."""
+"""What one worker holds for its lifetime: the config, the router, the upstream pool, each
+proxy's compiled guardrails, the price table and where records go."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import aiohttp
 from palisade.config import Config
 from palisade.errors import BadRequest, NotFound
 from palisade.guardrails.policy import ProxyGuards
+from palisade.pipeline.record import Recording
+from palisade.pricing import PriceTable
 from palisade.upstream.routing import Router
 
 
@@ -19,6 +21,9 @@ class Gateway:
     router: Router
     session: aiohttp.ClientSession
     proxies: dict[str, ProxyGuards] = field(default_factory=dict)
+    prices: PriceTable = field(default_factory=PriceTable)
+    # Interaction log, metrics and traces (stage 9); None records nothing.
+    recording: Recording | None = None
 
     def __post_init__(self) -> None:
         if not self.proxies:

@@ -29,6 +29,7 @@ from palisade.pipeline.firewall import (
     read_body,
 )
 from palisade.pipeline.guard_in import guard_request
+from palisade.pipeline.record import record
 from palisade.upstream.client import client_headers, send, upstream_headers, upstream_url
 from palisade.upstream.relay import raw_response, relay
 
@@ -52,19 +53,29 @@ class _Generation:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        ctx = RequestContext(endpoint=self.path)
         try:
-            response = await _generate(Request(scope, receive), self.path)
+            response = await _generate(request, ctx)
         except GatewayError as exc:
+            ctx.error_code = ctx.error_code or exc.code or exc.type
             response = exc.to_response()
         except ClientDisconnected:
+            ctx.error_code = "client_disconnected"
             response = Response(status_code=_CLIENT_CLOSED)
-        await response(scope, receive, send)
+        try:
+            await response(scope, receive, send)
+        finally:
+            # The request ends here, streams included: the response has sent its last byte
+            # (or the client left), so the record sees everything the client got.
+            record(_gateway(request), ctx, request.headers, response)
 
 
-async def _generate(request: Request, path: str) -> Response:
+async def _generate(request: Request, ctx: RequestContext) -> Response:
     gw = _gateway(request)
-    guards = gw.proxy(request.path_params.get("proxy"))
-    ctx = RequestContext(endpoint=path, guards=guards, proxy_id=guards.proxy.id)
+    path = ctx.endpoint
+    ctx.guards = guards = gw.proxy(request.path_params.get("proxy"))
+    ctx.proxy_id = guards.proxy.id
     check_content_type(request)
     ctx.raw_body = await read_body(request, gw.config.firewall)
     check_shape(ctx.raw_body, gw.config.firewall)
@@ -89,6 +100,7 @@ async def _generate(request: Request, path: str) -> Response:
     if ctx.guards.on_request:
         guard_request(ctx)
     headers = upstream_headers(request.headers, provider)
+    ctx.forwarded = True
     # A client that leaves raises ClientDisconnected, answered by _Generation.
     async with DisconnectWatch(request.receive):
         resp = await send(

@@ -46,7 +46,7 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     headers.append((b"x-palisade-request-id", ctx.request_id.encode()))
     content_type = resp.headers.get("content-type", "")
     if resp.status == 200 and content_type.startswith("text/event-stream"):
-        return SseResponse(_stream(ctx, resp), headers, resp)
+        return SseResponse(_stream(ctx, resp), headers, resp, ctx)
     try:
         body = await resp.read()
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -85,11 +85,17 @@ class SseResponse(Response):
         chunks: AsyncIterator[bytes],
         headers: RawHeaders,
         upstream: aiohttp.ClientResponse,
+        ctx: RequestContext,
     ) -> None:
         self.chunks = chunks
         self.upstream = upstream
         self.status_code = 200
         self.raw_headers = headers
+        self.ctx = ctx
+        # What the client got, for the interaction record (and for counting the tokens of a
+        # stream that ends without the provider's usage).
+        self.sent: list[bytes] = []
+        ctx.sent_chunks = self.sent
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -98,10 +104,12 @@ class SseResponse(Response):
                     {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
                 )
                 async for chunk in self.chunks:
+                    self.sent.append(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except (ClientDisconnected, OSError):
-            pass  # the client is gone; closing the upstream below tells the provider
+            # The client is gone; closing the upstream below tells the provider.
+            self.ctx.error_code = self.ctx.error_code or "client_disconnected"
         finally:
             self.upstream.close()
 
@@ -119,6 +127,7 @@ async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIte
                 try:
                     out = _guarded(ctx, guard, events)
                 except StreamBlocked as blocked:
+                    ctx.error_code = blocked.error.code
                     yield b"data: " + orjson.dumps(blocked.error.body()) + b"\n\n"
                     return
                 if out:
@@ -134,9 +143,11 @@ async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIte
             guard.finish()
         if parser.finish():
             log.warning("stream from %s ended mid-event", _provider(ctx))
+            ctx.error_code = "upstream_stream_interrupted"
             yield b"data: " + _STREAM_BROKEN + b"\n\n"
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("stream from %s broke off: %s", _provider(ctx), type(exc).__name__)
+        ctx.error_code = "upstream_stream_interrupted"
         # The client must see an error, not a clean end: the SDKs raise on an `error` event.
         yield b"data: " + _STREAM_BROKEN + b"\n\n"
     finally:
