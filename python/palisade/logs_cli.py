@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
 import time
@@ -91,11 +92,10 @@ def show(db: str, interaction_id: str, out: TextIO) -> int:
         return 1
     for key in ("request_body", "response_body"):
         body = item.get(key)
+        # A stream, or a body cut at logging.max_body_bytes, stays text.
         if isinstance(body, str):
-            try:
+            with contextlib.suppress(orjson.JSONDecodeError):
                 item[key] = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                pass  # a stream, or a body cut at logging.max_body_bytes: kept as text
     out.write(orjson.dumps(item, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
 

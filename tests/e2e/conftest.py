@@ -80,6 +80,7 @@ def write_config(path: Path, gateway_port: int, mock_port: int, raw_port: int) -
     path.write_text(
         f"""
 server: {{host: 127.0.0.1, port: {gateway_port}}}
+store: {{sqlite_path: {path.parent / "palisade.db"}}}
 auto_providers: false
 firewall: {{max_body_bytes: 65536}}
 upstream: {{connect_timeout_s: 2, read_timeout_s: 30}}

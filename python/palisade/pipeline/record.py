@@ -111,7 +111,7 @@ def _record(
         metrics.observe(
             proxy=ctx.proxy_id,
             provider=provider,
-            model=served,
+            model=served or ctx.model,
             agent_id=ctx.agent_id,
             status=status,
             duration_s=duration,

@@ -21,7 +21,7 @@ NO_TOKENS = Usage()
 
 
 def served_model(ctx: RequestContext) -> str | None:
-    return ctx.target.model if ctx.target is not None else ctx.model
+    return ctx.target.model if ctx.target is not None else None
 
 
 def account(ctx: RequestContext, prices: PriceTable, answer: bytes | None) -> Usage:

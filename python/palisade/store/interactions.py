@@ -473,19 +473,20 @@ def list_interactions(
     try:
         where, args = filters.where()
         if cursor is not None:
-            where += " AND seq < ?"
-            (seq,) = decode_cursor(cursor, int)
-            args.append(seq)
+            where += " AND (ts, seq) < (?, ?)"
+            args += decode_cursor(cursor, float, int)
         rows = conn.execute(
             f"SELECT {', '.join(_SUMMARY_COLUMNS)} FROM interactions "  # noqa: S608
-            f"WHERE {where} ORDER BY seq DESC LIMIT ?",
+            f"WHERE {where} ORDER BY ts DESC, seq DESC LIMIT ?",
             [*args, limit + 1],
         ).fetchall()
     finally:
         conn.close()
-    items = [_item(_SUMMARY_COLUMNS, row) for row in rows[:limit]]
     more = len(rows) > limit
-    return items, encode_cursor(items[-1]["seq"]) if more and items else None
+    # Workers write in batches: time order, not insertion order, is what a reader expects.
+    last = rows[limit - 1] if more else None
+    items = [_item(_SUMMARY_COLUMNS, row) for row in rows[:limit]]
+    return items, encode_cursor(last[2], last[0]) if last is not None else None
 
 
 def since_seq(path: str, filters: Filters, seq: int) -> list[dict[str, Any]]:
