@@ -130,7 +130,7 @@ def _cells(item: dict[str, Any]) -> list[str]:
 
 def _row(cells: Sequence[str]) -> str:
     room = shutil.get_terminal_size((160, 24)).columns
-    parts = []
+    parts: list[str] = []
     for (_, width), cell in zip(_COLUMNS, cells, strict=True):
         if width == 0:
             used = sum(len(p) + 1 for p in parts)

@@ -155,7 +155,8 @@ def test_bodies_are_cut_or_left_out(tmp_path: Path) -> None:
     written(writer(db, bodies=False), [Record(values(id="req_off"), (), body, b"{}")])
     item = get_interaction(str(db), "req_off")
     assert item is not None
-    assert item["request_body"] is None and item["response_body"] is None
+    assert item["request_body"] is None
+    assert item["response_body"] is None
     assert item["response_bytes"] == 2
     assert not calls  # the request body is not even serialized
 
@@ -219,7 +220,8 @@ def test_sessions_are_grouped(tmp_path: Path) -> None:
     written(writer(db), records)
     page, cursor = list_sessions(str(db), Filters(), limit=2)
     assert [s["session_id"] for s in page] == ["s-c", "s-b"]
-    assert page[1]["errors"] == 1 and page[1]["cost_usd"] is None
+    assert page[1]["errors"] == 1
+    assert page[1]["cost_usd"] is None
     assert cursor is not None
     rest, end = list_sessions(str(db), Filters(), cursor=cursor, limit=2)
     assert end is None
@@ -345,5 +347,5 @@ def test_parse_time() -> None:
     assert parse_time("2024-01-01T00:00:00Z") == 1_704_067_200.0
     assert parse_time("2024-01-01T00:00:00") == 1_704_067_200.0
     assert parse_time("2024-01-01T01:00:00+01:00") == 1_704_067_200.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Invalid isoformat"):
         parse_time("yesterday")
