@@ -18,11 +18,10 @@ from typing import Any, TypeVar
 import httpx2 as httpx
 import openai
 import pytest
-from prometheus_client.mmap_dict import MmapedDict
-from prometheus_client.parser import text_string_to_metric_families
 
 from palisade._core import count_chat_tokens
 from palisade.pricing import PriceTable, Usage
+from tests.helpers.prometheus import Key, scrape, total, worker_counter, worker_pids
 from tests.helpers.servers import RunningServer, free_port, start_process_server
 
 MOCK_KEY = "mock-provider-key"
@@ -70,15 +69,8 @@ class Obs:
 
         return wait_for(ready)
 
-    def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-        answer = httpx.get(f"{self.url}/metrics", timeout=10)
-        assert answer.status_code == 200
-        assert answer.headers["content-type"].startswith("text/plain")
-        return {
-            (s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(answer.text)
-            for s in family.samples
-        }
+    def metrics(self) -> dict[Key, float]:
+        return scrape(self.url)
 
 
 def wait_for(probe: Callable[[], T | None], timeout: float = 15.0) -> T:
@@ -471,20 +463,9 @@ def test_palisade_logs_prints_a_table_and_one_interaction(obs: Obs) -> None:
 
 # --- /metrics with two workers --------------------------------------------------------------
 
-Key = tuple[str, tuple[tuple[str, str], ...]]
-
 
 def delta(before: dict[Key, float], after: dict[Key, float], name: str, **labels: str) -> float:
-    """The change of the samples named `name` whose labels include `labels`, summed."""
-
-    def total(samples: dict[Key, float]) -> float:
-        return sum(
-            v
-            for (n, ls), v in samples.items()
-            if n == name and all(dict(ls).get(k) == want for k, want in labels.items())
-        )
-
-    return total(after) - total(before)
+    return total(after, name, **labels) - total(before, name, **labels)
 
 
 def test_metrics_add_up_across_two_workers(obs: Obs) -> None:
@@ -571,36 +552,10 @@ def test_metrics_add_up_across_two_workers(obs: Obs) -> None:
     assert written >= 27
     assert delta(before, after, "palisade_interactions_dropped_total") == 0
     # Both workers took calls, and /metrics added up both workers' files.
-    per_worker = requests_per_worker(obs.server.process.pid, agent)
-    assert len(per_worker) == 2
-    assert all(n > 0 for n in per_worker.values())
-    assert sum(per_worker.values()) == 27
-
-
-def requests_per_worker(server_pid: int, agent: str) -> dict[int, float]:
-    """llm_requests_total of `agent` in each worker's own counter file (found through the
-    worker's memory maps: the directory is private to the `palisade serve` process)."""
-    workers = [
-        int(entry.name)
-        for entry in Path("/proc").iterdir()
-        if entry.name.isdigit() and _ppid(entry) == server_pid
+    per_worker = [
+        worker_counter(pid, "llm_requests_total", external_agent_id=agent)
+        for pid in worker_pids(obs.server.process.pid)
     ]
-    out: dict[int, float] = {}
-    for pid in workers:
-        maps = Path(f"/proc/{pid}/maps").read_text()
-        [path] = {line.split()[-1] for line in maps.splitlines() if f"counter_{pid}.db" in line}
-        out[pid] = sum(
-            value
-            for key, value, _, _ in MmapedDict.read_all_values_from_file(path)  # type: ignore[no-untyped-call]
-            if json.loads(key)[1] == "llm_requests_total"
-            and json.loads(key)[2].get("external_agent_id") == agent
-        )
-    return out
-
-
-def _ppid(proc: Path) -> int | None:
-    try:
-        stat = (proc / "stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
+    assert len(per_worker) == 2
+    assert all(n > 0 for n in per_worker)
+    assert sum(per_worker) == 27
