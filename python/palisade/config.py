@@ -94,6 +94,8 @@ class MetricsConfig:
 class TracingConfig:
     # OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); None: no spans at all.
     otlp_endpoint: str | None = None
+    # http/json: the gateway's own encoder, a few us per span; http/protobuf: the SDK's, ~70 us.
+    otlp_protocol: Literal["http/json", "http/protobuf"] = "http/json"
     otlp_headers: tuple[tuple[str, str], ...] = ()
     service_name: str = "palisade"
     # Share of traces started here that are kept; a client's sampled `traceparent` wins.
@@ -392,14 +394,20 @@ def _metrics(r: _Reader, raw: object) -> MetricsConfig:
 
 
 def _tracing(r: _Reader, raw: object) -> TracingConfig:
-    keys = {"otlp_endpoint", "otlp_headers", "service_name", "sample_ratio"}
+    keys = {"otlp_endpoint", "otlp_protocol", "otlp_headers", "service_name", "sample_ratio"}
     s, d = r.mapping(raw, "tracing", keys), TracingConfig()
     endpoint = r.get(s, "tracing", "otlp_endpoint", r.string, "") or None
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
         raise r.error("tracing.otlp_endpoint", "must start with http:// or https://")
     headers = r.mapping(s.get("otlp_headers", {}), "tracing.otlp_headers", None)
+    protocol = r.choice(
+        r.get(s, "tracing", "otlp_protocol", r.string, str(d.otlp_protocol)),
+        "tracing.otlp_protocol",
+        ("http/json", "http/protobuf"),
+    )
     return TracingConfig(
         otlp_endpoint=endpoint,
+        otlp_protocol=cast(Literal["http/json", "http/protobuf"], protocol),
         otlp_headers=tuple(
             (name, r.string(value, f"tracing.otlp_headers.{name}"))
             for name, value in headers.items()

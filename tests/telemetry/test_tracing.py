@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
@@ -37,8 +37,6 @@ def mock_port() -> Iterator[int]:
 @pytest.fixture
 def traced(mock_port: int, tmp_path: Path) -> Iterator[tuple[TestClient, InMemorySpanExporter]]:
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
     raw: dict[str, Any] = {
         "auto_providers": False,
         "store": {"sqlite_path": str(tmp_path / "t.db")},
@@ -52,7 +50,9 @@ def traced(mock_port: int, tmp_path: Path) -> Iterator[tuple[TestClient, InMemor
         "guardrails": {"secrets": {"type": "secrets", "action": "block"}},
         "proxies": [{"name": "default"}, {"name": "Guarded", "guardrails": ["secrets"]}],
     }
-    app = create_app(parse_config(raw, source="test", env={}), tracing=Tracing(provider))
+    app = create_app(
+        parse_config(raw, source="test", env={}), tracing=Tracing(SimpleSpanProcessor(exporter))
+    )
     with TestClient(app) as client:
         yield client, exporter
 

@@ -1,25 +1,30 @@
 """OpenTelemetry: one span per model call, with the GenAI semantic-convention attributes.
 
 Off unless `tracing.otlp_endpoint` is set; then nothing of OpenTelemetry runs on the request
-path at all. When on, the span is made when the request ends, with the request's own start and
-end times, so the request path pays for one span, not for a context kept current across awaits.
-A client's W3C `traceparent` (and `tracestate`) makes the span its child. Spans leave in
-batches from the SDK's exporter thread (OTLP over HTTP, protobuf).
+path at all. When on, the span is built when the request ends, as the SDK's finished-span type
+(`ReadableSpan`) with the request's own start and end times, and handed to the span processor:
+no span object lives across the request's awaits, and none of the SDK's per-span bookkeeping
+(attribute validation, locks, the context stack) runs, which would cost more than the rest of
+the record. A client's W3C `traceparent` (and `tracestate`) makes the span its child and decides
+sampling (parent-based, then `tracing.sample_ratio` by trace id, as the SDK's
+`ParentBased(TraceIdRatioBased)`). Spans leave in batches from the SDK's exporter thread, over
+OTLP/HTTP in JSON (`otlp_json.py`) or protobuf (the SDK's exporter).
 """
 
 from __future__ import annotations
 
+import random
+import re
 from collections.abc import Mapping
 
-from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 from opentelemetry.util.types import AttributeValue
 
+from palisade import __version__
 from palisade.config import TracingConfig
 from palisade.pipeline.context import RequestContext
 from palisade.pricing import Usage
@@ -40,32 +45,69 @@ PROVIDER_NAMES = {
     "xai": "x_ai",
     "anthropic": "anthropic",
 }
-_PROPAGATOR = TraceContextTextMapPropagator()
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_OK = Status(StatusCode.UNSET)
+_LOW_64 = (1 << 64) - 1
+
+
+def parse_traceparent(traceparent: str, tracestate: str | None = None) -> SpanContext | None:
+    """The remote parent a W3C `traceparent` names; None when the header is not valid."""
+    m = _TRACEPARENT.fullmatch(traceparent.strip())
+    if m is None:
+        return None
+    version, trace_hex, span_hex, flags, rest = m.groups()
+    if version == "ff" or (version == "00" and rest):
+        return None
+    trace_id, span_id = int(trace_hex, 16), int(span_hex, 16)
+    if not trace_id or not span_id:
+        return None
+    return SpanContext(
+        trace_id,
+        span_id,
+        is_remote=True,
+        trace_flags=TraceFlags(int(flags, 16)),
+        trace_state=TraceState.from_header([tracestate]) if tracestate else TraceState(),
+    )
 
 
 class Tracing:
-    def __init__(self, provider: TracerProvider) -> None:
-        self.provider = provider
-        self.tracer = provider.get_tracer("palisade")
+    def __init__(
+        self,
+        processor: SpanProcessor,
+        *,
+        resource: Resource | None = None,
+        sample_ratio: float = 1.0,
+    ) -> None:
+        self.processor = processor
+        self.resource = resource or Resource.create({"service.name": "palisade"})
+        self.scope = InstrumentationScope("palisade", __version__)
+        # TraceIdRatioBased's rule: the low 64 bits of the trace id under ratio * 2**64.
+        self._bound = round(sample_ratio * (_LOW_64 + 1))
 
     @classmethod
     def from_config(cls, config: TracingConfig) -> Tracing | None:
         if config.otlp_endpoint is None:
             return None
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        exporter: SpanExporter
+        if config.otlp_protocol == "http/protobuf":
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider = TracerProvider(
+            exporter = OTLPSpanExporter(
+                endpoint=config.otlp_endpoint, headers=dict(config.otlp_headers), timeout=10
+            )
+        else:
+            from palisade.telemetry.otlp_json import OtlpJsonExporter
+
+            exporter = OtlpJsonExporter(config.otlp_endpoint, dict(config.otlp_headers))
+        return cls(
+            BatchSpanProcessor(exporter),
             resource=Resource.create({"service.name": config.service_name}),
-            sampler=ParentBased(TraceIdRatioBased(config.sample_ratio)),
+            sample_ratio=config.sample_ratio,
         )
-        exporter = OTLPSpanExporter(
-            endpoint=config.otlp_endpoint, headers=dict(config.otlp_headers), timeout=10
-        )
-        provider.add_span_processor(BatchSpanProcessor(exporter))
-        return cls(provider)
 
     def shutdown(self) -> None:
-        self.provider.shutdown()
+        self.processor.shutdown()
 
     def span(
         self,
@@ -78,13 +120,18 @@ class Tracing:
         usage: Usage,
         served_model: str | None,
     ) -> str | None:
-        """Records the call's span; returns its trace id (hex) for the interaction record."""
-        parent: Context | None = None
-        if "traceparent" in headers:
-            carrier = {"traceparent": headers["traceparent"]}
-            if "tracestate" in headers:
-                carrier["tracestate"] = headers["tracestate"]
-            parent = _PROPAGATOR.extract(carrier)
+        """Records the call's span; returns its trace id (hex) for the interaction record, or
+        None when the call started a trace that sampling left out."""
+        traceparent = headers.get("traceparent")
+        parent = parse_traceparent(traceparent, headers.get("tracestate")) if traceparent else None
+        if parent is not None:
+            trace_id, state = parent.trace_id, parent.trace_state
+            if not parent.trace_flags.sampled:
+                return f"{trace_id:032x}"  # the client's trace, which it chose not to keep
+        else:
+            trace_id, state = random.getrandbits(128) or 1, TraceState()
+            if (trace_id & _LOW_64) >= self._bound:
+                return None
         operation = OPERATIONS.get(ctx.endpoint, ctx.endpoint)
         attributes: dict[str, AttributeValue] = {
             "gen_ai.operation.name": operation,
@@ -109,22 +156,37 @@ class Tracing:
             "palisade.limit.outcome": ctx.limit_outcome,
             "error.type": ctx.error_code or (str(status) if status >= 400 else None),
         }
-        attributes.update((k, v) for k, v in optional.items() if v is not None)
+        for key, value in optional.items():
+            if value is not None:
+                attributes[key] = value
         if usage.cached_tokens:
             attributes["gen_ai.usage.cache_read.input_tokens"] = usage.cached_tokens
         if ctx.decisions:
-            attributes["palisade.guardrail.actions"] = sorted(
-                {f"{d.guardrail}:{d.action}" for d in ctx.decisions}
+            attributes["palisade.guardrail.actions"] = tuple(
+                sorted({f"{d.guardrail}:{d.action}" for d in ctx.decisions})
             )
-        name = f"{operation} {ctx.model}" if ctx.model else operation
-        span = self.tracer.start_span(
-            name, context=parent, kind=SpanKind.CLIENT, attributes=attributes, start_time=start_ns
+        error = attributes.get("error.type")
+        self.processor.on_end(
+            ReadableSpan(
+                f"{operation} {ctx.model}" if ctx.model else operation,
+                context=SpanContext(
+                    trace_id,
+                    random.getrandbits(64) or 1,
+                    is_remote=False,
+                    trace_flags=_SAMPLED,
+                    trace_state=state,
+                ),
+                parent=parent,
+                resource=self.resource,
+                attributes=attributes,
+                kind=SpanKind.CLIENT,
+                status=_OK if error is None else Status(StatusCode.ERROR, str(error)),
+                start_time=start_ns,
+                end_time=end_ns,
+                instrumentation_scope=self.scope,
+            )
         )
-        if "error.type" in attributes:
-            span.set_status(Status(StatusCode.ERROR, str(attributes["error.type"])))
-        span.end(end_time=end_ns)
-        span_context = span.get_span_context()
-        return f"{span_context.trace_id:032x}" if span_context.is_valid else None
+        return f"{trace_id:032x}"
 
 
 def _provider_name(ctx: RequestContext) -> str | None:
