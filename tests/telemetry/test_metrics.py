@@ -33,6 +33,7 @@ def observe(metrics: Metrics, **overrides: Any) -> None:
         **overrides,
     }
     metrics.observe(**call)
+    metrics.flush()
 
 
 def test_label_cap_keeps_the_first_values() -> None:
@@ -121,3 +122,37 @@ def test_the_exposition_parses() -> None:
     assert content_type.startswith("text/plain")
     names = {f.name for f in text_string_to_metric_families(body.decode())}
     assert {"llm_requests", "llm_tokens", "agent_executions", "llm_cost_usd"} <= names
+
+
+def test_batched_histograms_match_what_observe_would_write() -> None:
+    metrics = Metrics(MetricsConfig())
+    durations = [0.005, 0.01, 0.0100001, 0.3, 300.0, 1000.0]
+    for d in durations:
+        metrics.observe(
+            proxy="hist",
+            provider="p",
+            model="m",
+            agent_id=None,
+            status=200,
+            duration_s=d,
+            ttft_s=None,
+            usage=Usage(),
+            cost_usd=0.0,
+            upstream_status=200,
+            error_code=None,
+            limit_outcome=None,
+            decisions=[],
+        )
+    metrics.flush()
+    labels = {"proxy": "hist", "provider": "p", "model": "m", "external_agent_id": ""}
+    labels["status_code"] = "200"
+    bucket = "llm_request_duration_seconds_bucket"
+    assert value(bucket, **labels, le="0.01") == 2  # a bound counts in its own bucket
+    assert value(bucket, **labels, le="0.025") == 3
+    assert value(bucket, **labels, le="0.5") == 4
+    assert value(bucket, **labels, le="300.0") == 5
+    assert value(bucket, **labels, le="+Inf") == 6
+    assert value("llm_request_duration_seconds_count", **labels) == 6
+    assert value("llm_request_duration_seconds_sum", **labels) == sum(durations)
+    del labels["status_code"]
+    assert value("llm_time_to_first_token_seconds_count", **labels) == 0

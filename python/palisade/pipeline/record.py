@@ -54,14 +54,22 @@ class Recording:
             )
         return cls(writer, metrics, tracing or Tracing.from_config(config.tracing))
 
+    @property
+    def active(self) -> bool:
+        return self.writer is not None or self.metrics is not None or self.tracing is not None
+
     def start(self) -> None:
         if self.writer is not None:
             self.writer.start()
+        if self.metrics is not None:
+            self.metrics.start()
 
     def stop(self) -> None:
-        """Blocking: writes what is queued and flushes spans."""
+        """Blocking: writes what is queued, the pending metrics, and flushes spans."""
         if self.writer is not None:
             self.writer.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
         if self.tracing is not None:
             self.tracing.shutdown()
 
@@ -70,7 +78,7 @@ def record(
     gw: Gateway, ctx: RequestContext, headers: Mapping[str, str], response: Response
 ) -> None:
     recording = gw.recording
-    if recording is None:
+    if recording is None or not recording.active:
         return
     try:
         _record(gw, recording, ctx, headers, response)

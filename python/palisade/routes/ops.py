@@ -30,7 +30,7 @@ async def metrics(request: Request) -> Response:
     if gw.recording is None or gw.recording.metrics is None:
         raise NotFound("Palisade: metrics are off (`metrics.enabled`).", code="metrics_disabled")
     # Reads every worker's files in multiprocess mode: off the event loop.
-    body, content_type = await run_in_threadpool(exposition)
+    body, content_type = await run_in_threadpool(exposition, gw.recording.metrics)
     return Response(body, media_type=content_type)
 
 

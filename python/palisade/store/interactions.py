@@ -112,8 +112,8 @@ CREATE TABLE IF NOT EXISTS interactions (
     guardrail_actions TEXT,
     decisions TEXT,
     response_bytes INTEGER,
-    request_body TEXT,
-    response_body TEXT
+    request_body BLOB,
+    response_body BLOB
 );
 CREATE INDEX IF NOT EXISTS interactions_ts ON interactions (ts);
 CREATE INDEX IF NOT EXISTS interactions_agent ON interactions (agent_id)
@@ -372,11 +372,11 @@ class InteractionWriter:
             self._body(response),
         )
 
-    def _body(self, body: bytes | None) -> str | None:
+    def _body(self, body: bytes | None) -> bytes | None:
+        # Kept as the bytes that went over the wire (a BLOB); decoded when read.
         if body is None or not self.bodies:
             return None
-        # A cut may split a UTF-8 sequence: the broken tail becomes U+FFFD.
-        return body[: self.max_body_bytes].decode("utf-8", "replace")
+        return body[: self.max_body_bytes]
 
     def _purge(self) -> None:
         self._next_purge = time.monotonic() + PURGE_INTERVAL_S
@@ -624,4 +624,9 @@ def _item(columns: Iterable[str], row: Sequence[Any]) -> dict[str, Any]:
     item["guardrail_actions"] = actions.strip(",").split(",") if actions else []
     decisions = item.get("decisions")
     item["decisions"] = orjson.loads(decisions) if decisions else []
+    for key in ("request_body", "response_body"):
+        body = item.get(key)
+        if isinstance(body, bytes):
+            # A cut at logging.max_body_bytes may split a UTF-8 sequence: U+FFFD there.
+            item[key] = body.decode("utf-8", "replace")
     return item

@@ -12,7 +12,9 @@ Label values that come from clients (agent ids, model names) are capped per work
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
+import threading
+from bisect import bisect_left
+from collections import OrderedDict, deque
 from typing import Any
 
 from prometheus_client import (
@@ -33,8 +35,23 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 OTHER = "other"
 
 _CALL = ("proxy", "provider", "model", "external_agent_id")
-_DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
-_TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_DURATION_BUCKETS = (
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+)
+_TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 REQUESTS = Counter("llm_requests", "Requests through the gateway.", [*_CALL, "status_code"])
 DURATION = Histogram(
@@ -94,6 +111,74 @@ _UPSTREAM_CODES = {
 _FALLBACK_EXECUTIONS = 100_000
 
 
+def _bump(others: dict[tuple[Any, ...], float], metric: Counter, *labels: str) -> None:
+    key = (metric, *labels)
+    others[key] = others.get(key, 0) + 1
+
+
+class _Histogram:
+    """Observations of one histogram child, added up between two flushes."""
+
+    __slots__ = ("bounds", "buckets", "total")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.buckets = [0] * (len(bounds) + 1)
+        self.total = 0.0
+
+    def add(self, amount: float) -> None:
+        self.buckets[bisect_left(self.bounds, amount)] += 1
+        self.total += amount
+
+    def write(self, child: Any) -> None:
+        # Histogram.observe writes its sum and one bucket per call; written here once per
+        # flush instead, through the same value objects (prometheus-client 0.26 internals:
+        # `_sum`, `_buckets` in `_upper_bounds` order, the last one +Inf).
+        if not any(self.buckets):
+            return
+        child._sum.inc(self.total)
+        for value, count in zip(child._buckets, self.buckets, strict=True):
+            if count:
+                value.inc(count)
+
+
+class _Totals:
+    """One label set's requests, durations, tokens and cost between two flushes."""
+
+    __slots__ = ("cached", "cost", "duration", "inp", "out", "reasoning", "requests", "ttft")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.duration = _Histogram(_DURATION_BUCKETS)
+        self.ttft = _Histogram(_TTFT_BUCKETS)
+        self.inp = self.out = self.cached = self.reasoning = 0
+        self.cost = 0.0
+
+    def add(
+        self, duration_s: float, ttft_s: float | None, usage: Usage, cost: float | None
+    ) -> None:
+        self.requests += 1
+        self.duration.add(duration_s)
+        if ttft_s is not None:
+            self.ttft.add(ttft_s)
+        self.inp += usage.input_tokens
+        self.out += usage.output_tokens
+        self.cached += usage.cached_tokens
+        self.reasoning += usage.reasoning_tokens
+        if cost:
+            self.cost += cost
+
+    def write(self, children: tuple[Any, ...]) -> None:
+        requests, duration, ttft, t_in, t_out, t_cached, t_reasoning, cost = children
+        requests.inc(self.requests)
+        self.duration.write(duration)
+        self.ttft.write(ttft)
+        for child, amount in ((t_in, self.inp), (t_out, self.out), (t_cached, self.cached),
+                              (t_reasoning, self.reasoning), (cost, self.cost)):  # fmt: skip
+            if amount:
+                child.inc(amount)
+
+
 class LabelCap:
     """The first `limit` distinct values pass; the rest become `other`."""
 
@@ -115,12 +200,39 @@ class LabelCap:
 
 
 class Metrics:
+    """The request path only appends one tuple per request to a queue; a flusher thread (once
+    a second, and before every scrape) adds them up and writes each label set's totals, so the
+    per-request cost does not grow with the number of metrics, and in multiprocess mode the
+    memory-mapped values are written once per label set and second, not per request."""
+
+    FLUSH_INTERVAL_S = 1.0
+
     def __init__(self, config: MetricsConfig) -> None:
         self.agent = LabelCap(config.max_agent_labels)
         self.model = LabelCap(config.max_model_labels)
-        # Label lookups take a lock and a tuple build each; a call's children are cached.
+        self._pending: deque[tuple[Any, ...]] = deque()
         self._calls: dict[tuple[str, ...], tuple[Any, ...]] = {}
         self._executions: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()  # one flush at a time: the caps and caches are its own
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="palisade-metrics", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5.0)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self.FLUSH_INTERVAL_S)
+            self.flush()
 
     def observe(
         self,
@@ -139,9 +251,36 @@ class Metrics:
         limit_outcome: str | None,
         decisions: list[Decision],
     ) -> None:
-        model_label = self.model(model)
-        agent = self.agent(agent_id)
-        key = (proxy, provider, model_label, agent, str(status))
+        self._pending.append(
+            (
+                proxy,
+                provider,
+                model,
+                agent_id,
+                status,
+                duration_s,
+                ttft_s,
+                usage,
+                cost_usd,
+                upstream_status,
+                error_code,
+                limit_outcome,
+                decisions,
+            )
+        )
+
+    def flush(self) -> None:
+        with self._lock:
+            calls: dict[tuple[str, ...], _Totals] = {}
+            others: dict[tuple[Any, ...], float] = {}
+            while self._pending:
+                self._add(self._pending.popleft(), calls, others)
+            for key, totals in calls.items():
+                totals.write(self._children(key))
+            for (metric, *labels), amount in others.items():
+                metric.labels(*labels).inc(amount)
+
+    def _children(self, key: tuple[str, ...]) -> tuple[Any, ...]:
         children = self._calls.get(key)
         if children is None:
             call = key[:4]
@@ -154,34 +293,52 @@ class Metrics:
             )
             if len(self._calls) < 10_000:
                 self._calls[key] = children
-        requests, duration, ttft, t_in, t_out, t_cached, t_reasoning, cost = children
-        requests.inc()
-        duration.observe(duration_s)
-        if ttft_s is not None:
-            ttft.observe(ttft_s)
-        if usage.input_tokens:
-            t_in.inc(usage.input_tokens)
-        if usage.output_tokens:
-            t_out.inc(usage.output_tokens)
-        if usage.cached_tokens:
-            t_cached.inc(usage.cached_tokens)
-        if usage.reasoning_tokens:
-            t_reasoning.inc(usage.reasoning_tokens)
-        if cost_usd:
-            cost.inc(cost_usd)
-        elif cost_usd is None:
-            UNPRICED.labels(provider, model_label).inc()
+        return children
+
+    def _add(
+        self,
+        item: tuple[Any, ...],
+        calls: dict[tuple[str, ...], _Totals],
+        others: dict[tuple[Any, ...], float],
+    ) -> None:
+        (
+            proxy,
+            provider,
+            model,
+            agent_id,
+            status,
+            duration_s,
+            ttft_s,
+            usage,
+            cost_usd,
+            upstream_status,
+            error_code,
+            limit_outcome,
+            decisions,
+        ) = item
+        model_label = self.model(model)
+        agent = self.agent(agent_id)
+        key = (proxy, provider, model_label, agent, str(status))
+        totals = calls.get(key)
+        if totals is None:
+            totals = calls[key] = _Totals()
+        totals.add(duration_s, ttft_s, usage, cost_usd)
+        if cost_usd is None:
+            _bump(others, UNPRICED, provider, model_label)
         for d in decisions:
-            GUARDRAIL_ACTIONS.labels(proxy, d.guardrail, d.action, d.direction).inc()
+            _bump(others, GUARDRAIL_ACTIONS, proxy, d.guardrail, d.action, d.direction)
         if limit_outcome in _RATE_OUTCOMES:
-            RATE_LIMITED.labels(proxy, model_label, agent, limit_outcome).inc()
+            _bump(others, RATE_LIMITED, proxy, model_label, agent, limit_outcome)
         if upstream_status is not None and upstream_status >= 400:
-            UPSTREAM_ERRORS.labels(proxy, provider, model_label, str(upstream_status)).inc()
+            _bump(others, UPSTREAM_ERRORS, proxy, provider, model_label, str(upstream_status))
         elif error_code in _UPSTREAM_CODES:
-            UPSTREAM_ERRORS.labels(proxy, provider, model_label, _UPSTREAM_CODES[error_code]).inc()
+            code = _UPSTREAM_CODES[error_code]
+            _bump(others, UPSTREAM_ERRORS, proxy, provider, model_label, code)
 
     def new_execution(self, proxy: str, agent_id: str | None) -> None:
-        EXECUTIONS.labels(proxy, self.agent(agent_id)).inc()
+        with self._lock:
+            agent = self.agent(agent_id)
+        EXECUTIONS.labels(proxy, agent).inc()
 
     def execution_seen(self, execution_id: str, proxy: str, agent_id: str | None) -> None:
         """Without the interaction log there is no shared first-seen set: each worker counts
@@ -202,8 +359,11 @@ class Metrics:
         RECORDS_DROPPED.labels(reason).inc(count)
 
 
-def exposition() -> tuple[bytes, str]:
-    """The text exposition: every worker's values in multiprocess mode, else this process's."""
+def exposition(metrics: Metrics | None = None) -> tuple[bytes, str]:
+    """The text exposition: every worker's values in multiprocess mode, else this process's
+    (this worker's pending observations written first)."""
+    if metrics is not None:
+        metrics.flush()
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

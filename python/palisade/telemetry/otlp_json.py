@@ -54,58 +54,82 @@ class OtlpJsonExporter(SpanExporter):
 
 def encode(spans: Sequence[ReadableSpan]) -> bytes:
     """An ExportTraceServiceRequest in OTLP's JSON mapping, spans grouped by resource and
-    instrumentation scope."""
-    resources: dict[int, tuple[Resource | None, dict[Any, list[dict[str, Any]]]]] = {}
+    instrumentation scope. Written as text from cached pieces: most attributes (model,
+    provider, proxy, agent) repeat from span to span, and a dict per attribute for orjson
+    would cost more than the rest of the span."""
+    groups: dict[tuple[int, int], tuple[Resource | None, Any, list[str]]] = {}
     for span in spans:
-        _, scopes = resources.setdefault(id(span.resource), (span.resource, {}))
-        scopes.setdefault(span.instrumentation_scope, []).append(_span(span))
-    return orjson.dumps(
-        {
-            "resourceSpans": [
-                {
-                    "resource": {
-                        "attributes": _attributes(resource.attributes if resource else {})
-                    },
-                    "scopeSpans": [
-                        {
-                            "scope": {"name": scope.name, "version": scope.version or ""}
-                            if scope is not None
-                            else {},
-                            "spans": encoded,
-                        }
-                        for scope, encoded in scopes.items()
-                    ],
-                }
-                for resource, scopes in resources.values()
-            ]
-        }
+        scope = span.instrumentation_scope
+        group = groups.get((id(span.resource), id(scope)))
+        if group is None:
+            group = groups[id(span.resource), id(scope)] = (span.resource, scope, [])
+        group[2].append(_span(span))
+    by_resource: dict[int, tuple[Resource | None, list[str]]] = {}
+    for resource, scope, encoded in groups.values():
+        scope_json = (
+            orjson.dumps({"name": scope.name, "version": scope.version or ""}).decode()
+            if scope is not None
+            else "{}"
+        )
+        by_resource.setdefault(id(resource), (resource, []))[1].append(
+            f'{{"scope":{scope_json},"spans":[{",".join(encoded)}]}}'
+        )
+    parts = [
+        f'{{"resource":{{"attributes":[{_attributes(r.attributes if r else {})}]}},'
+        f'"scopeSpans":[{",".join(scopes)}]}}'
+        for r, scopes in by_resource.values()
+    ]
+    return f'{{"resourceSpans":[{",".join(parts)}]}}'.encode()
+
+
+def _span(span: ReadableSpan) -> str:
+    context = span.context
+    assert context is not None  # a finished span always has one
+    status = span.status
+    status_json = (
+        f'{{"code":{status.status_code.value},"message":{_text(status.description)}}}'
+        if status.description
+        else f'{{"code":{status.status_code.value}}}'
+    )
+    parent = f',"parentSpanId":"{span.parent.span_id:016x}"' if span.parent is not None else ""
+    state = f',"traceState":{_text(context.trace_state.to_header())}' if context.trace_state else ""
+    # OTLP counts SPAN_KIND_UNSPECIFIED as 0, the API's INTERNAL as 1.
+    return (
+        f'{{"traceId":"{context.trace_id:032x}","spanId":"{context.span_id:016x}"{parent},'
+        f'"name":{_text(span.name)},"kind":{span.kind.value + 1},'
+        f'"startTimeUnixNano":"{span.start_time or 0}","endTimeUnixNano":"{span.end_time or 0}",'
+        f'"attributes":[{_attributes(span.attributes or {})}],"status":{status_json}{state}}}'
     )
 
 
-def _span(span: ReadableSpan) -> dict[str, Any]:
-    context = span.context
-    assert context is not None  # a span the SDK ended always has one
-    out: dict[str, Any] = {
-        "traceId": f"{context.trace_id:032x}",
-        "spanId": f"{context.span_id:016x}",
-        "name": span.name,
-        "kind": span.kind.value + 1,  # OTLP counts SPAN_KIND_UNSPECIFIED as 0
-        "startTimeUnixNano": str(span.start_time or 0),
-        "endTimeUnixNano": str(span.end_time or 0),
-        "attributes": _attributes(span.attributes or {}),
-        "status": {"code": span.status.status_code.value},
-    }
-    if span.parent is not None:
-        out["parentSpanId"] = f"{span.parent.span_id:016x}"
-    if span.status.description:
-        out["status"]["message"] = span.status.description
-    if context.trace_state:
-        out["traceState"] = context.trace_state.to_header()
-    return out
+_CACHE_SIZE = 8192
+_pieces: dict[tuple[str, type, Any], str] = {}
+_keys: dict[str, str] = {}
 
 
-def _attributes(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"key": key, "value": _value(value)} for key, value in attributes.items()]
+def _attributes(attributes: Mapping[str, Any]) -> str:
+    out = []
+    for key, value in attributes.items():
+        cache_key = (key, type(value), value if not isinstance(value, list) else tuple(value))
+        piece = _pieces.get(cache_key)
+        if piece is None:
+            head = _keys.get(key)
+            if head is None:
+                head = f'{{"key":{_text(key)},"value":'
+                if len(_keys) < _CACHE_SIZE:
+                    _keys[key] = head
+            if type(value) is int:
+                out.append(f'{head}{{"intValue":"{value}"}}}}')  # counts: rarely repeat
+                continue
+            piece = head + orjson.dumps(_value(value)).decode() + "}"
+            if len(_pieces) < _CACHE_SIZE:
+                _pieces[cache_key] = piece
+        out.append(piece)
+    return ",".join(out)
+
+
+def _text(value: str) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _value(value: Any) -> dict[str, Any]:
