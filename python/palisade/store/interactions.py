@@ -240,7 +240,7 @@ class InteractionWriter:
             self._drop(1, "queue_full")
             return False
         self._queue.append(record)
-        if len(self._queue) >= BATCH_SIZE:
+        if len(self._queue) >= BATCH_SIZE and not self._wake.is_set():
             self._wake.set()
         return True
 

@@ -8,7 +8,7 @@ no span object lives across the request's awaits, and none of the SDK's per-span
 the record. A client's W3C `traceparent` (and `tracestate`) makes the span its child and decides
 sampling (parent-based, then `tracing.sample_ratio` by trace id, as the SDK's
 `ParentBased(TraceIdRatioBased)`). Spans leave in batches from the SDK's exporter thread, over
-OTLP/HTTP in JSON (`otlp_json.py`) or protobuf (the SDK's exporter).
+OTLP/HTTP in JSON (`otlp_json.py`) or protobuf (the SDK's exporter), queued by `SpanQueue`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 from opentelemetry.util.types import AttributeValue
@@ -28,6 +28,7 @@ from palisade import __version__
 from palisade.config import TracingConfig
 from palisade.pipeline.context import RequestContext
 from palisade.pricing import Usage
+from palisade.telemetry.span_queue import SpanQueue
 
 OPERATIONS = {
     "chat/completions": "chat",
@@ -48,6 +49,7 @@ PROVIDER_NAMES = {
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _OK = Status(StatusCode.UNSET)
+_NO_STATE = TraceState()
 _LOW_64 = (1 << 64) - 1
 
 
@@ -67,7 +69,7 @@ def parse_traceparent(traceparent: str, tracestate: str | None = None) -> SpanCo
         span_id,
         is_remote=True,
         trace_flags=TraceFlags(int(flags, 16)),
-        trace_state=TraceState.from_header([tracestate]) if tracestate else TraceState(),
+        trace_state=TraceState.from_header([tracestate]) if tracestate else _NO_STATE,
     )
 
 
@@ -101,7 +103,7 @@ class Tracing:
 
             exporter = OtlpJsonExporter(config.otlp_endpoint, dict(config.otlp_headers))
         return cls(
-            BatchSpanProcessor(exporter),
+            SpanQueue(exporter),
             resource=Resource.create({"service.name": config.service_name}),
             sample_ratio=config.sample_ratio,
         )
@@ -129,7 +131,7 @@ class Tracing:
             if not parent.trace_flags.sampled:
                 return f"{trace_id:032x}"  # the client's trace, which it chose not to keep
         else:
-            trace_id, state = random.getrandbits(128) or 1, TraceState()
+            trace_id, state = random.getrandbits(128) or 1, _NO_STATE
             if (trace_id & _LOW_64) >= self._bound:
                 return None
         operation = OPERATIONS.get(ctx.endpoint, ctx.endpoint)
@@ -143,29 +145,37 @@ class Tracing:
             "palisade.auth.method": ctx.auth_method,
             "palisade.tokens_counted": ctx.tokens_counted,
         }
-        optional: dict[str, AttributeValue | None] = {
-            "gen_ai.provider.name": _provider_name(ctx),
-            "gen_ai.request.model": ctx.model,
-            "gen_ai.response.model": served_model,
-            "gen_ai.conversation.id": ctx.session_id,
-            "gen_ai.agent.id": ctx.agent_id,
-            "user.id": ctx.user_id,
-            "palisade.execution.id": ctx.execution_id,
-            "palisade.key.id": ctx.key_id,
-            "palisade.cost_usd": ctx.cost_usd,
-            "palisade.limit.outcome": ctx.limit_outcome,
-            "error.type": ctx.error_code or (str(status) if status >= 400 else None),
-        }
-        for key, value in optional.items():
-            if value is not None:
-                attributes[key] = value
+        # Only what is known: an attribute set to None is not exported anyway.
+        if ctx.target is not None:
+            name = ctx.target.provider.name
+            attributes["gen_ai.provider.name"] = PROVIDER_NAMES.get(name, name)
+        if ctx.model is not None:
+            attributes["gen_ai.request.model"] = ctx.model
+        if served_model is not None:
+            attributes["gen_ai.response.model"] = served_model
+        if ctx.session_id is not None:
+            attributes["gen_ai.conversation.id"] = ctx.session_id
+        if ctx.agent_id is not None:
+            attributes["gen_ai.agent.id"] = ctx.agent_id
+        if ctx.user_id is not None:
+            attributes["user.id"] = ctx.user_id
+        if ctx.execution_id is not None:
+            attributes["palisade.execution.id"] = ctx.execution_id
+        if ctx.key_id is not None:
+            attributes["palisade.key.id"] = ctx.key_id
+        if ctx.cost_usd is not None:
+            attributes["palisade.cost_usd"] = ctx.cost_usd
+        if ctx.limit_outcome is not None:
+            attributes["palisade.limit.outcome"] = ctx.limit_outcome
+        error = ctx.error_code or (str(status) if status >= 400 else None)
+        if error is not None:
+            attributes["error.type"] = error
         if usage.cached_tokens:
             attributes["gen_ai.usage.cache_read.input_tokens"] = usage.cached_tokens
         if ctx.decisions:
             attributes["palisade.guardrail.actions"] = tuple(
                 sorted({f"{d.guardrail}:{d.action}" for d in ctx.decisions})
             )
-        error = attributes.get("error.type")
         self.processor.on_end(
             ReadableSpan(
                 f"{operation} {ctx.model}" if ctx.model else operation,
@@ -187,10 +197,3 @@ class Tracing:
             )
         )
         return f"{trace_id:032x}"
-
-
-def _provider_name(ctx: RequestContext) -> str | None:
-    if ctx.target is None:
-        return None
-    name = ctx.target.provider.name
-    return PROVIDER_NAMES.get(name, name)
