@@ -66,6 +66,7 @@ bench: $(VENV)/.ext
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	$(PY) benches/http_bench.py
 	$(PY) benches/guardrails_bench.py
+	$(PY) benches/observability_bench.py
 	for b in sse tokens scan injection; do $(PY) benches/core_$$b.py; done
 
 clean:

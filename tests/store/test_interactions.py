@@ -349,3 +349,18 @@ def test_parse_time() -> None:
     assert parse_time("2024-01-01T01:00:00+01:00") == 1_704_067_200.0
     with pytest.raises(ValueError, match="Invalid isoformat"):
         parse_time("yesterday")
+
+
+def test_large_batches_are_written_whole_and_in_order(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    base = time.time() - 1000
+    w = writer(db)  # not started: the whole backlog becomes one batch of 150
+    for i in range(150):
+        assert w.submit(Record(values(id=f"req_big{i:03d}", ts=base + i), (), None, b"x" * i))
+    w.start()
+    assert w.flush()
+    w.stop()
+    assert w.stats.written == 150
+    items, _ = list_interactions(str(db), Filters(), limit=500)
+    assert [item["id"] for item in items] == [f"req_big{i:03d}" for i in reversed(range(150))]
+    assert [item["response_bytes"] for item in items] == list(reversed(range(150)))

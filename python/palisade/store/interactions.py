@@ -130,10 +130,21 @@ CREATE TABLE IF NOT EXISTS executions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS executions_first_seen ON executions (first_seen);
 """
-_INSERT = (
-    f"INSERT INTO interactions ({', '.join(_COLUMNS)}) "  # noqa: S608 - fixed names
-    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
-)
+_ROW = f"({', '.join('?' for _ in _COLUMNS)})"
+# Rows per INSERT statement. The sqlite3 module releases the GIL around every statement it
+# steps: one statement per row makes the writer and the event loop trade the GIL (a context
+# switch each way) for every record; one per 64 rows makes that rare.
+ROWS_PER_INSERT = 64
+
+
+def _insert(rows: int) -> str:
+    return (
+        f"INSERT INTO interactions ({', '.join(_COLUMNS)}) "  # noqa: S608 - fixed names
+        f"VALUES {', '.join([_ROW] * rows)}"
+    )
+
+
+_INSERT_MANY = _insert(ROWS_PER_INSERT)
 
 BUSY_TIMEOUT_S = 5.0
 BATCH_SIZE = 512
@@ -297,7 +308,7 @@ class InteractionWriter:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(_INSERT, rows)
+                _insert_rows(conn, rows)
                 new = self._first_seen(conn, batch)
                 conn.execute("COMMIT")
             except BaseException:
@@ -412,6 +423,14 @@ class InteractionWriter:
         log.error("interaction log: records dropped: %s", counts)
         self._unlogged.clear()
         self._next_log = time.monotonic() + _LOG_EVERY_S
+
+
+def _insert_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start : start + ROWS_PER_INSERT]
+        # The sqlite3 module caches prepared statements by text: at most 64 distinct ones.
+        sql = _INSERT_MANY if len(chunk) == ROWS_PER_INSERT else _insert(len(chunk))
+        conn.execute(sql, [value for row in chunk for value in row])
 
 
 # --- queries ------------------------------------------------------------------------------
