@@ -33,7 +33,7 @@ def context(
     ctx.model = model
     ctx.target = Target(ProviderConfig(name="p", base_url="http://x"), model, rewritten=False)
     ctx.status = status
-    ctx.forwarded = forwarded
+    ctx.forwarded_body = orjson.dumps(ctx.body) if forwarded else None
     return ctx
 
 

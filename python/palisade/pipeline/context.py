@@ -73,9 +73,9 @@ class RequestContext:
     cost_usd: float | None = None
     # The gateway-made error that ended the request, if any (`rate_limit_exceeded`, ...).
     error_code: str | None = None
-    # Stage 9 (record): the request passed every stage before the upstream call, so its
-    # outgoing body is what the provider saw; a streamed answer's chunks as the client got them.
-    forwarded: bool = False
+    # Stage 9 (record): the body as it left for the provider (None: the request never got
+    # that far), and a streamed answer's chunks as the client got them.
+    forwarded_body: bytes | None = None
     sent_chunks: list[bytes] | None = None
 
     def outgoing_body(self) -> bytes:

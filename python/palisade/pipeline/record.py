@@ -169,10 +169,10 @@ def _record(
     recording.writer.submit(
         Record(
             values,
-            ctx.decisions,
+            tuple(ctx.decisions),
             # Only a request that passed the guardrails is stored: a blocked one may hold the
             # very secret that blocked it.
-            ctx.outgoing_body if ctx.forwarded else None,
-            ctx.sent_chunks if ctx.sent_chunks is not None else answer,
+            ctx.forwarded_body,
+            b"".join(ctx.sent_chunks) if ctx.sent_chunks is not None else answer,
         )
     )

@@ -29,7 +29,7 @@ def account(ctx: RequestContext, prices: PriceTable, answer: bytes | None) -> Us
     is a non-stream answer's body as the client got it."""
     usage = Usage.from_provider(ctx.usage)
     if usage is None:
-        if ctx.status == 200 and ctx.forwarded:
+        if ctx.status == 200 and ctx.forwarded_body is not None:
             usage = count_usage(ctx, answer)
             ctx.tokens_counted = True
         else:

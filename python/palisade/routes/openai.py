@@ -100,7 +100,7 @@ async def _generate(request: Request, ctx: RequestContext) -> Response:
     if ctx.guards.on_request:
         guard_request(ctx)
     headers = upstream_headers(request.headers, provider)
-    ctx.forwarded = True
+    ctx.forwarded_body = ctx.outgoing_body()
     # A client that leaves raises ClientDisconnected, answered by _Generation.
     async with DisconnectWatch(request.receive):
         resp = await send(
@@ -108,7 +108,7 @@ async def _generate(request: Request, ctx: RequestContext) -> Response:
             "POST",
             upstream_url(provider, path),
             headers=headers,
-            body=ctx.outgoing_body(),
+            body=ctx.forwarded_body,
             provider=provider,
         )
         return await relay(ctx, resp)

@@ -23,10 +23,10 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
 
 import orjson
@@ -155,17 +155,17 @@ _LOG_EVERY_S = 10.0
 _KNOWN_EXECUTIONS = 4096
 
 
-@dataclass(slots=True)
-class Record:
-    """One finished request. Built on the request path from references only; the writer
-    thread turns it into a row."""
+class Record(NamedTuple):
+    """One finished request, built on the request path. Only strings, numbers, bytes and
+    tuples of them: the garbage collector stops tracking such a tuple at its first pass, so a
+    queue of thousands costs the collections nothing."""
 
     values: tuple[Any, ...]  # RECORD_COLUMNS order
-    decisions: Sequence[Decision] = ()
+    decisions: tuple[Decision, ...] = ()
     # The body as the provider saw it; None when the request never got that far.
-    request_body: Callable[[], bytes] | None = None
-    # The answer as the client got it: one body, or a stream's chunks.
-    response_body: bytes | list[bytes] | None = None
+    request_body: bytes | None = None
+    # The answer as the client got it (a stream's chunks joined).
+    response_body: bytes | None = None
 
 
 class WriterEvents(Protocol):
@@ -370,10 +370,7 @@ class InteractionWriter:
     def _row(self, record: Record) -> tuple[Any, ...]:
         decisions = [d.as_record() for d in record.decisions]
         actions = ",".join(sorted({d.action for d in record.decisions}))
-        request = record.request_body() if record.request_body is not None and self.bodies else None
-        response = record.response_body
-        if isinstance(response, list):
-            response = b"".join(response)
+        request, response = record.request_body, record.response_body
         return (
             *record.values,
             f",{actions}," if actions else None,

@@ -155,16 +155,23 @@ class _Totals:
         self.cost = 0.0
 
     def add(
-        self, duration_s: float, ttft_s: float | None, usage: Usage, cost: float | None
+        self,
+        duration_s: float,
+        ttft_s: float | None,
+        inp: int,
+        out: int,
+        cached: int,
+        reasoning: int,
+        cost: float | None,
     ) -> None:
         self.requests += 1
         self.duration.add(duration_s)
         if ttft_s is not None:
             self.ttft.add(ttft_s)
-        self.inp += usage.input_tokens
-        self.out += usage.output_tokens
-        self.cached += usage.cached_tokens
-        self.reasoning += usage.reasoning_tokens
+        self.inp += inp
+        self.out += out
+        self.cached += cached
+        self.reasoning += reasoning
         if cost:
             self.cost += cost
 
@@ -251,6 +258,7 @@ class Metrics:
         limit_outcome: str | None,
         decisions: list[Decision],
     ) -> None:
+        # Atoms and tuples of atoms only: the collector stops tracking the queued tuples.
         self._pending.append(
             (
                 proxy,
@@ -260,12 +268,15 @@ class Metrics:
                 status,
                 duration_s,
                 ttft_s,
-                usage,
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cached_tokens,
+                usage.reasoning_tokens,
                 cost_usd,
                 upstream_status,
                 error_code,
                 limit_outcome,
-                decisions,
+                tuple((d.guardrail, d.action, d.direction) for d in decisions) if decisions else (),
             )
         )
 
@@ -309,7 +320,10 @@ class Metrics:
             status,
             duration_s,
             ttft_s,
-            usage,
+            inp,
+            out,
+            cached,
+            reasoning,
             cost_usd,
             upstream_status,
             error_code,
@@ -322,11 +336,11 @@ class Metrics:
         totals = calls.get(key)
         if totals is None:
             totals = calls[key] = _Totals()
-        totals.add(duration_s, ttft_s, usage, cost_usd)
+        totals.add(duration_s, ttft_s, inp, out, cached, reasoning, cost_usd)
         if cost_usd is None:
             _bump(others, UNPRICED, provider, model_label)
-        for d in decisions:
-            _bump(others, GUARDRAIL_ACTIONS, proxy, d.guardrail, d.action, d.direction)
+        for guardrail, action, direction in decisions:
+            _bump(others, GUARDRAIL_ACTIONS, proxy, guardrail, action, direction)
         if limit_outcome in _RATE_OUTCOMES:
             _bump(others, RATE_LIMITED, proxy, model_label, agent, limit_outcome)
         if upstream_status is not None and upstream_status >= 400:

@@ -20,6 +20,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from palisade.telemetry.span_queue import SpanQueue
+
 log = logging.getLogger("palisade.tracing")
 
 _LOG_EVERY_S = 30.0
@@ -35,8 +37,14 @@ class OtlpJsonExporter(SpanExporter):
         self._next_log = 0.0
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        groups: dict[tuple[Resource | None, Any], list[str]] = {}
+        for span in spans:
+            groups.setdefault((span.resource, span.instrumentation_scope), []).append(_span(span))
+        return self.post(envelope(groups), len(spans))
+
+    def post(self, body: bytes, spans: int) -> SpanExportResult:
         request = urllib.request.Request(  # noqa: S310 - the operator's configured http(s) URL
-            self.endpoint, data=encode(spans), headers=self.headers, method="POST"
+            self.endpoint, data=body, headers=self.headers, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:  # noqa: S310
@@ -44,7 +52,7 @@ class OtlpJsonExporter(SpanExporter):
         except (urllib.error.URLError, OSError) as exc:
             if time.monotonic() >= self._next_log:
                 self._next_log = time.monotonic() + _LOG_EVERY_S
-                log.warning("OTLP export of %d spans failed: %s", len(spans), exc)
+                log.warning("OTLP export of %d spans failed: %s", spans, exc)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
@@ -52,20 +60,35 @@ class OtlpJsonExporter(SpanExporter):
         pass
 
 
-def encode(spans: Sequence[ReadableSpan]) -> bytes:
-    """An ExportTraceServiceRequest in OTLP's JSON mapping, spans grouped by resource and
-    instrumentation scope. Written as text from cached pieces: most attributes (model,
-    provider, proxy, agent) repeat from span to span, and a dict per attribute for orjson
-    would cost more than the rest of the span."""
-    groups: dict[tuple[int, int], tuple[Resource | None, Any, list[str]]] = {}
-    for span in spans:
-        scope = span.instrumentation_scope
-        group = groups.get((id(span.resource), id(scope)))
-        if group is None:
-            group = groups[id(span.resource), id(scope)] = (span.resource, scope, [])
-        group[2].append(_span(span))
+class OtlpJsonSpanQueue(SpanQueue):
+    """Encodes each span when it ends: only its JSON text waits for the export. A queue of
+    span objects (attribute dicts and all) would be scanned by every garbage collection while
+    it waits; a queue of strings is not."""
+
+    def __init__(self, exporter: OtlpJsonExporter, **options: Any) -> None:
+        self.json_exporter = exporter
+        self._groups: dict[tuple[int, int], tuple[Resource | None, Any]] = {}
+        super().__init__(exporter, **options)
+
+    def _item(self, span: ReadableSpan) -> object:
+        key = (id(span.resource), id(span.instrumentation_scope))
+        if key not in self._groups:
+            self._groups[key] = (span.resource, span.instrumentation_scope)
+        return key, _span(span)
+
+    def _send(self, items: list[Any]) -> bool:
+        groups: dict[tuple[Resource | None, Any], list[str]] = {}
+        for key, encoded in items:
+            groups.setdefault(self._groups[key], []).append(encoded)
+        result = self.json_exporter.post(envelope(groups), len(items))
+        return result is SpanExportResult.SUCCESS
+
+
+def envelope(groups: Mapping[tuple[Resource | None, Any], list[str]]) -> bytes:
+    """An ExportTraceServiceRequest in OTLP's JSON mapping from encoded spans, by resource and
+    instrumentation scope."""
     by_resource: dict[int, tuple[Resource | None, list[str]]] = {}
-    for resource, scope, encoded in groups.values():
+    for (resource, scope), encoded in groups.items():
         scope_json = (
             orjson.dumps({"name": scope.name, "version": scope.version or ""}).decode()
             if scope is not None
@@ -82,7 +105,17 @@ def encode(spans: Sequence[ReadableSpan]) -> bytes:
     return f'{{"resourceSpans":[{",".join(parts)}]}}'.encode()
 
 
+def encode(spans: Sequence[ReadableSpan]) -> bytes:
+    groups: dict[tuple[Resource | None, Any], list[str]] = {}
+    for span in spans:
+        groups.setdefault((span.resource, span.instrumentation_scope), []).append(_span(span))
+    return envelope(groups)
+
+
 def _span(span: ReadableSpan) -> str:
+    """One span's JSON text, from cached pieces: most attributes (model, provider, proxy,
+    agent) repeat from span to span, and a dict per attribute for orjson would cost more than
+    the rest of the span."""
     context = span.context
     assert context is not None  # a finished span always has one
     status = span.status

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections import deque
+from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -38,7 +39,7 @@ class SpanQueue(SpanProcessor):
         self.max_queue = max_queue
         self.batch = batch
         self.interval_s = interval_s
-        self._queue: deque[ReadableSpan] = deque()
+        self._queue: deque[object] = deque()
         self._wake = threading.Event()
         self._stopping = False
         self._next_log = 0.0
@@ -52,7 +53,7 @@ class SpanQueue(SpanProcessor):
         if len(self._queue) >= self.max_queue:
             SPANS_DROPPED.inc()
             return
-        self._queue.append(span)
+        self._queue.append(self._item(span))
         if len(self._queue) >= self.batch and not self._wake.is_set():
             self._wake.set()
 
@@ -69,7 +70,7 @@ class SpanQueue(SpanProcessor):
         while self._queue:
             spans = [self._queue.popleft() for _ in range(min(self.batch, len(self._queue)))]
             try:
-                ok = self.exporter.export(spans) is SpanExportResult.SUCCESS
+                ok = self._send(spans)
             except Exception:
                 log.exception("span export raised")
                 ok = False
@@ -78,6 +79,13 @@ class SpanQueue(SpanProcessor):
                 if time.monotonic() >= self._next_log:
                     self._next_log = time.monotonic() + _LOG_EVERY_S
                     log.warning("%d spans could not be exported", len(spans))
+
+    def _item(self, span: ReadableSpan) -> object:
+        """What waits in the queue for a span (subclasses may encode it right away)."""
+        return span
+
+    def _send(self, items: list[Any]) -> bool:
+        return self.exporter.export(items) is SpanExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         self._export_all()

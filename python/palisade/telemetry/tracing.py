@@ -19,7 +19,6 @@ from collections.abc import Mapping
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
-from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 from opentelemetry.util.types import AttributeValue
@@ -91,19 +90,23 @@ class Tracing:
     def from_config(cls, config: TracingConfig) -> Tracing | None:
         if config.otlp_endpoint is None:
             return None
-        exporter: SpanExporter
+        processor: SpanProcessor
         if config.otlp_protocol == "http/protobuf":
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            exporter = OTLPSpanExporter(
-                endpoint=config.otlp_endpoint, headers=dict(config.otlp_headers), timeout=10
+            processor = SpanQueue(
+                OTLPSpanExporter(
+                    endpoint=config.otlp_endpoint, headers=dict(config.otlp_headers), timeout=10
+                )
             )
         else:
-            from palisade.telemetry.otlp_json import OtlpJsonExporter
+            from palisade.telemetry.otlp_json import OtlpJsonExporter, OtlpJsonSpanQueue
 
-            exporter = OtlpJsonExporter(config.otlp_endpoint, dict(config.otlp_headers))
+            processor = OtlpJsonSpanQueue(
+                OtlpJsonExporter(config.otlp_endpoint, dict(config.otlp_headers))
+            )
         return cls(
-            SpanQueue(exporter),
+            processor,
             resource=Resource.create({"service.name": config.service_name}),
             sample_ratio=config.sample_ratio,
         )
