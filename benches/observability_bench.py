@@ -300,13 +300,18 @@ def bench(
 def account_records(port: int, db: Path, sink: SpanSink) -> dict[str, Any]:
     """Requests `on` served against the records it wrote, once its writer caught up."""
     deadline = time.monotonic() + 30
+    last = None
     while True:
+        # The last requests of a run may still be finishing: wait until two reads a second
+        # apart agree, and every request served is written or dropped.
         served = metric(port, "llm_requests_total")
         written = metric(port, "palisade_interactions_written_total")
         dropped = metric(port, "palisade_interactions_dropped_total")
-        if written + dropped >= served or time.monotonic() > deadline:
+        now = (served, written, dropped)
+        if (now == last and written + dropped >= served) or time.monotonic() > deadline:
             break
-        time.sleep(0.2)
+        last = now
+        time.sleep(1.0)
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
     time.sleep(6)  # the span exporter's batch delay (5 s), so its last batch is in
