@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +18,13 @@ from starlette.types import Receive, Scope, Send
 
 from palisade.config import ProviderConfig
 from palisade.disconnect import ClientDisconnected, DisconnectWatch
-from palisade.errors import BadRequest, GatewayError, ModelNotFound, UpstreamUnreachable
+from palisade.errors import (
+    BadRequest,
+    GatewayError,
+    InternalError,
+    ModelNotFound,
+    UpstreamUnreachable,
+)
 from palisade.gateway import Gateway
 from palisade.pipeline.attribution import parse_attribution
 from palisade.pipeline.context import RequestContext
@@ -33,6 +40,8 @@ from palisade.pipeline.record import record
 from palisade.upstream.client import client_headers, send, upstream_headers, upstream_url
 from palisade.upstream.relay import raw_response, relay
 
+log = logging.getLogger("palisade")
+
 # Endpoints whose streams accept `stream_options.include_usage`.
 _STREAM_USAGE_OPT_IN = frozenset({"chat/completions", "completions"})
 _MODELS_TTL_S = 60.0
@@ -46,8 +55,9 @@ def _gateway(request: Request) -> Gateway:
 
 class _Generation:
     """A raw ASGI endpoint. Starlette wraps function endpoints in two layers of closures per
-    request (and every `send` through them); the hot routes skip that and render gateway errors
-    themselves. Anything unexpected still propagates to the app's 500 handler."""
+    request (and every `send` through them); the hot routes skip that and render their errors
+    themselves, unexpected ones included (logged with the traceback, a 500 to the client), so
+    that every request ends in `record`."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -63,6 +73,13 @@ class _Generation:
         except ClientDisconnected:
             ctx.error_code = "client_disconnected"
             response = Response(status_code=_CLIENT_CLOSED)
+        except Exception:
+            # A bug. Handled here rather than by the app's handler so that it is recorded too.
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            ctx.error_code = InternalError.code
+            response = InternalError(
+                "Palisade: internal error; the incident was logged."
+            ).to_response()
         try:
             await response(scope, receive, send)
         finally:
