@@ -299,8 +299,14 @@ def test_an_unknown_proxy_is_recorded(obs: Obs) -> None:
     ):
         client.chat.completions.create(model="gpt-4o", messages=user("hi"))
     # Attribution is not parsed before the proxy is known: found by its error code.
-    items = obs.records(1, status=404)
-    assert any(i["error_code"] == "proxy_not_found" and i["proxy"] == "" for i in items)
+
+    def unknown_proxy() -> dict[str, Any] | None:
+        items = obs.records(1, status=404)
+        return next((i for i in items if i["error_code"] == "proxy_not_found"), None)
+
+    item = wait_for(unknown_proxy)
+    assert item["proxy"] == ""
+    assert item["provider"] is None
 
 
 def test_a_client_that_leaves_mid_stream_leaves_a_record_of_what_it_got(obs: Obs) -> None:
