@@ -102,6 +102,7 @@ guardrails:
 proxies:
   - {{name: default}}
   - {{name: Guarded, guardrails: [secrets-block, email-redact]}}
+  - {{name: Metered, guardrails: [secrets-block]}}
 {extra}"""
     )
 
@@ -480,9 +481,11 @@ def test_metrics_add_up_across_two_workers(obs: Obs) -> None:
     runs = [new_id("run") for _ in range(3)]
 
     def call(i: int) -> int:
-        # A connection per call, in parallel, so that both workers take calls.
+        # A connection per call, in parallel, so that both workers take calls. The proxy is
+        # this test's own: the other tests' calls (their metrics land up to a second late)
+        # cannot move its labels.
         headers = {"X-Archestra-Agent-Id": agent, "X-Archestra-Execution-Id": runs[i % 3]}
-        with obs.client(**headers) as client:
+        with obs.client("metered", **headers) as client:
             if i % 4 == 0:
                 with pytest.raises(openai.InternalServerError):
                     client.chat.completions.create(
@@ -508,7 +511,7 @@ def test_metrics_add_up_across_two_workers(obs: Obs) -> None:
 
     with ThreadPoolExecutor(8) as pool:
         tokens = sum(pool.map(call, range(24)))
-    with obs.client("guarded", **{"X-Archestra-Agent-Id": agent}) as client:
+    with obs.client("metered", **{"X-Archestra-Agent-Id": agent}) as client:
         for _ in range(3):
             with pytest.raises(openai.BadRequestError):
                 client.chat.completions.create(model="gpt-4o", messages=user(f"k {AWS_KEY}"))
@@ -523,12 +526,12 @@ def test_metrics_add_up_across_two_workers(obs: Obs) -> None:
         return after if done and ran and stored else None
 
     after = wait_for(settled)
-    ok = {**labels, "proxy": "default", "provider": "mock", "model": "gpt-4o"}
+    ok = {**labels, "proxy": "metered", "provider": "mock", "model": "gpt-4o"}
     assert delta(before, after, "llm_requests_total", **labels) == 27
     assert delta(before, after, "llm_requests_total", **ok, status_code="200") == 18
     assert delta(before, after, "llm_requests_total", **ok, status_code="500") == 6
     assert (
-        delta(before, after, "llm_requests_total", **labels, proxy="guarded", status_code="400")
+        delta(before, after, "llm_requests_total", **labels, proxy="metered", status_code="400")
         == 3
     )
     assert delta(before, after, "llm_request_duration_seconds_count", **labels) == 27
@@ -541,13 +544,14 @@ def test_metrics_add_up_across_two_workers(obs: Obs) -> None:
     assert delta(before, after, "llm_cost_usd_total", **labels) > 0
     assert delta(before, after, "agent_executions_total", **labels) == 3
     assert (
-        delta(before, after, "llm_upstream_errors_total", proxy="default", status_code="500") == 6
+        delta(before, after, "llm_upstream_errors_total", proxy="metered", status_code="500") == 6
     )
     assert (
         delta(
             before,
             after,
             "llm_guardrail_actions_total",
+            proxy="metered",
             guardrail="secrets-block",
             action="block",
             direction="request",
