@@ -315,7 +315,7 @@ class InteractionWriter:
                 if conn.in_transaction:  # SQLite rolls back on its own after some errors
                     conn.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except Exception as exc:  # sqlite3.Error mostly; nothing may stop the writer thread
             self._write_failed(len(batch), exc)
             return
         self.stats.written += len(batch)
@@ -329,7 +329,7 @@ class InteractionWriter:
             self._conn = connect(self.path)
         return self._conn
 
-    def _write_failed(self, count: int, exc: sqlite3.Error) -> None:
+    def _write_failed(self, count: int, exc: Exception) -> None:
         self._drop(count, "write_error")
         # A connection that failed may be stuck in a bad state (a vanished file, a full disk):
         # the next batch starts afresh.
@@ -340,6 +340,8 @@ class InteractionWriter:
         now = time.monotonic()
         if now >= self._next_log:
             log.error("interaction log: writing to %s failed: %s", self.path, exc)
+            if not isinstance(exc, sqlite3.Error):
+                log.error("interaction log: unexpected error", exc_info=exc)
 
     def _first_seen(
         self, conn: sqlite3.Connection, batch: list[Record]
