@@ -136,29 +136,37 @@ def _span(span: ReadableSpan) -> str:
 
 
 _CACHE_SIZE = 8192
-_pieces: dict[tuple[str, type, Any], str] = {}
+_pieces: dict[tuple[str, Any], str] = {}
 _keys: dict[str, str] = {}
 
 
 def _attributes(attributes: Mapping[str, Any]) -> str:
     out = []
-    for key, value in attributes.items():
-        cache_key = (key, type(value), value if not isinstance(value, list) else tuple(value))
-        piece = _pieces.get(cache_key)
+    for item in attributes.items():
+        key, value = item
+        kind = type(value)
+        if kind is int:  # counts and statuses: rarely the same twice
+            head = _keys.get(key) or _key_head(key)
+            out.append(f'{head}{{"intValue":"{value}"}}}}')
+            continue
+        # Strings, and the odd bool or tuple, repeat: (key, value) finds the piece. Only str
+        # and tuple values are cached, so a bool never meets an equal int (True == 1).
+        cacheable = kind is str or kind is tuple
+        piece = _pieces.get(item) if cacheable else None
         if piece is None:
-            head = _keys.get(key)
-            if head is None:
-                head = f'{{"key":{_text(key)},"value":'
-                if len(_keys) < _CACHE_SIZE:
-                    _keys[key] = head
-            if type(value) is int:
-                out.append(f'{head}{{"intValue":"{value}"}}}}')  # counts: rarely repeat
-                continue
+            head = _keys.get(key) or _key_head(key)
             piece = head + orjson.dumps(_value(value)).decode() + "}"
-            if len(_pieces) < _CACHE_SIZE:
-                _pieces[cache_key] = piece
+            if cacheable and len(_pieces) < _CACHE_SIZE:
+                _pieces[item] = piece
         out.append(piece)
     return ",".join(out)
+
+
+def _key_head(key: str) -> str:
+    head = f'{{"key":{_text(key)},"value":'
+    if len(_keys) < _CACHE_SIZE:
+        _keys[key] = head
+    return head
 
 
 def _text(value: str) -> str:
