@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import httpx2 as httpx
 import openai
@@ -569,3 +570,36 @@ def test_metrics_add_up_across_two_workers(obs: Obs) -> None:
     assert len(per_worker) == 2
     assert all(n > 0 for n in per_worker)
     assert sum(per_worker) == 27
+
+
+def test_palisade_logs_follow_prints_new_interactions(obs: Obs) -> None:
+    session = new_id("follow")
+    config = obs.db.parent / "palisade.yaml"
+    argv = [sys.executable, "-m", "palisade.cli", "logs", "--config", str(config)]
+    follow = subprocess.Popen(
+        [*argv, "--session-id", session, "--follow"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert follow.stdout is not None
+        assert read_line(follow.stdout).startswith("TIME (UTC)")
+        with obs.client(**{"X-Archestra-Session-Id": session}) as client:
+            raw = client.chat.completions.with_raw_response.create(
+                model="gpt-4o", messages=user("follow me")
+            )
+        request_id = raw.headers["x-palisade-request-id"]
+        line = read_line(follow.stdout)
+        assert request_id in line
+        assert " 200 " in line
+    finally:
+        follow.terminate()
+        follow.wait(10)
+
+
+def read_line(stream: IO[str], timeout: float = 20.0) -> str:
+    """The next line, failing (not hanging) when none comes."""
+    ready, _, _ = select.select([stream], [], [], timeout)
+    assert ready, "no line in time"
+    return stream.readline()

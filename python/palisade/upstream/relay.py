@@ -104,8 +104,8 @@ class SseResponse(Response):
                     {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
                 )
                 async for chunk in self.chunks:
-                    self.sent.append(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    self.sent.append(chunk)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except (ClientDisconnected, OSError):
             # The client is gone; closing the upstream below tells the provider.
