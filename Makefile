@@ -67,6 +67,8 @@ bench: $(VENV)/.ext
 	$(PY) benches/http_bench.py
 	$(PY) benches/guardrails_bench.py
 	$(PY) benches/identity_bench.py
+	$(PY) benches/limits_bench.py
+	$(PY) benches/observability_bench.py
 	for b in sse tokens scan injection; do $(PY) benches/core_$$b.py; done
 
 clean:

@@ -202,7 +202,7 @@ async def stage_latency(url: str, cfg: Config, n: int) -> dict[str, dict[str, fl
         for proxy, label in (("rpm", "rpm"), ("limited", "all")):
             stages.append(Limits(cfg, store, PriceTable()))
             variants[f"{backend}/{label}"] = (proxy, stages[-1].run)
-    admission = Admission(cfg, MemoryStore())
+    admission = Admission(cfg, MemoryStore(), PriceTable().with_overrides(cfg.pricing))
     variants["none"] = ("plain", partial(_admitted, admission, Headers(HEADERS)))
     blocks: dict[str, list[float]] = {name: [] for name in variants}
     block_p99: dict[str, list[float]] = {name: [] for name in variants}

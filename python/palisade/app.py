@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,7 +21,10 @@ from palisade.errors import GatewayError, InternalError, NotFound
 from palisade.gateway import Gateway
 from palisade.identity import runtime as identity
 from palisade.pipeline.admission import Admission, open_store
-from palisade.routes import admin, oauth, openai, ops
+from palisade.pipeline.record import Recording
+from palisade.pricing import PriceTable
+from palisade.routes import admin, interactions, oauth, openai, ops
+from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
 from palisade.upstream.routing import Router
 
@@ -30,12 +34,17 @@ CONFIG_ENV = "PALISADE_CONFIG"
 _GC_GEN0_THRESHOLD = 5_000
 
 
-def create_app(config: Config) -> Starlette:
+def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
+    """`tracing` replaces the one `config.tracing` describes (tests export to memory)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         session = create_session(config.upstream)
         ident, proxies = await identity.start(config, session)
-        admission = Admission(config, await open_store(config))
+        prices = PriceTable().with_overrides(config.pricing)
+        admission = Admission(config, await open_store(config), prices)
+        recording = Recording.from_config(config, tracing)
+        recording.start()
         app.state.gateway = gateway = Gateway(
             config=config,
             router=Router(config.providers),
@@ -43,6 +52,8 @@ def create_app(config: Config) -> Starlette:
             proxies=proxies,
             identity=ident,
             admission=admission,
+            prices=prices,
+            recording=recording,
         )
         follow = asyncio.create_task(identity.follow(gateway, ident))
         _settle_gc()
@@ -55,6 +66,7 @@ def create_app(config: Config) -> Starlette:
             await admission.close()
             await ident.db.close()
             await session.close()
+            await run_in_threadpool(recording.stop)
 
     return Starlette(
         routes=[
@@ -63,6 +75,7 @@ def create_app(config: Config) -> Starlette:
             *ops.routes(),
             *oauth.routes(),
             *admin.routes(),
+            *interactions.routes(),
             # A proxy id in the URL; after the fixed routes, which they would otherwise shadow.
             *openai.routes("/v1/openai/{proxy}"),
             *openai.routes("/{proxy}"),

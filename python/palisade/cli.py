@@ -1,16 +1,18 @@
-"""`palisade serve | mock-upstream | keys`."""
+"""`palisade serve | mock-upstream | keys | logs`."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from palisade import __version__
-from palisade.config import ConfigError, load_config
+from palisade.config import ConfigError, StoreConfig, load_config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,6 +28,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port (overrides server.port)")
     serve.add_argument("--workers", type=int, help="worker processes (overrides server.workers)")
     serve.set_defaults(run=_serve)
+
+    logs = commands.add_parser(
+        "logs",
+        help="show the interaction log",
+        description="Recent interactions, newest last; `palisade logs show ID` prints one.",
+    )
+    logs.add_argument("show", nargs="*", metavar="show ID", help="print one interaction in full")
+    logs.add_argument("--config", help="palisade.yaml, for store.sqlite_path")
+    logs.add_argument("--db", help="the SQLite file (default: store.sqlite_path or palisade.db)")
+    for name in ("agent-id", "user-id", "session-id", "execution-id", "proxy", "model"):
+        logs.add_argument(f"--{name}")
+    logs.add_argument("--status", type=int, help="HTTP status the client got")
+    logs.add_argument("--since", help="an age (30s, 15m, 1h, 7d) or a time (ISO 8601)")
+    logs.add_argument("--limit", type=int, default=50, help="rows (default 50)")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new rows")
+    logs.set_defaults(run=_logs)
 
     from palisade.mock import server as mock_server
 
@@ -49,26 +67,28 @@ def _mock_upstream(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from granian.constants import Interfaces, Loops
-    from granian.server import Server
+def _logs(args: argparse.Namespace) -> int:
+    from palisade import logs_cli
 
+    db = args.db
+    if db is None:
+        if args.config is not None:
+            try:
+                db = load_config(args.config).store.sqlite_path
+            except ConfigError as exc:
+                print(f"palisade: {exc}", file=sys.stderr)
+                return 2
+        else:
+            db = StoreConfig().sqlite_path
+    return logs_cli.run(args, db)
+
+
+def _serve(args: argparse.Namespace) -> int:
     path = Path(args.config).resolve()
     try:
         config = load_config(path)
     except ConfigError as exc:
         print(f"palisade: {exc}", file=sys.stderr)
-        return 2
-    from palisade.identity.runtime import prepare_store
-
-    try:
-        prepare_store(config)
-    except sqlite3.Error as exc:
-        print(
-            f"palisade: {config.source}: store.sqlite_path: cannot open "
-            f"{config.store.sqlite_path!r}: {exc}",
-            file=sys.stderr,
-        )
         return 2
     workers = args.workers or config.server.workers
     if workers < 1:
@@ -84,16 +104,39 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     os.environ["PALISADE_CONFIG"] = str(path)
-    Server(
-        target="palisade.app:app_from_env",
-        factory=True,
-        interface=Interfaces.ASGI,
-        address=args.host or config.server.host,
-        port=args.port if args.port is not None else config.server.port,
-        workers=workers,
-        loop=Loops.uvloop,
-        log_access=False,
-    ).serve()
+    # Set before anything imports prometheus_client (the store's modules define counters, and
+    # workers may be forked from this process): every worker then keeps its metric values in
+    # files here, and /metrics adds up all workers. A fresh directory per run, so no stale
+    # values of an earlier run are counted.
+    metrics_dir = tempfile.mkdtemp(prefix="palisade-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        from palisade.identity.runtime import prepare_store
+
+        try:
+            prepare_store(config)
+        except sqlite3.Error as exc:
+            print(
+                f"palisade: {config.source}: store.sqlite_path: cannot open "
+                f"{config.store.sqlite_path!r}: {exc}",
+                file=sys.stderr,
+            )
+            return 2
+        from granian.constants import Interfaces, Loops
+        from granian.server import Server
+
+        Server(
+            target="palisade.app:app_from_env",
+            factory=True,
+            interface=Interfaces.ASGI,
+            address=args.host or config.server.host,
+            port=args.port if args.port is not None else config.server.port,
+            workers=workers,
+            loop=Loops.uvloop,
+            log_access=False,
+        ).serve()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

@@ -92,6 +92,41 @@ class IdentityConfig:
 
 
 @dataclass(frozen=True)
+class LoggingConfig:
+    """The interaction log: one record per request, written to `store.sqlite_path` off the
+    request path."""
+
+    enabled: bool = True
+    # Request and response bodies in the record (after redaction), each cut at max_body_bytes.
+    bodies: bool = True
+    max_body_bytes: int = 64 * 1024
+    # Records older than this are deleted; 0 keeps them forever.
+    retention_days: float = 30.0
+    # Records waiting for the writer, per worker; beyond it a record is dropped and counted.
+    queue_size: int = 10_000
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    enabled: bool = True
+    # Distinct values per label and worker; later ones are reported as `other`.
+    max_agent_labels: int = 100
+    max_model_labels: int = 100
+
+
+@dataclass(frozen=True)
+class TracingConfig:
+    # OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); None: no spans at all.
+    otlp_endpoint: str | None = None
+    # http/json: the gateway's own encoder, a few us per span; http/protobuf: the SDK's, ~70 us.
+    otlp_protocol: Literal["http/json", "http/protobuf"] = "http/json"
+    otlp_headers: tuple[tuple[str, str], ...] = ()
+    service_name: str = "palisade"
+    # Share of traces started here that are kept; a client's sampled `traceparent` wins.
+    sample_ratio: float = 1.0
+
+
+@dataclass(frozen=True)
 class ProviderConfig:
     name: str
     base_url: str
@@ -266,6 +301,9 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    tracing: TracingConfig = field(default_factory=TracingConfig)
     providers: tuple[ProviderConfig, ...] = ()
     guardrails: Mapping[str, Guardrail] = field(default_factory=dict)
     proxies: tuple[ProxyConfig, ...] = (ProxyConfig(id=DEFAULT_PROXY_ID, name="default"),)
@@ -336,6 +374,9 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
             "store",
             "admin",
             "identity",
+            "logging",
+            "metrics",
+            "tracing",
             "providers",
             "auto_providers",
             "guardrails",
@@ -427,6 +468,9 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
             viewer_token=r.get(admin, "admin", "viewer_token", r.string, "") or None,
         ),
         identity=identity,
+        logging=_logging(r, top.get("logging", {})),
+        metrics=_metrics(r, top.get("metrics", {})),
+        tracing=_tracing(r, top.get("tracing", {})),
         providers=tuple(providers),
         guardrails=guardrails,
         proxies=proxies,
@@ -457,6 +501,59 @@ def _identity(r: _Reader, raw: object) -> IdentityConfig:
                 "jwks_refresh_min_s",
             )
         },
+    )
+
+
+def _logging(r: _Reader, raw: object) -> LoggingConfig:
+    keys = {"enabled", "bodies", "max_body_bytes", "retention_days", "queue_size"}
+    s, d = r.mapping(raw, "logging", keys), LoggingConfig()
+    retention = float(r.get(s, "logging", "retention_days", r.number, d.retention_days))
+    if retention < 0:
+        raise r.error("logging.retention_days", f"must be 0 (keep) or more, not {retention}")
+    return LoggingConfig(
+        enabled=r.get(s, "logging", "enabled", r.boolean, d.enabled),
+        bodies=r.get(s, "logging", "bodies", r.boolean, d.bodies),
+        max_body_bytes=r.get(s, "logging", "max_body_bytes", r.positive_int, d.max_body_bytes),
+        retention_days=retention,
+        queue_size=r.get(s, "logging", "queue_size", r.positive_int, d.queue_size),
+    )
+
+
+def _metrics(r: _Reader, raw: object) -> MetricsConfig:
+    s = r.mapping(raw, "metrics", {"enabled", "max_agent_labels", "max_model_labels"})
+    d = MetricsConfig()
+    return MetricsConfig(
+        enabled=r.get(s, "metrics", "enabled", r.boolean, d.enabled),
+        max_agent_labels=r.get(
+            s, "metrics", "max_agent_labels", r.positive_int, d.max_agent_labels
+        ),
+        max_model_labels=r.get(
+            s, "metrics", "max_model_labels", r.positive_int, d.max_model_labels
+        ),
+    )
+
+
+def _tracing(r: _Reader, raw: object) -> TracingConfig:
+    keys = {"otlp_endpoint", "otlp_protocol", "otlp_headers", "service_name", "sample_ratio"}
+    s, d = r.mapping(raw, "tracing", keys), TracingConfig()
+    endpoint = r.get(s, "tracing", "otlp_endpoint", r.string, "") or None
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise r.error("tracing.otlp_endpoint", "must start with http:// or https://")
+    headers = r.mapping(s.get("otlp_headers", {}), "tracing.otlp_headers", None)
+    protocol = r.choice(
+        r.get(s, "tracing", "otlp_protocol", r.string, str(d.otlp_protocol)),
+        "tracing.otlp_protocol",
+        ("http/json", "http/protobuf"),
+    )
+    return TracingConfig(
+        otlp_endpoint=endpoint,
+        otlp_protocol=cast(Literal["http/json", "http/protobuf"], protocol),
+        otlp_headers=tuple(
+            (name, r.string(value, f"tracing.otlp_headers.{name}"))
+            for name, value in headers.items()
+        ),
+        service_name=r.get(s, "tracing", "service_name", r.string, d.service_name),
+        sample_ratio=r.get(s, "tracing", "sample_ratio", r.fraction, d.sample_ratio),
     )
 
 
@@ -1053,6 +1150,9 @@ class _Reader:
         if kind is int and not float(value).is_integer():
             raise self.error(path, f"must be a whole number, not {value}")
         return value
+
+    def number(self, value: object, path: str) -> float:
+        return float(self._number(value, path, float))
 
     def integer(self, value: object, path: str) -> int:
         return int(self._number(value, path, int))

@@ -1,5 +1,5 @@
-"""What one worker holds for its lifetime: the config, the router, the upstream pool and each
-proxy's compiled guardrails."""
+"""What one worker holds for its lifetime: the config, the router, the upstream pool, each
+proxy's compiled guardrails, the price table and where records go."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from palisade.config import Config
 from palisade.errors import BadRequest, NotFound
 from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.admission import Admission
+from palisade.pipeline.record import Recording
+from palisade.pricing import PriceTable
 from palisade.upstream.routing import Router
 
 if TYPE_CHECKING:
@@ -28,6 +30,9 @@ class Gateway:
     identity: Identity | None = None
     # Stage 3 (limits, budgets, dedup); None only for gateways built without a lifespan.
     admission: Admission | None = None
+    prices: PriceTable = field(default_factory=PriceTable)
+    # Interaction log, metrics and traces (stage 9); None records nothing.
+    recording: Recording | None = None
 
     def __post_init__(self) -> None:
         # With a store, the proxies are the store's (seeded from the file), even if none.

@@ -11,9 +11,11 @@ from typing import Any
 import orjson
 
 from palisade.config import Config, ConfigError, load_config
-from palisade.identity.runtime import SCHEMAS, seed_proxies
 from palisade.store import keys
 from palisade.store.sqlite import connect
+
+# palisade.identity.runtime is imported where it is used: `palisade serve` builds this parser
+# before it sets up multiprocess metrics, and that module defines counters.
 
 
 def add_commands(commands: Any) -> None:
@@ -55,6 +57,8 @@ def add_commands(commands: Any) -> None:
 def _config(args: argparse.Namespace) -> Config | None:
     try:
         config = load_config(args.config)
+        from palisade.identity.runtime import SCHEMAS
+
         connect(config.store.sqlite_path, SCHEMAS).close()
     except ConfigError as exc:
         print(f"palisade: {exc}", file=sys.stderr)
@@ -72,6 +76,8 @@ def _create(args: argparse.Namespace) -> int:
     config = _config(args)
     if config is None:
         return 2
+    from palisade.identity.runtime import SCHEMAS, seed_proxies
+
     conn = connect(config.store.sqlite_path, SCHEMAS)
     try:
         current = seed_proxies(conn, config)
@@ -123,6 +129,8 @@ def _list(args: argparse.Namespace) -> int:
     config = _config(args)
     if config is None:
         return 2
+    from palisade.identity.runtime import SCHEMAS
+
     conn = connect(config.store.sqlite_path, SCHEMAS)
     try:
         found = keys.listing(conn, args.proxy)
@@ -146,6 +154,8 @@ def _revoke(args: argparse.Namespace) -> int:
     config = _config(args)
     if config is None:
         return 2
+    from palisade.identity.runtime import SCHEMAS
+
     conn = connect(config.store.sqlite_path, SCHEMAS)
     try:
         key = keys.revoke(conn, args.id.removeprefix("pal-"))

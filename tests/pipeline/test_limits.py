@@ -137,7 +137,7 @@ async def test_a_stream_left_early_settles_its_prompt(store: LimitsStore) -> Non
 
     async def streamed() -> Response:
         ctx.status = 200
-        return SseResponse(chunks(), [], cast(aiohttp.ClientResponse, _Upstream()))
+        return SseResponse(chunks(), [], cast(aiohttp.ClientResponse, _Upstream()), ctx)
 
     response = await limits.run(ctx, streamed)
     assert isinstance(response, SseResponse)

@@ -21,9 +21,9 @@ from palisade.store.sqlite_spend import SpendLog
 
 
 class Admission:
-    def __init__(self, config: Config, store: LimitsStore) -> None:
+    def __init__(self, config: Config, store: LimitsStore, prices: PriceTable) -> None:
         self.store = store
-        self.limits = Limits(config, store, PriceTable().with_overrides(config.pricing))
+        self.limits = Limits(config, store, prices)
         self.dedup = Dedup(
             config.dedup, store, fail_closed=config.store.on_redis_failure == "fail_closed"
         )

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from palisade._core import Masker
+from palisade.config import ProxyConfig
 from palisade.guardrails.decisions import Decision
 from palisade.guardrails.policy import ProxyGuards
 from palisade.upstream.routing import Target
@@ -24,10 +25,15 @@ def _next_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
 
+# A request whose proxy is not known yet (or does not exist) still gets a context, so that its
+# error is recorded like any other.
+NO_PROXY = ProxyGuards(ProxyConfig(id="", name=""))
+
+
 @dataclass(slots=True)
 class RequestContext:
     endpoint: str
-    guards: ProxyGuards
+    guards: ProxyGuards = NO_PROXY
     raw_body: bytes = b""
     body: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
@@ -67,6 +73,10 @@ class RequestContext:
     cost_usd: float | None = None
     # The gateway-made error that ended the request, if any (`rate_limit_exceeded`, ...).
     error_code: str | None = None
+    # Stage 9 (record): the body as it left for the provider (None: the request never got
+    # that far), and a streamed answer's chunks as the client got them.
+    forwarded_body: bytes | None = None
+    sent_chunks: list[bytes] | None = None
 
     def outgoing_body(self) -> bytes:
         """The bytes that leave for the provider: the client's own bytes unless a stage changed

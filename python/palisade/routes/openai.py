@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +18,13 @@ from starlette.types import Receive, Scope, Send
 
 from palisade.config import ProviderConfig
 from palisade.disconnect import ClientDisconnected, DisconnectWatch
-from palisade.errors import BadRequest, GatewayError, ModelNotFound, UpstreamUnreachable
+from palisade.errors import (
+    BadRequest,
+    GatewayError,
+    InternalError,
+    ModelNotFound,
+    UpstreamUnreachable,
+)
 from palisade.gateway import Gateway
 from palisade.pipeline.attribution import parse_attribution
 from palisade.pipeline.context import RequestContext
@@ -30,8 +37,11 @@ from palisade.pipeline.firewall import (
 )
 from palisade.pipeline.guard_in import guard_request
 from palisade.pipeline.identity import Grant, authorize_target, identify
+from palisade.pipeline.record import record
 from palisade.upstream.client import client_headers, send, upstream_headers, upstream_url
 from palisade.upstream.relay import raw_response, relay
+
+log = logging.getLogger("palisade")
 
 # Endpoints whose streams accept `stream_options.include_usage`.
 _STREAM_USAGE_OPT_IN = frozenset({"chat/completions", "completions"})
@@ -46,26 +56,44 @@ def _gateway(request: Request) -> Gateway:
 
 class _Generation:
     """A raw ASGI endpoint. Starlette wraps function endpoints in two layers of closures per
-    request (and every `send` through them); the hot routes skip that and render gateway errors
-    themselves. Anything unexpected still propagates to the app's 500 handler."""
+    request (and every `send` through them); the hot routes skip that and render their errors
+    themselves, unexpected ones included (logged with the traceback, a 500 to the client), so
+    that every request ends in `record`."""
 
     def __init__(self, path: str) -> None:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        ctx = RequestContext(endpoint=self.path)
         try:
-            response = await _generate(Request(scope, receive), self.path)
+            response = await _generate(request, ctx)
         except GatewayError as exc:
+            ctx.error_code = ctx.error_code or exc.code or exc.type
             response = exc.to_response()
         except ClientDisconnected:
+            ctx.error_code = "client_disconnected"
             response = Response(status_code=_CLIENT_CLOSED)
-        await response(scope, receive, send)
+        except Exception:
+            # A bug. Handled here rather than by the app's handler so that it is recorded too.
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            ctx.error_code = InternalError.code
+            response = InternalError(
+                "Palisade: internal error; the incident was logged."
+            ).to_response()
+        try:
+            await response(scope, receive, send)
+        finally:
+            # The request ends here, streams included: the response has sent its last byte
+            # (or the client left), so the record sees everything the client got.
+            record(_gateway(request), ctx, request.headers, response)
 
 
-async def _generate(request: Request, path: str) -> Response:
+async def _generate(request: Request, ctx: RequestContext) -> Response:
     gw = _gateway(request)
-    guards = gw.proxy(request.path_params.get("proxy"))
-    ctx = RequestContext(endpoint=path, guards=guards, proxy_id=guards.proxy.id)
+    path = ctx.endpoint
+    ctx.guards = guards = gw.proxy(request.path_params.get("proxy"))
+    ctx.proxy_id = guards.proxy.id
     check_content_type(request)
     ctx.raw_body = await read_body(request, gw.config.firewall)
     check_shape(ctx.raw_body, gw.config.firewall)
@@ -102,6 +130,7 @@ async def _forward(gw: Gateway, ctx: RequestContext, request: Request, grant: Gr
     assert ctx.target is not None
     provider = ctx.target.provider
     headers = upstream_headers(request.headers, provider, grant.provider_key)
+    ctx.forwarded_body = ctx.outgoing_body()
     # A client that leaves raises ClientDisconnected, answered by _Generation.
     async with DisconnectWatch(request.receive):
         resp = await send(
@@ -109,7 +138,7 @@ async def _forward(gw: Gateway, ctx: RequestContext, request: Request, grant: Gr
             "POST",
             upstream_url(provider, ctx.endpoint),
             headers=headers,
-            body=ctx.outgoing_body(),
+            body=ctx.forwarded_body,
             provider=provider,
         )
         return await relay(ctx, resp)

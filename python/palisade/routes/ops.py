@@ -1,12 +1,15 @@
-"""Operational endpoints: liveness and readiness."""
+"""Operational endpoints: liveness, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from palisade.errors import NotFound
 from palisade.gateway import Gateway
+from palisade.telemetry.metrics import exposition
 
 
 async def health(request: Request) -> JSONResponse:
@@ -22,5 +25,18 @@ async def ready(request: Request) -> JSONResponse:
     )
 
 
+async def metrics(request: Request) -> Response:
+    gw: Gateway = request.app.state.gateway
+    if gw.recording is None or gw.recording.metrics is None:
+        raise NotFound("Palisade: metrics are off (`metrics.enabled`).", code="metrics_disabled")
+    # Reads every worker's files in multiprocess mode: off the event loop.
+    body, content_type = await run_in_threadpool(exposition, gw.recording.metrics)
+    return Response(body, media_type=content_type)
+
+
 def routes() -> list[BaseRoute]:
-    return [Route("/health", health, methods=["GET"]), Route("/ready", ready, methods=["GET"])]
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]

@@ -46,7 +46,7 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     headers.append((b"x-palisade-request-id", ctx.request_id.encode()))
     content_type = resp.headers.get("content-type", "")
     if resp.status == 200 and content_type.startswith("text/event-stream"):
-        return SseResponse(_stream(ctx, resp), headers, resp)
+        return SseResponse(_stream(ctx, resp), headers, resp, ctx)
     try:
         body = await resp.read()
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -87,11 +87,17 @@ class SseResponse(Response):
         chunks: AsyncIterator[bytes],
         headers: RawHeaders,
         upstream: aiohttp.ClientResponse,
+        ctx: RequestContext,
     ) -> None:
         self.chunks = chunks
         self.upstream = upstream
         self.status_code = 200
         self.raw_headers = headers
+        self.ctx = ctx
+        # What the client got, for the interaction record (and for counting the tokens of a
+        # stream that ends without the provider's usage).
+        self.sent: list[bytes] = []
+        ctx.sent_chunks = self.sent
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -101,9 +107,11 @@ class SseResponse(Response):
                 )
                 async for chunk in self.chunks:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    self.sent.append(chunk)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except (ClientDisconnected, OSError):
-            pass  # the client is gone; closing the upstream below tells the provider
+            # The client is gone; closing the upstream below tells the provider.
+            self.ctx.error_code = self.ctx.error_code or "client_disconnected"
         finally:
             self.upstream.close()
 
@@ -141,6 +149,7 @@ async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIte
             yield b"data: " + _STREAM_BROKEN + b"\n\n"
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("stream from %s broke off: %s", _provider(ctx), type(exc).__name__)
+        ctx.error_code = "upstream_stream_interrupted"
         # The client must see an error, not a clean end: the SDKs raise on an `error` event.
         ctx.error_code = "upstream_stream_interrupted"
         yield b"data: " + _STREAM_BROKEN + b"\n\n"

@@ -1,0 +1,650 @@
+"""The interaction log in SQLite: a background batch writer per worker, and the queries.
+
+Every worker appends to the same file: WAL lets readers run beside the one writer at a time,
+the busy timeout makes the workers' writers take turns, and one transaction per batch keeps the
+per-record cost of a commit small. The request path only appends a `Record` to a bounded
+in-memory queue; serializing, body cutting and the SQL all happen in the writer thread. A
+record that cannot be queued (queue full) or written (database read-only, disk full, locked for
+too long) is counted through `WriterEvents` and logged, never dropped silently.
+
+The `executions` table is the first-seen set of execution ids shared by all workers: a batch
+inserts its ids with `INSERT OR IGNORE`, and only the worker whose insert took reports the id
+as new, so each execution is counted once however many workers see it.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import contextlib
+import logging
+import math
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import quote
+
+import orjson
+
+from palisade.guardrails.decisions import Decision
+
+log = logging.getLogger("palisade.interactions")
+
+# The values a `Record` carries, in this order; the writer adds the rest of `_COLUMNS`.
+RECORD_COLUMNS = (
+    "id",
+    "ts",
+    "proxy",
+    "auth_method",
+    "key_id",
+    "agent_id",
+    "user_id",
+    "session_id",
+    "execution_id",
+    "provider",
+    "model",
+    "served_model",
+    "endpoint",
+    "stream",
+    "status",
+    "upstream_status",
+    "error_code",
+    "latency_ms",
+    "ttft_ms",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "tokens_counted",
+    "cost_usd",
+    "limit_outcome",
+    "dedup",
+    "trace_id",
+    "request_bytes",
+)
+_COLUMNS = (
+    *RECORD_COLUMNS,
+    "guardrail_actions",
+    "decisions",
+    "response_bytes",
+    "request_body",
+    "response_body",
+)
+_SUMMARY_COLUMNS = ("seq", *_COLUMNS[:-2])
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS interactions (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    ts REAL NOT NULL,
+    proxy TEXT NOT NULL,
+    auth_method TEXT NOT NULL,
+    key_id TEXT,
+    agent_id TEXT,
+    user_id TEXT,
+    session_id TEXT,
+    execution_id TEXT,
+    provider TEXT,
+    model TEXT,
+    served_model TEXT,
+    endpoint TEXT NOT NULL,
+    stream INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    upstream_status INTEGER,
+    error_code TEXT,
+    latency_ms REAL NOT NULL,
+    ttft_ms REAL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cached_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    tokens_counted INTEGER NOT NULL,
+    cost_usd REAL,
+    limit_outcome TEXT,
+    dedup TEXT,
+    trace_id TEXT,
+    request_bytes INTEGER NOT NULL,
+    guardrail_actions TEXT,
+    decisions TEXT,
+    response_bytes INTEGER,
+    request_body BLOB,
+    response_body BLOB
+);
+CREATE INDEX IF NOT EXISTS interactions_ts ON interactions (ts);
+CREATE INDEX IF NOT EXISTS interactions_agent ON interactions (agent_id)
+    WHERE agent_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS interactions_session ON interactions (session_id)
+    WHERE session_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS interactions_execution ON interactions (execution_id)
+    WHERE execution_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS executions (
+    execution_id TEXT PRIMARY KEY,
+    first_seen REAL NOT NULL,
+    proxy TEXT NOT NULL,
+    agent_id TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS executions_first_seen ON executions (first_seen);
+"""
+_ROW = f"({', '.join('?' for _ in _COLUMNS)})"
+# Rows per INSERT statement. The sqlite3 module releases the GIL around every statement it
+# steps: one statement per row makes the writer and the event loop trade the GIL (a context
+# switch each way) for every record; one per 64 rows makes that rare.
+ROWS_PER_INSERT = 64
+
+
+def _insert(rows: int) -> str:
+    return (
+        f"INSERT INTO interactions ({', '.join(_COLUMNS)}) "  # noqa: S608 - fixed names
+        f"VALUES {', '.join([_ROW] * rows)}"
+    )
+
+
+_INSERT_MANY = _insert(ROWS_PER_INSERT)
+
+BUSY_TIMEOUT_S = 5.0
+BATCH_SIZE = 512
+FLUSH_INTERVAL_S = 0.05
+PURGE_INTERVAL_S = 600.0
+_PURGE_CHUNK = 2000
+_LOG_EVERY_S = 10.0
+_KNOWN_EXECUTIONS = 4096
+
+
+class Record(NamedTuple):
+    """One finished request, built on the request path. Only strings, numbers, bytes and
+    tuples of them: the garbage collector stops tracking such a tuple at its first pass, so a
+    queue of thousands costs the collections nothing."""
+
+    values: tuple[Any, ...]  # RECORD_COLUMNS order
+    decisions: tuple[Decision, ...] = ()
+    # The body as the provider saw it; None when the request never got that far.
+    request_body: bytes | None = None
+    # The answer as the client got it (a stream's chunks joined).
+    response_body: bytes | None = None
+
+
+class WriterEvents(Protocol):
+    """What the writer reports, for the metrics."""
+
+    def written(self, count: int) -> None: ...
+
+    def dropped(self, count: int, reason: str) -> None: ...
+
+    def new_execution(self, proxy: str, agent_id: str | None) -> None: ...
+
+
+class NoEvents:
+    def written(self, count: int) -> None:
+        pass
+
+    def dropped(self, count: int, reason: str) -> None:
+        pass
+
+    def new_execution(self, proxy: str, agent_id: str | None) -> None:
+        pass
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A connection for writing, with the schema in place."""
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a commit is durable against a process crash, and fsyncs only at
+        # checkpoints, so batches cost no fsync each.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@dataclass
+class WriterStats:
+    queued: int = 0
+    written: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+class InteractionWriter:
+    """A daemon thread that writes queued records in batches. `submit` never blocks."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        queue_size: int,
+        bodies: bool,
+        max_body_bytes: int,
+        retention_days: float,
+        events: WriterEvents | None = None,
+    ) -> None:
+        self.path = path
+        self.bodies = bodies
+        self.max_body_bytes = max_body_bytes
+        self.retention_s = retention_days * 86400.0
+        self.events: WriterEvents = events or NoEvents()
+        self.stats = WriterStats()
+        self._max = queue_size
+        # deque.append and popleft are atomic: the request path takes no lock.
+        self._queue: collections.deque[Record] = collections.deque()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._known: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._next_purge = 0.0
+        self._unlogged: dict[str, int] = {}
+        self._next_log = 0.0
+
+    # --- request path ---------------------------------------------------------------------
+
+    def submit(self, record: Record) -> bool:
+        if len(self._queue) >= self._max:
+            self._drop(1, "queue_full")
+            return False
+        self._queue.append(record)
+        if len(self._queue) >= BATCH_SIZE and not self._wake.is_set():
+            self._wake.set()
+        return True
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="palisade-records", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Writes what is queued and closes the database."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.error("interaction writer did not finish in %.0fs", timeout_s)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Waits until the queue is empty (for tests and benchmarks)."""
+        deadline = time.monotonic() + timeout_s
+        while self._queue and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.005)
+        return not self._queue
+
+    # --- writer thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(FLUSH_INTERVAL_S)
+            self._wake.clear()
+            stopping = self._stopping
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(BATCH_SIZE, len(self._queue)))]
+                self._write(batch)
+            if self.retention_s > 0 and time.monotonic() >= self._next_purge:
+                self._purge()
+            self._flush_log()
+            if stopping:
+                break
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _write(self, batch: list[Record]) -> None:
+        try:
+            rows = [self._row(r) for r in batch]
+        except Exception:
+            log.exception("could not serialize %d interaction records", len(batch))
+            self._drop(len(batch), "serialize_error")
+            return
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                _insert_rows(conn, rows)
+                new = self._first_seen(conn, batch)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # SQLite rolls back on its own after some errors
+                    conn.execute("ROLLBACK")
+                raise
+        except Exception as exc:  # sqlite3.Error mostly; nothing may stop the writer thread
+            self._write_failed(len(batch), exc)
+            return
+        self.stats.written += len(batch)
+        self.events.written(len(batch))
+        for execution_id, proxy, agent_id in new:
+            self._remember(execution_id)
+            self.events.new_execution(proxy, agent_id)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect(self.path)
+        return self._conn
+
+    def _write_failed(self, count: int, exc: Exception) -> None:
+        self._drop(count, "write_error")
+        # A connection that failed may be stuck in a bad state (a vanished file, a full disk):
+        # the next batch starts afresh.
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+        now = time.monotonic()
+        if now >= self._next_log:
+            log.error("interaction log: writing to %s failed: %s", self.path, exc)
+            if not isinstance(exc, sqlite3.Error):
+                log.error("interaction log: unexpected error", exc_info=exc)
+
+    def _first_seen(
+        self, conn: sqlite3.Connection, batch: list[Record]
+    ) -> list[tuple[str, str, str | None]]:
+        new: list[tuple[str, str, str | None]] = []
+        seen_here: set[str] = set()
+        for record in batch:
+            values = record.values
+            execution_id = values[8]
+            if execution_id is None or execution_id in seen_here or execution_id in self._known:
+                continue
+            seen_here.add(execution_id)
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO executions VALUES (?, ?, ?, ?)",
+                (execution_id, values[1], values[2], values[5]),
+            )
+            if cur.rowcount == 1:
+                new.append((execution_id, values[2], values[5]))
+            else:
+                self._remember(execution_id)
+        return new
+
+    def _remember(self, execution_id: str) -> None:
+        self._known[execution_id] = None
+        if len(self._known) > _KNOWN_EXECUTIONS:
+            self._known.popitem(last=False)
+
+    def _row(self, record: Record) -> tuple[Any, ...]:
+        decisions = [d.as_record() for d in record.decisions]
+        actions = ",".join(sorted({d.action for d in record.decisions}))
+        request, response = record.request_body, record.response_body
+        return (
+            *record.values,
+            f",{actions}," if actions else None,
+            orjson.dumps(decisions).decode() if decisions else None,
+            None if response is None else len(response),
+            self._body(request),
+            self._body(response),
+        )
+
+    def _body(self, body: bytes | None) -> bytes | None:
+        # Kept as the bytes that went over the wire (a BLOB); decoded when read.
+        if body is None or not self.bodies:
+            return None
+        return body[: self.max_body_bytes]
+
+    def _purge(self) -> None:
+        self._next_purge = time.monotonic() + PURGE_INTERVAL_S
+        cutoff = time.time() - self.retention_s
+        try:
+            conn = self._connection()
+            for table, key, column in (
+                ("interactions", "seq", "ts"),
+                ("executions", "execution_id", "first_seen"),
+            ):
+                # In chunks, so that the other workers' writers never wait long.
+                while True:
+                    cur = conn.execute(
+                        f"DELETE FROM {table} WHERE {key} IN "  # noqa: S608 - fixed names
+                        f"(SELECT {key} FROM {table} WHERE {column} < ? LIMIT {_PURGE_CHUNK})",
+                        (cutoff,),
+                    )
+                    if cur.rowcount < _PURGE_CHUNK:
+                        break
+        except sqlite3.Error as exc:
+            log.warning("interaction log: retention purge failed: %s", exc)
+
+    def _drop(self, count: int, reason: str) -> None:
+        self.stats.dropped[reason] = self.stats.dropped.get(reason, 0) + count
+        self.events.dropped(count, reason)
+        self._unlogged[reason] = self._unlogged.get(reason, 0) + count
+
+    def _flush_log(self) -> None:
+        """Drops are logged at most every few seconds, with their counts, not once each."""
+        if not self._unlogged or time.monotonic() < self._next_log:
+            return
+        counts = ", ".join(f"{n} ({reason})" for reason, n in sorted(self._unlogged.items()))
+        log.error("interaction log: records dropped: %s", counts)
+        self._unlogged.clear()
+        self._next_log = time.monotonic() + _LOG_EVERY_S
+
+
+def _insert_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start : start + ROWS_PER_INSERT]
+        # The sqlite3 module caches prepared statements by text: at most 64 distinct ones.
+        sql = _INSERT_MANY if len(chunk) == ROWS_PER_INSERT else _insert(len(chunk))
+        conn.execute(sql, [value for row in chunk for value in row])
+
+
+# --- queries ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    agent_id: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    execution_id: str | None = None
+    proxy: str | None = None
+    model: str | None = None
+    status: int | None = None
+    guardrail_action: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        for column in ("agent_id", "user_id", "session_id", "execution_id", "proxy", "status"):
+            value = getattr(self, column)
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if self.model is not None:
+            clauses.append("(model = ? OR served_model = ?)")
+            args += [self.model, self.model]
+        if self.guardrail_action is not None:
+            clauses.append("instr(guardrail_actions, ?) > 0")
+            args.append(f",{self.guardrail_action},")
+        if self.since is not None:
+            clauses.append("ts >= ?")
+            args.append(self.since)
+        if self.until is not None:
+            clauses.append("ts < ?")
+            args.append(self.until)
+        return " AND ".join(clauses) or "1", args
+
+
+def open_reader(path: str) -> sqlite3.Connection | None:
+    """A read-only connection, or None when no record was ever written there."""
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        conn.execute("SELECT 1 FROM interactions LIMIT 1")
+    except sqlite3.OperationalError:
+        return None
+    return conn
+
+
+def list_interactions(
+    path: str, filters: Filters, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first; the cursor (opaque) continues after the last item of the page before."""
+    conn = open_reader(path)
+    if conn is None:
+        return [], None
+    try:
+        where, args = filters.where()
+        if cursor is not None:
+            where += " AND (ts, seq) < (?, ?)"
+            args += decode_cursor(cursor, float, int)
+        rows = conn.execute(
+            f"SELECT {', '.join(_SUMMARY_COLUMNS)} FROM interactions "  # noqa: S608
+            f"WHERE {where} ORDER BY ts DESC, seq DESC LIMIT ?",
+            [*args, limit + 1],
+        ).fetchall()
+    finally:
+        conn.close()
+    more = len(rows) > limit
+    # Workers write in batches: time order, not insertion order, is what a reader expects.
+    last = rows[limit - 1] if more else None
+    items = [_item(_SUMMARY_COLUMNS, row) for row in rows[:limit]]
+    return items, encode_cursor(last[2], last[0]) if last is not None else None
+
+
+def since_seq(path: str, filters: Filters, seq: int) -> list[dict[str, Any]]:
+    """Records after `seq`, oldest first (`palisade logs --follow`)."""
+    conn = open_reader(path)
+    if conn is None:
+        return []
+    try:
+        where, args = filters.where()
+        rows = conn.execute(
+            f"SELECT {', '.join(_SUMMARY_COLUMNS)} FROM interactions "  # noqa: S608
+            f"WHERE {where} AND seq > ? ORDER BY seq LIMIT 1000",
+            [*args, seq],
+        ).fetchall()
+    finally:
+        conn.close()
+    return [_item(_SUMMARY_COLUMNS, row) for row in rows]
+
+
+def get_interaction(path: str, interaction_id: str) -> dict[str, Any] | None:
+    conn = open_reader(path)
+    if conn is None:
+        return None
+    try:
+        row = conn.execute(
+            f"SELECT seq, {', '.join(_COLUMNS)} FROM interactions WHERE id = ?",  # noqa: S608
+            (interaction_id,),
+        ).fetchone()
+    finally:
+        conn.close()
+    return None if row is None else _item(("seq", *_COLUMNS), row)
+
+
+def list_sessions(
+    path: str, filters: Filters, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Sessions (interactions grouped by session id), the most recently active first."""
+    conn = open_reader(path)
+    if conn is None:
+        return [], None
+    try:
+        where, args = filters.where()
+        having, having_args = "", []
+        if cursor is not None:
+            last_ts, session_id = decode_cursor(cursor, float, str)
+            having = "HAVING (MAX(ts), session_id) < (?, ?)"
+            having_args = [last_ts, session_id]
+        rows = conn.execute(
+            "SELECT session_id, COUNT(*), MIN(ts), MAX(ts), "  # noqa: S608
+            "SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), "
+            "SUM(status >= 400 OR error_code IS NOT NULL), "
+            "COUNT(DISTINCT execution_id), json_group_array(DISTINCT agent_id), "
+            "json_group_array(DISTINCT user_id), json_group_array(DISTINCT proxy) "
+            f"FROM interactions WHERE session_id IS NOT NULL AND {where} "
+            f"GROUP BY session_id {having} ORDER BY MAX(ts) DESC, session_id DESC LIMIT ?",
+            [*args, *having_args, limit + 1],
+        ).fetchall()
+    finally:
+        conn.close()
+    items = [
+        {
+            "session_id": r[0],
+            "requests": r[1],
+            "first_time": iso_time(r[2]),
+            "last_time": iso_time(r[3]),
+            "input_tokens": r[4],
+            "output_tokens": r[5],
+            "cost_usd": r[6],
+            "errors": r[7],
+            "executions": r[8],
+            "agent_ids": _split(r[9]),
+            "user_ids": _split(r[10]),
+            "proxies": _split(r[11]),
+        }
+        for r in rows[:limit]
+    ]
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    return items, encode_cursor(last[3], last[0]) if last is not None else None
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *types: type) -> list[Any]:
+    """The values `encode_cursor` packed, of these types; ValueError for anything else."""
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, orjson.JSONDecodeError):
+        raise ValueError("not a cursor") from None
+    if not isinstance(values, list) or len(values) != len(types):
+        raise ValueError("not a cursor")
+    for value, kind in zip(values, types, strict=True):
+        ok = isinstance(value, int | float) if kind is float else isinstance(value, kind)
+        if not ok or isinstance(value, bool) or (kind is float and not math.isfinite(value)):
+            raise ValueError("not a cursor")
+    return values
+
+
+_AGE_RE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_time(value: str, now: float | None = None) -> float:
+    """Unix seconds from unix seconds, an ISO 8601 time (UTC unless it says otherwise) or an
+    age (`90s`, `15m`, `1h`, `7d`: that long before `now`); ValueError otherwise."""
+    m = _AGE_RE.match(value)
+    if m:
+        return (time.time() if now is None else now) - float(m.group(1)) * _UNIT_S[m.group(2)]
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def iso_time(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+
+
+def _split(values: str) -> list[str]:
+    return sorted(v for v in orjson.loads(values) if v is not None)
+
+
+def _item(columns: Iterable[str], row: Sequence[Any]) -> dict[str, Any]:
+    item = dict(zip(columns, row, strict=True))
+    item["time"] = iso_time(item.pop("ts"))
+    item["stream"] = bool(item["stream"])
+    item["tokens_counted"] = bool(item["tokens_counted"])
+    actions = item.pop("guardrail_actions")
+    item["guardrail_actions"] = actions.strip(",").split(",") if actions else []
+    decisions = item.get("decisions")
+    item["decisions"] = orjson.loads(decisions) if decisions else []
+    for key in ("request_body", "response_body"):
+        body = item.get(key)
+        if isinstance(body, bytes):
+            # A cut at logging.max_body_bytes may split a UTF-8 sequence: U+FFFD there.
+            item[key] = body.decode("utf-8", "replace")
+    return item

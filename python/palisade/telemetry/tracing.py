@@ -1,0 +1,202 @@
+"""OpenTelemetry: one span per model call, with the GenAI semantic-convention attributes.
+
+Off unless `tracing.otlp_endpoint` is set; then nothing of OpenTelemetry runs on the request
+path at all. When on, the span is built when the request ends, as the SDK's finished-span type
+(`ReadableSpan`) with the request's own start and end times, and handed to the span processor:
+no span object lives across the request's awaits, and none of the SDK's per-span bookkeeping
+(attribute validation, locks, the context stack) runs, which would cost more than the rest of
+the record. A client's W3C `traceparent` (and `tracestate`) makes the span its child and decides
+sampling (parent-based, then `tracing.sample_ratio` by trace id, as the SDK's
+`ParentBased(TraceIdRatioBased)`). Spans leave in batches from the SDK's exporter thread, over
+OTLP/HTTP in JSON (`otlp_json.py`) or protobuf (the SDK's exporter), queued by `SpanQueue`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
+from opentelemetry.util.types import AttributeValue
+
+from palisade import __version__
+from palisade.config import TracingConfig
+from palisade.pipeline.context import RequestContext
+from palisade.pricing import Usage
+from palisade.telemetry.span_queue import SpanQueue
+
+OPERATIONS = {
+    "chat/completions": "chat",
+    "completions": "text_completion",
+    "embeddings": "embeddings",
+    "responses": "chat",
+}
+# Our provider names -> the semantic conventions' well-known `gen_ai.provider.name` values.
+PROVIDER_NAMES = {
+    "openai": "openai",
+    "groq": "groq",
+    "mistral": "mistral_ai",
+    "deepseek": "deepseek",
+    "gemini": "gcp.gemini",
+    "xai": "x_ai",
+    "anthropic": "anthropic",
+}
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_OK = Status(StatusCode.UNSET)
+_NO_STATE = TraceState()
+_LOW_64 = (1 << 64) - 1
+
+
+def parse_traceparent(traceparent: str, tracestate: str | None = None) -> SpanContext | None:
+    """The remote parent a W3C `traceparent` names; None when the header is not valid."""
+    m = _TRACEPARENT.fullmatch(traceparent.strip())
+    if m is None:
+        return None
+    version, trace_hex, span_hex, flags, rest = m.groups()
+    if version == "ff" or (version == "00" and rest):
+        return None
+    trace_id, span_id = int(trace_hex, 16), int(span_hex, 16)
+    if not trace_id or not span_id:
+        return None
+    return SpanContext(
+        trace_id,
+        span_id,
+        is_remote=True,
+        trace_flags=TraceFlags(int(flags, 16)),
+        trace_state=TraceState.from_header([tracestate]) if tracestate else _NO_STATE,
+    )
+
+
+class Tracing:
+    def __init__(
+        self,
+        processor: SpanProcessor,
+        *,
+        resource: Resource | None = None,
+        sample_ratio: float = 1.0,
+    ) -> None:
+        self.processor = processor
+        self.resource = resource or Resource.create({"service.name": "palisade"})
+        self.scope = InstrumentationScope("palisade", __version__)
+        # TraceIdRatioBased's rule: the low 64 bits of the trace id under ratio * 2**64.
+        self._bound = round(sample_ratio * (_LOW_64 + 1))
+
+    @classmethod
+    def from_config(cls, config: TracingConfig) -> Tracing | None:
+        if config.otlp_endpoint is None:
+            return None
+        processor: SpanProcessor
+        if config.otlp_protocol == "http/protobuf":
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            processor = SpanQueue(
+                OTLPSpanExporter(
+                    endpoint=config.otlp_endpoint, headers=dict(config.otlp_headers), timeout=10
+                )
+            )
+        else:
+            from palisade.telemetry.otlp_json import OtlpJsonExporter, OtlpJsonSpanQueue
+
+            processor = OtlpJsonSpanQueue(
+                OtlpJsonExporter(config.otlp_endpoint, dict(config.otlp_headers))
+            )
+        return cls(
+            processor,
+            resource=Resource.create({"service.name": config.service_name}),
+            sample_ratio=config.sample_ratio,
+        )
+
+    def shutdown(self) -> None:
+        self.processor.shutdown()
+
+    def span(
+        self,
+        ctx: RequestContext,
+        headers: Mapping[str, str],
+        *,
+        start_ns: int,
+        end_ns: int,
+        status: int,
+        usage: Usage,
+        served_model: str | None,
+    ) -> str | None:
+        """Records the call's span; returns its trace id (hex) for the interaction record, or
+        None when the call started a trace that sampling left out."""
+        traceparent = headers.get("traceparent")
+        parent = parse_traceparent(traceparent, headers.get("tracestate")) if traceparent else None
+        if parent is not None:
+            trace_id, state = parent.trace_id, parent.trace_state
+            if not parent.trace_flags.sampled:
+                return f"{trace_id:032x}"  # the client's trace, which it chose not to keep
+        else:
+            trace_id, state = random.getrandbits(128) or 1, _NO_STATE
+            if (trace_id & _LOW_64) >= self._bound:
+                return None
+        operation = OPERATIONS.get(ctx.endpoint, ctx.endpoint)
+        attributes: dict[str, AttributeValue] = {
+            "gen_ai.operation.name": operation,
+            "gen_ai.usage.input_tokens": usage.input_tokens,
+            "gen_ai.usage.output_tokens": usage.output_tokens,
+            "http.response.status_code": status,
+            "palisade.proxy.id": ctx.proxy_id,
+            "palisade.request.id": ctx.request_id,
+            "palisade.auth.method": ctx.auth_method,
+            "palisade.tokens_counted": ctx.tokens_counted,
+        }
+        # Only what is known: an attribute set to None is not exported anyway.
+        if ctx.target is not None:
+            name = ctx.target.provider.name
+            attributes["gen_ai.provider.name"] = PROVIDER_NAMES.get(name, name)
+        if ctx.model is not None:
+            attributes["gen_ai.request.model"] = ctx.model
+        if served_model is not None:
+            attributes["gen_ai.response.model"] = served_model
+        if ctx.session_id is not None:
+            attributes["gen_ai.conversation.id"] = ctx.session_id
+        if ctx.agent_id is not None:
+            attributes["gen_ai.agent.id"] = ctx.agent_id
+        if ctx.user_id is not None:
+            attributes["user.id"] = ctx.user_id
+        if ctx.execution_id is not None:
+            attributes["palisade.execution.id"] = ctx.execution_id
+        if ctx.key_id is not None:
+            attributes["palisade.key.id"] = ctx.key_id
+        if ctx.cost_usd is not None:
+            attributes["palisade.cost_usd"] = ctx.cost_usd
+        if ctx.limit_outcome is not None:
+            attributes["palisade.limit.outcome"] = ctx.limit_outcome
+        error = ctx.error_code or (str(status) if status >= 400 else None)
+        if error is not None:
+            attributes["error.type"] = error
+        if usage.cached_tokens:
+            attributes["gen_ai.usage.cache_read.input_tokens"] = usage.cached_tokens
+        if ctx.decisions:
+            attributes["palisade.guardrail.actions"] = tuple(
+                sorted({f"{d.guardrail}:{d.action}" for d in ctx.decisions})
+            )
+        self.processor.on_end(
+            ReadableSpan(
+                f"{operation} {ctx.model}" if ctx.model else operation,
+                context=SpanContext(
+                    trace_id,
+                    random.getrandbits(64) or 1,
+                    is_remote=False,
+                    trace_flags=_SAMPLED,
+                    trace_state=state,
+                ),
+                parent=parent,
+                resource=self.resource,
+                attributes=attributes,
+                kind=SpanKind.CLIENT,
+                status=_OK if error is None else Status(StatusCode.ERROR, str(error)),
+                start_time=start_ns,
+                end_time=end_ns,
+                instrumentation_scope=self.scope,
+            )
+        )
+        return f"{trace_id:032x}"

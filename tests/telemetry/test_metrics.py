@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+
+from palisade.config import MetricsConfig
+from palisade.guardrails.decisions import Decision
+from palisade.pricing import Usage
+from palisade.telemetry.metrics import LabelCap, Metrics, exposition
+
+
+def value(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def observe(metrics: Metrics, **overrides: Any) -> None:
+    call: dict[str, Any] = {
+        "proxy": "unit",
+        "provider": "p",
+        "model": "gpt-4o",
+        "agent_id": None,
+        "status": 200,
+        "duration_s": 0.2,
+        "ttft_s": None,
+        "usage": Usage(10, 5, 2, 1),
+        "cost_usd": 0.001,
+        "upstream_status": 200,
+        "error_code": None,
+        "limit_outcome": None,
+        "decisions": [],
+        **overrides,
+    }
+    metrics.observe(**call)
+    metrics.flush()
+
+
+def test_label_cap_keeps_the_first_values() -> None:
+    cap = LabelCap(2)
+    assert [cap(v) for v in ("a", "b", "c", "a", None, "d", "b")] == [
+        "a",
+        "b",
+        "other",
+        "a",
+        "",
+        "other",
+        "b",
+    ]
+
+
+def test_agent_ids_beyond_the_cap_are_other() -> None:
+    metrics = Metrics(MetricsConfig(max_agent_labels=2))
+    base = {"proxy": "cap", "provider": "p", "model": "gpt-4o", "status_code": "200"}
+    before = value("llm_requests_total", **base, external_agent_id="other")
+    for agent in ("cap-a", "cap-b", "cap-c", "cap-d", "cap-a"):
+        observe(metrics, proxy="cap", agent_id=agent)
+    assert value("llm_requests_total", **base, external_agent_id="cap-a") == 2
+    assert value("llm_requests_total", **base, external_agent_id="cap-b") == 1
+    assert value("llm_requests_total", **base, external_agent_id="cap-c") == 0
+    assert value("llm_requests_total", **base, external_agent_id="other") - before == 2
+
+
+def test_one_call_moves_every_metric_it_should() -> None:
+    metrics = Metrics(MetricsConfig())
+    call = {"proxy": "one", "provider": "p", "model": "gpt-4o", "external_agent_id": "bot"}
+    decision = Decision("pii-mask", "pii", "mask", "request", "messages[0].content")
+    observe(
+        metrics,
+        proxy="one",
+        agent_id="bot",
+        status=200,
+        duration_s=0.3,
+        ttft_s=0.05,
+        decisions=[decision, decision],
+    )
+    assert value("llm_requests_total", **call, status_code="200") == 1
+    assert value("llm_request_duration_seconds_count", **call, status_code="200") == 1
+    assert value("llm_request_duration_seconds_sum", **call, status_code="200") == 0.3
+    assert value("llm_time_to_first_token_seconds_count", **call) == 1
+    for kind, n in (("input", 10), ("output", 5), ("cached", 2), ("reasoning", 1)):
+        assert value("llm_tokens_total", **call, type=kind) == n
+    assert value("llm_cost_usd_total", **call) == 0.001
+    actions = {"proxy": "one", "guardrail": "pii-mask", "action": "mask", "direction": "request"}
+    assert value("llm_guardrail_actions_total", **actions) == 2
+
+
+def test_errors_limits_and_unpriced_models() -> None:
+    metrics = Metrics(MetricsConfig())
+    observe(
+        metrics, proxy="err", status=502, upstream_status=None, error_code="upstream_unreachable"
+    )
+    observe(metrics, proxy="err", status=503, upstream_status=503)
+    observe(
+        metrics,
+        proxy="err",
+        status=429,
+        upstream_status=None,
+        error_code="rate_limit_exceeded",
+        limit_outcome="rate_limited",
+        agent_id="busy",
+    )
+    observe(metrics, proxy="err", model="mystery-1", cost_usd=None)
+    errors = {"proxy": "err", "provider": "p", "model": "gpt-4o"}
+    assert value("llm_upstream_errors_total", **errors, status_code="502") == 1
+    assert value("llm_upstream_errors_total", **errors, status_code="503") == 1
+    assert value("llm_upstream_errors_total", **errors, status_code="429") == 0
+    limited = {"proxy": "err", "model": "gpt-4o", "external_agent_id": "busy"}
+    assert value("llm_rate_limited_total", **limited, outcome="rate_limited") == 1
+    assert value("llm_unpriced_requests_total", provider="p", model="mystery-1") == 1
+
+
+def test_executions_without_the_log_are_counted_once_per_worker() -> None:
+    metrics = Metrics(MetricsConfig())
+    for run in ("r1", "r2", "r1", "r1", "r3"):
+        metrics.execution_seen(run, "exec", "agent-x")
+    assert value("agent_executions_total", proxy="exec", external_agent_id="agent-x") == 3
+
+
+def test_the_exposition_parses() -> None:
+    body, content_type = exposition()
+    assert content_type.startswith("text/plain")
+    names = {f.name for f in text_string_to_metric_families(body.decode())}
+    assert {"llm_requests", "llm_tokens", "agent_executions", "llm_cost_usd"} <= names
+
+
+def test_batched_histograms_match_what_observe_would_write() -> None:
+    metrics = Metrics(MetricsConfig())
+    durations = [0.005, 0.01, 0.0100001, 0.3, 300.0, 1000.0]
+    for d in durations:
+        metrics.observe(
+            proxy="hist",
+            provider="p",
+            model="m",
+            agent_id=None,
+            status=200,
+            duration_s=d,
+            ttft_s=None,
+            usage=Usage(),
+            cost_usd=0.0,
+            upstream_status=200,
+            error_code=None,
+            limit_outcome=None,
+            decisions=[],
+        )
+    metrics.flush()
+    labels = {"proxy": "hist", "provider": "p", "model": "m", "external_agent_id": ""}
+    labels["status_code"] = "200"
+    bucket = "llm_request_duration_seconds_bucket"
+    assert value(bucket, **labels, le="0.01") == 2  # a bound counts in its own bucket
+    assert value(bucket, **labels, le="0.025") == 3
+    assert value(bucket, **labels, le="0.5") == 4
+    assert value(bucket, **labels, le="300.0") == 5
+    assert value(bucket, **labels, le="+Inf") == 6
+    assert value("llm_request_duration_seconds_count", **labels) == 6
+    assert value("llm_request_duration_seconds_sum", **labels) == sum(durations)
+    del labels["status_code"]
+    assert value("llm_time_to_first_token_seconds_count", **labels) == 0

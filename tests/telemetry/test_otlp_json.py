@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf import json_format
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
+from prometheus_client import REGISTRY
+
+from palisade.telemetry.otlp_json import encode
+from palisade.telemetry.span_queue import SpanQueue
+
+RESOURCE = Resource.create({"service.name": "unit"})
+SCOPE = InstrumentationScope("palisade", "1.2.3")
+
+
+def span(n: int, **attributes: Any) -> ReadableSpan:
+    return ReadableSpan(
+        f"chat model-{n}",
+        context=SpanContext(
+            0xABC + n, 0x123 + n, False, TraceFlags(1), TraceState([("vendor", "v1")])
+        ),
+        parent=SpanContext(0xABC + n, 0x999, True, TraceFlags(1)),
+        resource=RESOURCE,
+        attributes=attributes,
+        kind=SpanKind.CLIENT,
+        status=Status(StatusCode.ERROR, "secret_detected"),
+        start_time=1_700_000_000_000_000_000,
+        end_time=1_700_000_000_500_000_000,
+        instrumentation_scope=SCOPE,
+    )
+
+
+def parse(body: bytes) -> ExportTraceServiceRequest:
+    """OTLP JSON writes ids in hex where proto3 JSON has base64; the rest is proto3 JSON."""
+    payload = json.loads(body)
+    for resource in payload["resourceSpans"]:
+        for scope in resource["scopeSpans"]:
+            for s in scope["spans"]:
+                for key in ("traceId", "spanId", "parentSpanId"):
+                    s[key] = base64.b64encode(bytes.fromhex(s[key])).decode()
+    export = ExportTraceServiceRequest()
+    json_format.Parse(json.dumps(payload), export)
+    return export
+
+
+def test_every_attribute_type_keeps_its_type() -> None:
+    attributes = {
+        "s": 'text with "quotes" and ünïcode',
+        "i": 42,
+        "b": True,
+        "b0": False,
+        "f": 0.25,
+        "t": ("a", "b"),
+    }
+    # Twice: the second time from the cache, which must not mix True with 1.
+    for _ in range(2):
+        export = parse(encode([span(1, **attributes), span(2, i=1, b=True)]))
+        [resource_spans] = export.resource_spans
+        resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+        assert resource["service.name"] == "unit"
+        [scope_spans] = resource_spans.scope_spans
+        assert (scope_spans.scope.name, scope_spans.scope.version) == ("palisade", "1.2.3")
+        first, second = scope_spans.spans
+        values = {a.key: a.value for a in first.attributes}
+        assert values["s"].string_value == attributes["s"]
+        assert values["i"].int_value == 42
+        assert values["b"].bool_value is True
+        assert values["b0"].HasField("bool_value")
+        assert values["f"].double_value == 0.25
+        assert [v.string_value for v in values["t"].array_value.values] == ["a", "b"]
+        assert {a.key: a.value.WhichOneof("value") for a in second.attributes} == {
+            "i": "int_value",
+            "b": "bool_value",
+        }
+        assert first.trace_id == (0xABD).to_bytes(16, "big")
+        assert first.span_id == (0x124).to_bytes(8, "big")
+        assert first.parent_span_id == (0x999).to_bytes(8, "big")
+        assert first.trace_state == "vendor=v1"
+        assert first.kind == 3  # SPAN_KIND_CLIENT
+        assert (first.status.code, first.status.message) == (2, "secret_detected")
+        assert first.end_time_unix_nano - first.start_time_unix_nano == 500_000_000
+
+
+class Failing(SpanExporter):
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+        self.done = threading.Event()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.batches.append(len(spans))
+        self.done.set()
+        return SpanExportResult.FAILURE
+
+
+def dropped() -> float:
+    return REGISTRY.get_sample_value("palisade_spans_dropped_total") or 0.0
+
+
+def test_the_queue_counts_what_it_cannot_keep_or_send() -> None:
+    exporter = Failing()
+    # The exporter thread sleeps until shutdown: the last two spans do not fit.
+    queue = SpanQueue(exporter, max_queue=3, batch=10, interval_s=3600)
+    before = dropped()
+    for n in range(5):
+        queue.on_end(span(n))
+    assert dropped() - before == 2
+    queue.shutdown()
+    assert exporter.done.is_set()
+    assert exporter.batches == [3]
+    assert dropped() - before == 5  # and the three the exporter refused
