@@ -9,12 +9,15 @@ authenticated identity (stage 2) wins over it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+
+from starlette.datastructures import Headers
 
 from palisade.errors import BadRequest
 
 _PREFIXES = ("x-archestra-", "x-palisade-")
+# ASGI servers hand header names over lowercased.
+_RAW_PREFIXES = tuple(p.encode() for p in _PREFIXES)
 _MAX_ID_LEN = 256
 
 
@@ -34,14 +37,8 @@ _FIELDS = {
 }
 # Meta segments in order.
 _META = ("agent_id", "execution_id", "session_id")
-
-
-def _header(headers: Mapping[str, str], name: str) -> tuple[str, str] | None:
-    for prefix in _PREFIXES:
-        value = headers.get(prefix + name)
-        if value is not None:
-            return prefix + name, value.strip()
-    return None
+_SUFFIXES = frozenset((*_FIELDS, "meta"))
+_NOBODY = Attribution()
 
 
 def _check(header: str, value: str) -> str | None:
@@ -62,12 +59,35 @@ def _check(header: str, value: str) -> str | None:
     return value
 
 
-def parse_attribution(headers: Mapping[str, str]) -> Attribution:
-    """Reads the attribution headers (case-insensitive `headers`, e.g. Starlette's)."""
+def _collect(headers: Headers) -> dict[str, tuple[int, str, str]] | None:
+    """Suffix -> (prefix rank, header name, value) of the attribution headers, in one pass over
+    the raw headers (ten lookups would walk them ten times). `X-Archestra-` (rank 0) wins over
+    `X-Palisade-`; of repeated headers the first counts."""
+    found: dict[str, tuple[int, str, str]] | None = None
+    for raw_name, raw_value in headers.raw:
+        if not raw_name.startswith(_RAW_PREFIXES):
+            continue
+        name = raw_name.decode("latin-1")
+        rank = 0 if raw_name.startswith(_RAW_PREFIXES[0]) else 1
+        suffix = name[len(_PREFIXES[rank]) :]
+        if suffix not in _SUFFIXES:
+            continue
+        if found is None:
+            found = {}
+        held = found.get(suffix)
+        if held is None or rank < held[0]:
+            found[suffix] = (rank, name, raw_value.decode("latin-1").strip())
+    return found
+
+
+def parse_attribution(headers: Headers) -> Attribution:
+    found = _collect(headers)
+    if found is None:
+        return _NOBODY
     values: dict[str, str | None] = {}
-    meta = _header(headers, "meta")
+    meta = found.get("meta")
     if meta is not None:
-        name, value = meta
+        _, name, value = meta
         segments = value.split("/")
         if len(segments) > len(_META):
             raise BadRequest(
@@ -78,9 +98,9 @@ def parse_attribution(headers: Mapping[str, str]) -> Attribution:
         for field_name, segment in zip(_META, segments, strict=False):
             values[field_name] = _check(name, segment.strip())
     for suffix, field_name in _FIELDS.items():
-        single = _header(headers, suffix)
+        single = found.get(suffix)
         if single is not None:
-            checked = _check(*single)
+            checked = _check(single[1], single[2])
             if checked is not None:
                 values[field_name] = checked
     return Attribution(**{k: v for k, v in values.items() if v is not None})
