@@ -8,11 +8,10 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from palisade.identity.credentials import ACCESS_TOKEN, issue, new_id, new_secret
-from palisade.store.sqlite import bump, transaction
+from palisade.store.sqlite import bump, iso, transaction
 
 TOPIC = "clients"
 
@@ -57,8 +56,8 @@ class Client:
             "id": self.id,
             "proxy": self.proxy_id,
             "name": self.name,
-            "created_at": _iso(self.created_at),
-            "revoked_at": _iso(self.revoked_at),
+            "created_at": iso(self.created_at),
+            "revoked_at": iso(self.revoked_at),
             "user": self.user_id,
         }
 
@@ -69,10 +68,6 @@ class AccessToken:
     client_id: str
     secret_hash: bytes = field(repr=False)
     expires_at: float
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 def _client(row: tuple[Any, ...]) -> Client:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from palisade.identity.credentials import VIRTUAL_KEY, issue
-from palisade.store.sqlite import bump, transaction
+from palisade.store.sqlite import bump, iso, transaction
 
 TOPIC = "keys"
 
@@ -62,17 +62,13 @@ class VirtualKey:
             "id": self.id,
             "proxy": self.proxy_id,
             "name": self.name,
-            "created_at": _iso(self.created_at),
-            "expires_at": _iso(self.expires_at),
-            "revoked_at": _iso(self.revoked_at),
+            "created_at": iso(self.created_at),
+            "expires_at": iso(self.expires_at),
+            "revoked_at": iso(self.revoked_at),
             "user": self.user_id,
             "providers": list(self.providers),
             "limits": self.limits,
         }
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 def _row(row: tuple[Any, ...]) -> VirtualKey:
