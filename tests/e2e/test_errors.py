@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import httpx2 as httpx
@@ -75,6 +76,47 @@ def test_chunked_body_over_the_limit_is_413(stack: Stack) -> None:
         headers={"content-type": "application/json"},
     )
     assert answer.status_code == 413
+
+
+def _exchange(sock: socket.socket, head: bytes, body: bytes) -> int:
+    """One request on a kept-alive connection; the status of its answer (whole body read)."""
+    sock.sendall(head + body)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the gateway closed the connection")
+        data += chunk
+    head_raw, _, rest = data.partition(b"\r\n\r\n")
+    lines = head_raw.split(b"\r\n")
+    length = next(
+        int(v) for k, _, v in (x.partition(b":") for x in lines) if k.lower() == b"content-length"
+    )
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return int(lines[0].split(b" ")[1])
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_the_connection_stays_usable_after_a_413(stack: Stack, chunked: bool) -> None:
+    # The gateway decides on the first bytes; if it left the rest of the body unread, the server
+    # would close the kept-alive connection and a pooled client's next request would fail.
+    host, port = stack.gateway.removeprefix("http://").split(":")
+    big = b'{"model": "mock-gpt", "messages": [{"role": "user", "content": "%s"}]}' % (
+        b"x" * 200_000
+    )
+    small = b'{"model": "mock-gpt", "messages": [{"role": "user", "content": "hi"}]}'
+    start = b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+    if chunked:
+        pieces = [big[i : i + 8192] for i in range(0, len(big), 8192)]
+        first = start + b"Transfer-Encoding: chunked\r\n\r\n"
+        payload = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+    else:
+        first, payload = start + b"Content-Length: %d\r\n\r\n" % len(big), big
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        assert _exchange(sock, first, payload) == 413
+        then = start + b"Content-Length: %d\r\n\r\n" % len(small)
+        assert _exchange(sock, then, small) == 200
 
 
 def test_wrong_content_type_is_415(client: openai.OpenAI) -> None:

@@ -6,15 +6,23 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Receive
 
 from palisade._core import json_depth
 from palisade.config import FirewallConfig
 from palisade.disconnect import ClientDisconnected
 from palisade.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
+# Oversized bodies are read and dropped up to this many times the limit (and this many bytes at
+# most) before the 413; beyond that the connection is closed on a client still sending.
+_DRAIN_FACTOR = 8
+_DRAIN_MAX_BYTES = 64 * 1024 * 1024
+
 
 async def read_body(request: Request, config: FirewallConfig) -> bytes:
     limit = config.max_body_bytes
+    # Straight from ASGI receive: Request.stream()'s async generator costs more than the read.
+    receive = request.receive
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -22,16 +30,15 @@ async def read_body(request: Request, config: FirewallConfig) -> bytes:
         except ValueError:
             raise BadRequest("Palisade: the Content-Length header is not a number.") from None
         if size > limit:
-            raise _too_large(limit)
-    # Straight from ASGI receive: Request.stream()'s async generator costs more than the read.
-    receive = request.receive
+            raise await _too_large(receive, limit, 0, more=size <= _drain_budget(limit))
     message = await receive()
     if message["type"] == "http.disconnect":
         raise ClientDisconnected
     body: bytes = message.get("body", b"")
+    more = message.get("more_body", False)
     if len(body) > limit:
-        raise _too_large(limit)
-    if not message.get("more_body", False):
+        raise await _too_large(receive, limit, len(body), more=more)
+    if not more:
         return body
     chunks = [body]
     total = len(body)
@@ -41,11 +48,31 @@ async def read_body(request: Request, config: FirewallConfig) -> bytes:
             raise ClientDisconnected
         chunk = message.get("body", b"")
         total += len(chunk)
+        more = message.get("more_body", False)
         if total > limit:
-            raise _too_large(limit)
+            raise await _too_large(receive, limit, total, more=more)
         chunks.append(chunk)
-        if not message.get("more_body", False):
+        if not more:
             return b"".join(chunks)
+
+
+def _drain_budget(limit: int) -> int:
+    return min(_DRAIN_FACTOR * limit, _DRAIN_MAX_BYTES)
+
+
+async def _too_large(receive: Receive, limit: int, seen: int, *, more: bool) -> PayloadTooLarge:
+    """The 413, after reading and dropping what the client is still sending (up to a bound):
+    a client that is still writing when the connection closes sees a reset, not the 413."""
+    budget = _drain_budget(limit)
+    while more and seen <= budget:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        seen += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    return PayloadTooLarge(
+        f"Palisade: the request body exceeds the gateway's limit of {limit} bytes."
+    )
 
 
 def check_content_type(request: Request) -> None:
@@ -106,9 +133,3 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("Palisade: the request body must be a JSON object.", code="invalid_json")
     return body
-
-
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"Palisade: the request body exceeds the gateway's limit of {limit} bytes."
-    )
