@@ -591,6 +591,11 @@ def palisade_cli() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = bench_arguments(__doc__, "http_bench.json")
     parser.add_argument("--hold-rounds", type=int, default=5, help="streams per side (hold-back)")
+    parser.add_argument(
+        "--lean",
+        action="store_true",
+        help="interaction log and metrics off (the default config records every request)",
+    )
     args = parse_bench_args(parser, argv)
     if args.quick:
         args.hold_rounds = 2
@@ -604,6 +609,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gateway_yaml(
                 gw_port, {"mock": (mock_port, ["mock-*", "gpt-*"]), "tap": (tap_port, ["tap-*"])}
             )
+            + ("logging: {enabled: false}\nmetrics: {enabled: false}\n" if args.lean else "")
         )
         mock = stack.enter_context(mock_server(palisade, mock_port, workdir))
         gateway = stack.enter_context(gateway_server(palisade, config, gw_port, workdir))
