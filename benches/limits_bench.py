@@ -173,7 +173,10 @@ class Monitor:
 
 
 def config() -> Config:
-    return parse_config(__import__("yaml").safe_load(LIMITS_YAML), source="limits_bench", env={})
+    raw = __import__("yaml").safe_load(LIMITS_YAML)
+    # The in-process backend keeps spend in SQLite: not in the working directory.
+    raw["store"] = {"sqlite_path": f"{tempfile.gettempdir()}/palisade-limits-bench.db"}
+    return parse_config(raw, source="limits_bench", env={})
 
 
 def context(cfg: Config, proxy: str) -> RequestContext:
