@@ -54,12 +54,13 @@ def add_commands(commands: Any) -> None:
         parser.add_argument("--config", default=argparse.SUPPRESS, help="path to palisade.yaml")
 
 
-def _config(args: argparse.Namespace) -> Config | None:
+def _open(args: argparse.Namespace) -> tuple[Config, sqlite3.Connection] | None:
+    """The config and an open store, or None once the problem is printed."""
+    from palisade.identity.runtime import SCHEMAS
+
     try:
         config = load_config(args.config)
-        from palisade.identity.runtime import SCHEMAS
-
-        connect(config.store.sqlite_path, SCHEMAS).close()
+        return config, connect(config.store.sqlite_path, SCHEMAS)
     except ConfigError as exc:
         print(f"palisade: {exc}", file=sys.stderr)
         return None
@@ -69,16 +70,15 @@ def _config(args: argparse.Namespace) -> Config | None:
             file=sys.stderr,
         )
         return None
-    return config
 
 
 def _create(args: argparse.Namespace) -> int:
-    config = _config(args)
-    if config is None:
+    opened = _open(args)
+    if opened is None:
         return 2
-    from palisade.identity.runtime import SCHEMAS, seed_proxies
+    config, conn = opened
+    from palisade.identity.runtime import seed_proxies
 
-    conn = connect(config.store.sqlite_path, SCHEMAS)
     try:
         current = seed_proxies(conn, config)
         ids = [p["id"] for p in current.proxies]
@@ -126,12 +126,10 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    config = _config(args)
-    if config is None:
+    opened = _open(args)
+    if opened is None:
         return 2
-    from palisade.identity.runtime import SCHEMAS
-
-    conn = connect(config.store.sqlite_path, SCHEMAS)
+    _, conn = opened
     try:
         found = keys.listing(conn, args.proxy)
     finally:
@@ -151,12 +149,10 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    config = _config(args)
-    if config is None:
+    opened = _open(args)
+    if opened is None:
         return 2
-    from palisade.identity.runtime import SCHEMAS
-
-    conn = connect(config.store.sqlite_path, SCHEMAS)
+    _, conn = opened
     try:
         key = keys.revoke(conn, args.id.removeprefix("pal-"))
     finally:

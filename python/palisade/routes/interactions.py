@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -92,16 +93,7 @@ def _bad_cursor() -> BadRequest:
 
 
 async def interactions(request: Request) -> Response:
-    gw = _gateway(request)
-    filters = _filters(request)
-    cursor, limit = _page(request)
-    try:
-        items, next_cursor = await run_in_threadpool(
-            list_interactions, gw.config.store.sqlite_path, filters, cursor=cursor, limit=limit
-        )
-    except ValueError:
-        raise _bad_cursor() from None
-    return _json({"object": "list", "data": items, "next_cursor": next_cursor})
+    return await _listing(request, list_interactions)
 
 
 async def interaction(request: Request) -> Response:
@@ -117,12 +109,19 @@ async def interaction(request: Request) -> Response:
 
 
 async def sessions(request: Request) -> Response:
+    return await _listing(request, list_sessions)
+
+
+async def _listing(
+    request: Request, lister: Callable[..., tuple[list[dict[str, Any]], str | None]]
+) -> Response:
+    """One page of a listing (interactions, sessions) with the request's filters."""
     gw = _gateway(request)
     filters = _filters(request)
     cursor, limit = _page(request)
     try:
         items, next_cursor = await run_in_threadpool(
-            list_sessions, gw.config.store.sqlite_path, filters, cursor=cursor, limit=limit
+            lister, gw.config.store.sqlite_path, filters, cursor=cursor, limit=limit
         )
     except ValueError:
         raise _bad_cursor() from None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from palisade.identity.credentials import ACCESS_TOKEN, issue, new_id, new_secret
-from palisade.store.sqlite import bump, iso, transaction
+from palisade.store.sqlite import bump, iso, revoke_row, transaction
 
 TOPIC = "clients"
 
@@ -139,16 +139,7 @@ def changed_since(conn: sqlite3.Connection, seq: int) -> list[Client]:
 
 
 def revoke(conn: sqlite3.Connection, client_id: str) -> Client | None:
-    with transaction(conn):
-        if get(conn, client_id) is None:
-            return None
-        seq = bump(conn, TOPIC)
-        conn.execute(
-            "UPDATE oauth_clients SET revoked_at = COALESCE(revoked_at, ?), changed = ? "
-            "WHERE id = ?",
-            (time.time(), seq, client_id),
-        )
-        return get(conn, client_id)
+    return get(conn, client_id) if revoke_row(conn, "oauth_clients", TOPIC, client_id) else None
 
 
 def issue_token(conn: sqlite3.Connection, client_id: str, ttl_s: float) -> tuple[AccessToken, str]:

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from palisade.identity.credentials import VIRTUAL_KEY, issue
-from palisade.store.sqlite import bump, iso, transaction
+from palisade.store.sqlite import bump, iso, revoke_row, transaction
 
 TOPIC = "keys"
 
@@ -218,13 +218,4 @@ def changed_since(conn: sqlite3.Connection, seq: int) -> list[VirtualKey]:
 def revoke(conn: sqlite3.Connection, key_id: str) -> VirtualKey | None:
     """Marks the key revoked (kept for the record); None when there is no such key. Revoking
     twice keeps the first time."""
-    with transaction(conn):
-        if get(conn, key_id) is None:
-            return None
-        seq = bump(conn, TOPIC)
-        conn.execute(
-            "UPDATE virtual_keys SET revoked_at = COALESCE(revoked_at, ?), changed = ? "
-            "WHERE id = ?",
-            (time.time(), seq, key_id),
-        )
-        return get(conn, key_id)
+    return get(conn, key_id) if revoke_row(conn, "virtual_keys", TOPIC, key_id) else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -63,6 +64,21 @@ def bump(conn: sqlite3.Connection, topic: str) -> int:
     ).fetchone()
     seq: int = row[0]
     return seq
+
+
+def revoke_row(conn: sqlite3.Connection, table: str, topic: str, row_id: str) -> bool:
+    """Marks a row of one of this package's credential tables (`revoked_at`, `changed`) revoked,
+    keeping the first time, and counts the change; False when there is no such row."""
+    with transaction(conn):
+        if conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (row_id,)).fetchone() is None:  # noqa: S608
+            return False
+        seq = bump(conn, topic)
+        conn.execute(
+            f"UPDATE {table} SET revoked_at = COALESCE(revoked_at, ?), changed = ? "  # noqa: S608
+            "WHERE id = ?",
+            (time.time(), seq, row_id),
+        )
+        return True
 
 
 def counters(conn: sqlite3.Connection) -> dict[str, int]:
