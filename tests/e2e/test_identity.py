@@ -189,12 +189,13 @@ def test_the_admin_api_makes_lists_and_revokes_keys(ids: IdentityStack) -> None:
     made = ids.admin(
         "POST",
         "/keys",
-        json={"proxy": "keys", "name": "admin-made", "rpm": 5, "budget_usd": 2.5, "user": "ann"},
+        # rpm high enough that the polls waiting for the revocation below never reach it.
+        json={"proxy": "keys", "name": "admin-made", "rpm": 600, "budget_usd": 2.5, "user": "ann"},
     )
     assert made.status_code == 201, made.text
     body = made.json()
     ids.secrets.append(body["key"])
-    assert body["limits"] == {"rpm": 5, "budget_usd": 2.5, "budget_period": "month"}
+    assert body["limits"] == {"rpm": 600, "budget_usd": 2.5, "budget_period": "month"}
     with ids.client("keys", body["key"]) as client:
         assert chat(client)
     listed = ids.admin("GET", "/keys?proxy=keys", token=VIEWER)
