@@ -162,7 +162,7 @@ def start_stack(tmp: Path) -> Iterator[IdentityStack]:
         write_config(config, gateway_port, mock_port, db, redis.url)
         with (
             start_process_server(mock_argv, mock_port) as mock,
-            start_process_server(gateway_argv, gateway_port) as gateway,
+            start_process_server(gateway_argv, gateway_port, workers=2) as gateway,
             start_process_server(probe_argv, probe_port) as probe,
         ):
             yield IdentityStack(

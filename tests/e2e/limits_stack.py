@@ -31,7 +31,7 @@ guardrails:
   no-secrets: {type: secrets, action: block}
 default_proxy: default
 limits:
-  - {name: crowd-rpm, scope: [proxy], rpm: 10, proxies: [crowd]}
+  - {name: crowd-rpm, scope: [proxy, agent], rpm: 10, proxies: [crowd]}
   - {name: per-agent, scope: [agent], rpm: 3, proxies: [agents, guarded]}
   - {name: user-tokens, scope: [user], tpm: 50000, proxies: [tokens]}
   - {name: user-tokens-small, scope: [proxy, user], tpm: 400, proxies: [tokens]}
@@ -137,5 +137,6 @@ def gateway(
         on_failure=on_failure,
         redis_timeout_s=redis_timeout_s,
     )
-    with start_process_server([*PALISADE, "serve", "--config", str(config)], port) as server:
+    argv = [*PALISADE, "serve", "--config", str(config)]
+    with start_process_server(argv, port, workers=workers) as server:
         yield server

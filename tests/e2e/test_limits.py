@@ -39,26 +39,43 @@ def new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+async def _crowd(client: openai.AsyncOpenAI) -> list[openai.RateLimitError | None]:
+    """16 concurrent requests of one new agent against its window of 10."""
+    headers = {"X-Palisade-Agent-Id": new_id()}
+
+    async def one() -> openai.RateLimitError | None:
+        try:
+            await client.chat.completions.create(
+                model="mock-a",
+                messages=MESSAGES,
+                extra_headers=headers,
+                extra_body={"mock": {"latency_ms": 50}},
+            )
+        except openai.RateLimitError as exc:
+            return exc
+        return None
+
+    return await asyncio.gather(*(one() for _ in range(16)))
+
+
 async def test_n_plus_k_concurrent_requests_yield_exactly_n(limits_stack: LimitsStack) -> None:
+    # The kernel, not the test, picks the worker of each connection: a round may land on one
+    # worker only. On Redis, rounds (each with a fresh window) go on until both workers have
+    # admitted requests, so that exactness is shown across workers.
+    rounds = 1 if limits_stack.redis is None else 12
     async with limits_stack.client("crowd") as client:
-
-        async def one() -> openai.RateLimitError | None:
-            try:
-                await client.chat.completions.create(
-                    model="mock-a", messages=MESSAGES, extra_body={"mock": {"latency_ms": 50}}
-                )
-            except openai.RateLimitError as exc:
-                return exc
-            return None
-
-        outcomes = await asyncio.gather(*(one() for _ in range(16)))
-    refused = [o for o in outcomes if o is not None]
-    assert len(outcomes) - len(refused) == 10, [str(exc) for exc in refused]
-    assert len(refused) == 6
+        for _ in range(rounds):
+            outcomes = await _crowd(client)
+            refused = [o for o in outcomes if o is not None]
+            assert len(outcomes) - len(refused) == 10, [str(exc) for exc in refused]
+            assert len(refused) == 6
+            if limits_stack.redis is not None and limits_stack.workers_on_redis() == 2:
+                break
     if limits_stack.redis is not None:
-        # Both workers admitted requests: each keeps one Redis connection.
+        # Each worker keeps one Redis connection.
         assert limits_stack.workers_on_redis() == 2, limits_stack.redis.command("CLIENT", "LIST")
     for exc in refused:
+        assert exc is not None
         error = exc.response.json()["error"]
         assert error["code"] == "rate_limit_exceeded"
         assert "crowd-rpm" in error["message"]

@@ -122,7 +122,9 @@ def obs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Obs]:
         redis_server() as redis,
         _configured(config, port, mock_port, redis.url),
         start_process_server(mock_argv, mock_port),
-        start_process_server([*palisade, "serve", "--config", str(config)], port) as server,
+        start_process_server(
+            [*palisade, "serve", "--config", str(config)], port, workers=2
+        ) as server,
     ):
         yield Obs(
             f"http://127.0.0.1:{port}", f"http://127.0.0.1:{mock_port}", tmp / "obs.db", server

@@ -40,9 +40,11 @@ def start_process_server(
     host: str = "127.0.0.1",
     ready_path: str = "/health",
     timeout: float = 30.0,
+    workers: int = 1,
 ) -> Iterator[RunningServer]:
     """Run `argv` (with `env` added to this process's environment) until `ready_path` answers
-    200, yield it, then stop it with SIGTERM (SIGKILL if it lingers)."""
+    200 and all its `workers` listen, yield it, then stop it with SIGTERM (SIGKILL if it
+    lingers)."""
     url = f"http://{host}:{port}"
     with tempfile.NamedTemporaryFile(prefix="server-", suffix=".log", delete=False) as log_file:
         log = Path(log_file.name)
@@ -55,6 +57,7 @@ def start_process_server(
         )
     try:
         _wait_ready(process, host, port, ready_path, log, timeout)
+        _wait_listening(process, port, workers, log, timeout)
         yield RunningServer(url=url, process=process, log=log)
     finally:
         _stop(process)
@@ -81,6 +84,33 @@ def _wait_ready(
     raise RuntimeError(
         f"server not ready at {host}:{port}{path} after {timeout}s:\n{log.read_text()}"
     )
+
+
+def _wait_listening(
+    process: subprocess.Popen[bytes], port: int, workers: int, log: Path, timeout: float
+) -> None:
+    """Each Granian worker listens on its own SO_REUSEPORT socket: one that is still starting
+    gets no connection, so a test that needs every worker to take some waits for all."""
+    deadline = time.monotonic() + timeout
+    while _listening(port) < workers:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{workers} workers not listening on {port}:\n{log.read_text()}")
+        time.sleep(0.05)
+
+
+def _listening(port: int) -> int:
+    """Sockets in LISTEN state on `port`, from the kernel's tables."""
+    local, listen = f":{port:04X}", "0A"
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            next(rows)
+            count += sum(
+                1
+                for row in rows
+                if (fields := row.split())[1].endswith(local) and fields[3] == listen
+            )
+    return count
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
