@@ -9,7 +9,7 @@ import time
 import pytest
 import uvloop
 
-from palisade.store.resp import RespClient, RespError, Script
+from palisade.store.resp import Command, RespClient, RespError, Script, encode
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.servers import free_port
 
@@ -29,6 +29,19 @@ async def test_scripts_are_loaded_again_after_a_flush(redis: RedisServer) -> Non
     assert await client.evalsha(script, ["k"], ["w"]) == b"wk"
     with pytest.raises(RespError):
         await client.evalsha(Script("return redis.call('NOPE')"), [], [])
+    await client.close()
+
+
+async def test_a_command_with_its_head_encoded_once(redis: RedisServer) -> None:
+    script = Script("return {KEYS[1], ARGV[1], ARGV[2], ARGV[3]}")
+    head: list[str | bytes | int] = [b"EVALSHA", script.sha, 1, "k\u00e9y", -1]
+    command = Command(head, 2)
+    for tail in ((1_796_094_015_913, 0), ("x", b"\r\n")):
+        assert command.encode(tail) == encode([*head, *tail])
+    client = RespClient(redis.url, 1.0)
+    await client.call([b"SCRIPT", b"FLUSH"])  # the encoded call still loads the script
+    reply = await client.evalsha_encoded(script, command.encode((7, "z")))
+    assert reply == ["k\u00e9y".encode(), b"-1", b"7", b"z"]
     await client.close()
 
 

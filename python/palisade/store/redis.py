@@ -23,21 +23,23 @@ from palisade.store.limits_store import (
     Window,
     WindowState,
 )
-from palisade.store.resp import RespClient, RespError, Script
+from palisade.store.resp import Command, RespClient, RespError, Script
 
 _BACKOFF_S = 0.5
+_COMMANDS_CACHED = 4096
 
-# KEYS: windows, then periods. ARGV: now, #windows, #periods, reserve, then per window
-# (window_ms, rpm, tpm) with -1 for "none", then per period (limit_nano, bucket_ms, buckets).
+# KEYS: windows, then periods. ARGV: #windows, #periods, then per window (window_ms, rpm, tpm)
+# with -1 for "none", then per period (limit_nano, bucket_ms, buckets), then now and reserve:
+# what changes from call to call comes last, so that the rest is encoded once per plan.
 # Returns {allowed, denied index (0-based, -1), denied by (1 requests, 2 tokens, 3 budget),
 # spent, then per window start, requests, tokens}.
 _CHECK = """
-local now, nw, np, reserve = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
-  tonumber(ARGV[4])
+local nw, np = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, reserve = tonumber(ARGV[3 + 3 * (nw + np)]), tonumber(ARGV[4 + 3 * (nw + np)])
 local st = {}
 local denied, by, spent = -1, 0, 0
 for i = 1, nw do
-  local a = 4 + (i - 1) * 3
+  local a = 2 + (i - 1) * 3
   local win, rpm, tpm = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   local v = redis.call('HMGET', KEYS[i], 's', 'r', 't')
   local s, r, t = tonumber(v[1]), tonumber(v[2]) or 0, tonumber(v[3]) or 0
@@ -53,7 +55,7 @@ for i = 1, nw do
 end
 if denied < 0 then
   for j = 1, np do
-    local a = 4 + nw * 3 + (j - 1) * 3
+    local a = 2 + nw * 3 + (j - 1) * 3
     local limit, bms, n = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
     local sum = 0
     if bms == 0 then
@@ -168,12 +170,23 @@ class RedisStore:
         scripts = (self._check, self._settle, self._claim, self._renew, self._finish)
         self._redis = RespClient(url, timeout_s, scripts)
         self._down_until = 0.0
+        # The check's command by the identity of its plan's windows, which the entry keeps
+        # alive, so that an id is never reused while its entry stands.
+        self._checks: dict[int, tuple[tuple[Window, ...], tuple[Period, ...], Command]] = {}
 
     async def _call(self, script: Script, keys: list[str], args: list[Any]) -> Any:
+        return await self._send(script, None, keys, args)
+
+    async def _send(
+        self, script: Script, payload: bytes | None, keys: list[str], args: list[Any]
+    ) -> Any:
         if self._down_until and time.monotonic() < self._down_until:
             raise StoreUnavailable("Redis failed moments ago")
         try:
-            result = await self._redis.evalsha(script, keys, args)
+            if payload is None:
+                result = await self._redis.evalsha(script, keys, args)
+            else:
+                result = await self._redis.evalsha_encoded(script, payload)
         except (RespError, OSError, TimeoutError) as exc:
             self._down_until = time.monotonic() + _BACKOFF_S
             raise StoreUnavailable(type(exc).__name__) from None
@@ -183,13 +196,9 @@ class RedisStore:
     async def check(
         self, windows: tuple[Window, ...], reserve: int, periods: tuple[Period, ...], now_ms: int
     ) -> CheckResult:
-        keys = [w.key for w in windows] + [p.key for p in periods]
-        args: list[Any] = [now_ms, len(windows), len(periods), reserve]
-        for w in windows:
-            args += (w.window_ms, -1 if w.rpm is None else w.rpm, -1 if w.tpm is None else w.tpm)
-        for p in periods:
-            args += (p.limit_nano, p.bucket_ms, p.buckets)
-        out = await self._call(self._check, keys, args)
+        out = await self._send(
+            self._check, self._check_command(windows, periods).encode((now_ms, reserve)), [], []
+        )
         states = tuple(
             WindowState(int(out[i]), int(out[i + 1]), int(out[i + 2]))
             for i in range(4, len(out), 3)
@@ -197,6 +206,22 @@ class RedisStore:
         if out[0] == 1:
             return CheckResult(True, states)
         return CheckResult(False, states, int(out[1]), _DENIED_BY[int(out[2])], int(out[3]))
+
+    def _check_command(self, windows: tuple[Window, ...], periods: tuple[Period, ...]) -> Command:
+        entry = self._checks.get(id(windows))
+        if entry is not None and entry[0] is windows and entry[1] is periods:
+            return entry[2]
+        keys = [w.key for w in windows] + [p.key for p in periods]
+        args: list[Any] = [len(windows), len(periods)]
+        for w in windows:
+            args += (w.window_ms, -1 if w.rpm is None else w.rpm, -1 if w.tpm is None else w.tpm)
+        for p in periods:
+            args += (p.limit_nano, p.bucket_ms, p.buckets)
+        command = Command([b"EVALSHA", self._check.sha, len(keys), *keys, *args], 2)
+        if len(self._checks) >= _COMMANDS_CACHED:
+            self._checks.clear()
+        self._checks[id(windows)] = (windows, periods, command)
+        return command
 
     def settle(
         self,

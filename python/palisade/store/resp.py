@@ -34,11 +34,28 @@ class RespConnectionError(ConnectionError):
 
 
 def encode(args: Sequence[Arg]) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
+    return b"*%d\r\n%s" % (len(args), _bulks(args))
+
+
+def _bulks(args: Sequence[Arg]) -> bytes:
+    parts = []
     for arg in args:
         data = arg if isinstance(arg, bytes) else str(arg).encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(parts)
+
+
+class Command:
+    """A command whose leading arguments are encoded once: a script call whose keys and limits
+    repeat from request to request encodes only the arguments that change (the clock)."""
+
+    __slots__ = ("_head",)
+
+    def __init__(self, head: Sequence[Arg], tail: int) -> None:
+        self._head = b"*%d\r\n%s" % (len(head) + tail, _bulks(head))
+
+    def encode(self, tail: Sequence[Arg]) -> bytes:
+        return self._head + _bulks(tail)
 
 
 class _Protocol(asyncio.Protocol):
@@ -171,8 +188,14 @@ class RespClient:
         return conn
 
     async def call(self, args: Sequence[Arg]) -> object:
-        conn = await self._connection()
-        return await conn.send(encode(args))
+        return await self.send(encode(args))
+
+    async def send(self, payload: bytes) -> object:
+        """One encoded command's reply."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            conn = await self._connection()
+        return await conn.send(payload)
 
     def evalsha_nowait(
         self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]
@@ -184,14 +207,20 @@ class RespClient:
         return conn.send(encode([b"EVALSHA", script.sha, len(keys), *keys, *args]))
 
     async def evalsha(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> object:
+        return await self.evalsha_encoded(
+            script, encode([b"EVALSHA", script.sha, len(keys), *keys, *args])
+        )
+
+    async def evalsha_encoded(self, script: Script, payload: bytes) -> object:
+        """`payload`: the EVALSHA command of `script`, encoded."""
         try:
-            return await self.call([b"EVALSHA", script.sha, len(keys), *keys, *args])
+            return await self.send(payload)
         except RespError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
         # Loaded once per Redis server (again after a restart), then EVALSHA only.
         await self.call([b"SCRIPT", b"LOAD", script.source])
-        return await self.call([b"EVALSHA", script.sha, len(keys), *keys, *args])
+        return await self.send(payload)
 
     async def close(self) -> None:
         if self._conn is not None:
