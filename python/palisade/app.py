@@ -66,6 +66,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             await admission.close()
             await ident.db.close()
             await session.close()
+            recording.drain()
             await run_in_threadpool(recording.stop)
 
     return Starlette(

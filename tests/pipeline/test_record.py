@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -46,7 +47,11 @@ def app_client(mock_port: int, db: Path, **sections: Any) -> TestClient:
 
 
 def records(client: TestClient, db: Path) -> list[dict[str, Any]]:
-    writer = client.app.state.gateway.recording.writer  # type: ignore[attr-defined]
+    recording = client.app.state.gateway.recording  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 5
+    while recording.pending and time.monotonic() < deadline:  # the batch not recorded yet
+        time.sleep(0.005)
+    writer = recording.writer
     assert writer.flush()
     writer.stop()  # writes what it holds and closes: the rows are in
     return list_interactions(str(db), Filters())[0]

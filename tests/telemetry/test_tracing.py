@@ -4,6 +4,7 @@ that the test holds the exporter; the provider is the real mock in its own proce
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,10 @@ def chat(client: TestClient, path: str = "/v1/chat/completions", **headers: str)
 
 
 def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
+    """The call's span, once the gateway recorded its batch (every few milliseconds)."""
+    deadline = time.monotonic() + 5
+    while not exporter.get_finished_spans() and time.monotonic() < deadline:
+        time.sleep(0.005)
     [span] = exporter.get_finished_spans()
     return span
 
@@ -123,8 +128,6 @@ def test_a_call_makes_one_span_with_the_genai_attributes_under_the_clients_trace
 
 
 def wait_record(path: str, request_id: str) -> dict[str, Any]:
-    import time
-
     deadline = time.monotonic() + 10
     while (item := get_interaction(path, request_id)) is None:
         assert time.monotonic() < deadline
