@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import time
 import sqlite3
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
