@@ -7,6 +7,7 @@ pub mod b64;
 pub mod errors;
 pub mod injection;
 pub mod json_shape;
+pub mod otlp;
 pub mod scan;
 pub mod sse;
 pub mod tokens;
@@ -19,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     scan::register(m)?;
     injection::register(m)?;
     json_shape::register(m)?;
+    otlp::register(m)?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 """Typed surface of the private Rust extension. Python code imports from here; nothing else
 in the package touches the extension directly, so this stub is the whole contract."""
 
-from typing import final
+from typing import Any, final
 
 __version__: str
 
@@ -242,3 +242,27 @@ def json_depth(data: bytes, limit: int | None = None) -> int:
     the scan stops at the first bracket that takes the depth above it and returns `limit + 1`,
     so a hostile body costs no more than its first `limit + 1` brackets. Releases the GIL for
     inputs of 16 KiB and more."""
+
+# ---- otlp --------------------------------------------------------------------------------
+
+def encode_span(
+    trace_id: int,
+    span_id: int,
+    parent_span_id: int | None,
+    name: str,
+    kind: int,
+    start_ns: int,
+    end_ns: int,
+    attributes: dict[str, Any],
+    status_code: int,
+    status_message: str | None = None,
+    trace_state: str | None = None,
+) -> str:
+    """One span in OTLP's JSON mapping (ids in hex, 64-bit integers as strings). `kind` and
+    `status_code` are OTLP's numbers (3 = client; 0 unset, 1 ok, 2 error). Attribute values:
+    str, int (beyond 64 bits: sent as its decimal string), float, bool, bytes (UTF-8, lossy),
+    or a tuple or list of them; anything else goes as its `str`. `attributes` must be a dict."""
+
+def encode_attributes(attributes: dict[str, Any]) -> str:
+    """The `{"key":..,"value":..}` objects of `attributes`, comma-separated, as in
+    `encode_span`."""

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import threading
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
@@ -15,8 +17,11 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 from prometheus_client import REGISTRY
 
-from palisade.telemetry.otlp_json import encode
+from palisade.pipeline.context import RequestContext
+from palisade.pricing import Usage
+from palisade.telemetry.otlp_json import OtlpJsonExporter, OtlpJsonSpanQueue, encode
 from palisade.telemetry.span_queue import SpanQueue
+from palisade.telemetry.tracing import Tracing
 
 RESOURCE = Resource.create({"service.name": "unit"})
 SCOPE = InstrumentationScope("palisade", "1.2.3")
@@ -117,3 +122,60 @@ def test_the_queue_counts_what_it_cannot_keep_or_send() -> None:
     assert exporter.done.is_set()
     assert exporter.batches == [3]
     assert dropped() - before == 5  # and the three the exporter refused
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+class Captured(OtlpJsonExporter):
+    def __init__(self) -> None:
+        super().__init__("http://127.0.0.1:9/v1/traces")
+        self.bodies: list[bytes] = []
+
+    def post(self, body: bytes, spans: int) -> SpanExportResult:
+        self.bodies.append(body)
+        return SpanExportResult.SUCCESS
+
+
+@pytest.mark.parametrize("error", [None, "secret_detected"])
+@pytest.mark.parametrize("traceparent", [None, TRACEPARENT])
+def test_the_gateways_own_spans_encode_like_the_sdks(
+    error: str | None, traceparent: str | None
+) -> None:
+    """The request path writes its span's text without the SDK's span object; the text must
+    be the one the SDK's span would have given, attribute for attribute."""
+    ctx = RequestContext(
+        endpoint="chat/completions",
+        model="gpt-4o",
+        proxy_id="default",
+        request_id="req_1",
+        agent_id='agent "7"',
+        user_id="u",
+        session_id="s",
+        execution_id="r",
+        cost_usd=0.000125,
+        limit_outcome="allowed",
+        error_code=error,
+        tokens_counted=True,
+    )
+    headers = {"traceparent": traceparent} if traceparent else {}
+    usage = Usage(input_tokens=300, output_tokens=2**40, cached_tokens=12)
+    texts = []
+    for fast in (True, False):
+        exporter = Captured()
+        queue = OtlpJsonSpanQueue(exporter, interval_s=3600)
+        tracing = Tracing(queue, resource=RESOURCE)
+        if not fast:
+            tracing._json = None  # the SDK's span, encoded by the queue
+        random.seed(7)
+        tracing.span(
+            ctx, headers, start_ns=10, end_ns=20, status=400 if error else 200, usage=usage,
+            served_model="gpt-4o-2024-08-06",
+        )  # fmt: skip
+        queue.shutdown()
+        [body] = exporter.bodies
+        texts.append(json.loads(body))
+    assert texts[0] == texts[1]
+    [span_json] = texts[0]["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert ("parentSpanId" in span_json) == (traceparent is not None)
+    assert span_json["status"]["code"] == (2 if error else 0)

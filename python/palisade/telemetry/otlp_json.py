@@ -1,9 +1,11 @@
-"""An OTLP/HTTP exporter with the JSON encoding, written with orjson.
+"""An OTLP/HTTP exporter with the JSON encoding, the spans written by the Rust extension.
 
 The SDK's protobuf exporter builds a message object per attribute and costs about 70 us of CPU
 per span; this one costs a few. OTLP/HTTP accepts JSON as well as protobuf
 (`Content-Type: application/json`, ids in hex, 64-bit integers as strings), and collectors
-read both; `tracing.otlp_protocol: http/protobuf` picks the SDK's exporter instead.
+read both; `tracing.otlp_protocol: http/protobuf` picks the SDK's exporter instead. The
+gateway's own spans skip the SDK's span objects altogether (`OtlpJsonSpanQueue.group`, then
+`enqueue` of `encode_span`'s text).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from palisade._core import encode_attributes, encode_span
 from palisade.telemetry.span_queue import SpanQueue
 
 log = logging.getLogger("palisade.tracing")
@@ -70,11 +73,16 @@ class OtlpJsonSpanQueue(SpanQueue):
         self._groups: dict[tuple[int, int], tuple[Resource | None, Any]] = {}
         super().__init__(exporter, **options)
 
-    def _item(self, span: ReadableSpan) -> object:
-        key = (id(span.resource), id(span.instrumentation_scope))
+    def group(self, resource: Resource | None, scope: Any) -> tuple[int, int]:
+        """The key under which spans of `resource` and `scope` are queued (`enqueue`d as
+        `(key, text)`)."""
+        key = (id(resource), id(scope))
         if key not in self._groups:
-            self._groups[key] = (span.resource, span.instrumentation_scope)
-        return key, _span(span)
+            self._groups[key] = (resource, scope)
+        return key
+
+    def _item(self, span: ReadableSpan) -> object:
+        return self.group(span.resource, span.instrumentation_scope), _span(span)
 
     def _send(self, items: list[Any]) -> bool:
         groups: dict[tuple[Resource | None, Any], list[str]] = {}
@@ -113,77 +121,23 @@ def encode(spans: Sequence[ReadableSpan]) -> bytes:
 
 
 def _span(span: ReadableSpan) -> str:
-    """One span's JSON text, from cached pieces: most attributes (model, provider, proxy,
-    agent) repeat from span to span, and a dict per attribute for orjson would cost more than
-    the rest of the span."""
     context = span.context
     assert context is not None  # a finished span always has one
     status = span.status
-    status_json = (
-        f'{{"code":{status.status_code.value},"message":{_text(status.description)}}}'
-        if status.description
-        else f'{{"code":{status.status_code.value}}}'
+    return encode_span(
+        context.trace_id,
+        context.span_id,
+        span.parent.span_id if span.parent is not None else None,
+        span.name,
+        span.kind.value + 1,  # OTLP counts SPAN_KIND_UNSPECIFIED as 0, the API's INTERNAL as 1
+        span.start_time or 0,
+        span.end_time or 0,
+        dict(span.attributes or {}),
+        status.status_code.value,
+        status.description,
+        context.trace_state.to_header() if context.trace_state else None,
     )
-    parent = f',"parentSpanId":"{span.parent.span_id:016x}"' if span.parent is not None else ""
-    state = f',"traceState":{_text(context.trace_state.to_header())}' if context.trace_state else ""
-    # OTLP counts SPAN_KIND_UNSPECIFIED as 0, the API's INTERNAL as 1.
-    return (
-        f'{{"traceId":"{context.trace_id:032x}","spanId":"{context.span_id:016x}"{parent},'
-        f'"name":{_text(span.name)},"kind":{span.kind.value + 1},'
-        f'"startTimeUnixNano":"{span.start_time or 0}","endTimeUnixNano":"{span.end_time or 0}",'
-        f'"attributes":[{_attributes(span.attributes or {})}],"status":{status_json}{state}}}'
-    )
-
-
-_CACHE_SIZE = 8192
-_pieces: dict[tuple[str, Any], str] = {}
-_keys: dict[str, str] = {}
 
 
 def _attributes(attributes: Mapping[str, Any]) -> str:
-    out = []
-    for item in attributes.items():
-        key, value = item
-        kind = type(value)
-        if kind is int:  # counts and statuses: rarely the same twice
-            head = _keys.get(key) or _key_head(key)
-            out.append(f'{head}{{"intValue":"{value}"}}}}')
-            continue
-        # Strings, and the odd bool or tuple, repeat: (key, value) finds the piece. Only str
-        # and tuple values are cached, so a bool never meets an equal int (True == 1).
-        cacheable = kind is str or kind is tuple
-        piece = _pieces.get(item) if cacheable else None
-        if piece is None:
-            head = _keys.get(key) or _key_head(key)
-            piece = head + orjson.dumps(_value(value)).decode() + "}"
-            if cacheable and len(_pieces) < _CACHE_SIZE:
-                _pieces[item] = piece
-        out.append(piece)
-    return ",".join(out)
-
-
-def _key_head(key: str) -> str:
-    head = f'{{"key":{_text(key)},"value":'
-    if len(_keys) < _CACHE_SIZE:
-        _keys[key] = head
-    return head
-
-
-def _text(value: str) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _value(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
-        return {"intValue": str(value)}
-    if isinstance(value, float):
-        return {"doubleValue": value}
-    if isinstance(value, str):
-        return {"stringValue": value}
-    if isinstance(value, bytes):
-        return {"stringValue": value.decode("utf-8", "replace")}
-    if isinstance(value, Sequence):
-        return {"arrayValue": {"values": [_value(v) for v in value]}}
-    return {"stringValue": str(value)}
+    return encode_attributes(dict(attributes))

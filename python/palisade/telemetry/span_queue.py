@@ -50,10 +50,13 @@ class SpanQueue(SpanProcessor):
         pass
 
     def on_end(self, span: ReadableSpan) -> None:
+        self.enqueue(self._item(span))
+
+    def enqueue(self, item: object) -> None:
         if len(self._queue) >= self.max_queue:
             SPANS_DROPPED.inc()
             return
-        self._queue.append(self._item(span))
+        self._queue.append(item)
         if len(self._queue) >= self.batch and not self._wake.is_set():
             self._wake.set()
 

@@ -27,6 +27,8 @@ from palisade import __version__
 from palisade.config import TracingConfig
 from palisade.pipeline.context import RequestContext
 from palisade.pricing import Usage
+from palisade._core import encode_span
+from palisade.telemetry.otlp_json import OtlpJsonExporter, OtlpJsonSpanQueue
 from palisade.telemetry.span_queue import SpanQueue
 
 OPERATIONS = {
@@ -50,6 +52,7 @@ _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _OK = Status(StatusCode.UNSET)
 _NO_STATE = TraceState()
 _LOW_64 = (1 << 64) - 1
+_OTLP_CLIENT = SpanKind.CLIENT.value + 1  # OTLP counts UNSPECIFIED as 0
 
 
 def parse_traceparent(traceparent: str, tracestate: str | None = None) -> SpanContext | None:
@@ -83,6 +86,10 @@ class Tracing:
         self.processor = processor
         self.resource = resource or Resource.create({"service.name": "palisade"})
         self.scope = InstrumentationScope("palisade", __version__)
+        # OTLP JSON: the span's text is written at once, no SDK span object in between.
+        self._json: tuple[OtlpJsonSpanQueue, tuple[int, int]] | None = None
+        if isinstance(processor, OtlpJsonSpanQueue):
+            self._json = (processor, processor.group(self.resource, self.scope))
         # TraceIdRatioBased's rule: the low 64 bits of the trace id under ratio * 2**64.
         self._bound = round(sample_ratio * (_LOW_64 + 1))
 
@@ -100,8 +107,6 @@ class Tracing:
                 )
             )
         else:
-            from palisade.telemetry.otlp_json import OtlpJsonExporter, OtlpJsonSpanQueue
-
             processor = OtlpJsonSpanQueue(
                 OtlpJsonExporter(config.otlp_endpoint, dict(config.otlp_headers))
             )
@@ -179,12 +184,31 @@ class Tracing:
             attributes["palisade.guardrail.actions"] = tuple(
                 sorted({f"{d.guardrail}:{d.action}" for d in ctx.decisions})
             )
+        name = f"{operation} {ctx.model}" if ctx.model else operation
+        span_id = random.getrandbits(64) or 1
+        if self._json is not None:
+            queue, group = self._json
+            text = encode_span(
+                trace_id,
+                span_id,
+                parent.span_id if parent is not None else None,
+                name,
+                _OTLP_CLIENT,
+                start_ns,
+                end_ns,
+                attributes,
+                StatusCode.UNSET.value if error is None else StatusCode.ERROR.value,
+                None if error is None else str(error),
+                state.to_header() if state else None,
+            )
+            queue.enqueue((group, text))
+            return f"{trace_id:032x}"
         self.processor.on_end(
             ReadableSpan(
-                f"{operation} {ctx.model}" if ctx.model else operation,
+                name,
                 context=SpanContext(
                     trace_id,
-                    random.getrandbits(64) or 1,
+                    span_id,
                     is_remote=False,
                     trace_flags=_SAMPLED,
                     trace_state=state,
