@@ -147,8 +147,10 @@ def _insert(rows: int) -> str:
 _INSERT_MANY = _insert(ROWS_PER_INSERT)
 
 BUSY_TIMEOUT_S = 5.0
-BATCH_SIZE = 512
-FLUSH_INTERVAL_S = 0.05
+# A batch per quarter second at most: a transaction of hundreds of rows costs less per row
+# than one of dozens (measured: 23 -> 20 us per row from 135 to 2000 rows per commit).
+BATCH_SIZE = 1024
+FLUSH_INTERVAL_S = 0.25
 PURGE_INTERVAL_S = 600.0
 _PURGE_CHUNK = 2000
 _LOG_EVERY_S = 10.0
