@@ -5,6 +5,7 @@ import json
 import random
 import threading
 from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from palisade.pricing import Usage
 from palisade.telemetry.otlp_json import OtlpJsonExporter, OtlpJsonSpanQueue, encode
 from palisade.telemetry.span_queue import SpanQueue
 from palisade.telemetry.tracing import Tracing
+from tests.helpers.servers import free_port
 
 RESOURCE = Resource.create({"service.name": "unit"})
 SCOPE = InstrumentationScope("palisade", "1.2.3")
@@ -179,3 +181,57 @@ def test_the_gateways_own_spans_encode_like_the_sdks(
     [span_json] = texts[0]["resourceSpans"][0]["scopeSpans"][0]["spans"]
     assert ("parentSpanId" in span_json) == (traceparent is not None)
     assert span_json["status"]["code"] == (2 if error else 0)
+
+
+class _Collector(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    server: _CollectorServer
+
+    def do_POST(self) -> None:
+        self.server.bodies.append(self.rfile.read(int(self.headers["content-length"])))
+        self.server.peers.add(self.client_address)
+        status = self.server.statuses.pop(0) if self.server.statuses else 200
+        self.send_response(status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+        if self.server.drop:
+            # Closed after the answer without saying so, as an idle timeout would.
+            self.server.drop = False
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _CollectorServer(ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Collector)
+        self.bodies: list[bytes] = []
+        self.peers: set[tuple[str, int]] = set()
+        self.statuses: list[int] = []
+        self.drop = False
+
+
+def test_the_exporter_keeps_its_connection_and_reports_failures() -> None:
+    server = _CollectorServer()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    exporter = OtlpJsonExporter(f"http://127.0.0.1:{server.server_port}/v1/traces")
+    try:
+        assert exporter.post(b"{}", 1) is SpanExportResult.SUCCESS
+        assert exporter.post(b"[]", 1) is SpanExportResult.SUCCESS
+        assert server.bodies == [b"{}", b"[]"]
+        assert len(server.peers) == 1  # one connection for both
+        server.statuses.append(500)
+        assert exporter.post(b"{}", 1) is SpanExportResult.FAILURE
+        # The collector drops the kept-alive connection: the next export goes on a new one.
+        server.drop = True
+        assert exporter.post(b"1", 1) is SpanExportResult.SUCCESS
+        assert exporter.post(b"2", 1) is SpanExportResult.SUCCESS
+        assert server.bodies[-2:] == [b"1", b"2"]
+        assert len(server.peers) == 2
+    finally:
+        exporter.shutdown()
+        server.shutdown()
+        server.server_close()
+    dead = OtlpJsonExporter(f"http://127.0.0.1:{free_port()}/v1/traces", timeout_s=1)
+    assert dead.post(b"{}", 1) is SpanExportResult.FAILURE

@@ -10,12 +10,12 @@ gateway's own spans skip the SDK's span objects altogether (`OtlpJsonSpanQueue.g
 
 from __future__ import annotations
 
+import http.client
 import logging
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from opentelemetry.sdk.resources import Resource
@@ -38,6 +38,8 @@ class OtlpJsonExporter(SpanExporter):
         self.headers = {**(headers or {}), "Content-Type": "application/json"}
         self.timeout_s = timeout_s
         self._next_log = 0.0
+        self._conn: http.client.HTTPConnection | None = None
+        self._path = "/"
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         groups: dict[tuple[Resource | None, Any], list[str]] = {}
@@ -46,21 +48,53 @@ class OtlpJsonExporter(SpanExporter):
         return self.post(envelope(groups), len(spans))
 
     def post(self, body: bytes, spans: int) -> SpanExportResult:
-        request = urllib.request.Request(  # noqa: S310 - the operator's configured http(s) URL
-            self.endpoint, data=body, headers=self.headers, method="POST"
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:  # noqa: S310
-                answer.read()
-        except (urllib.error.URLError, OSError) as exc:
-            if time.monotonic() >= self._next_log:
-                self._next_log = time.monotonic() + _LOG_EVERY_S
-                log.warning("OTLP export of %d spans failed: %s", spans, exc)
+            try:
+                status = self._post(body)
+            except (OSError, http.client.HTTPException):
+                # A kept-alive connection the collector closed meanwhile: once more, afresh.
+                self._close()
+                status = self._post(body)
+        except (OSError, http.client.HTTPException) as exc:
+            self._close()
+            self._failed(spans, str(exc) or type(exc).__name__)
+            return SpanExportResult.FAILURE
+        if not 200 <= status < 300:
+            self._failed(spans, f"HTTP {status}")
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
+    def _post(self, body: bytes) -> int:
+        """One POST on the kept-alive connection (a new one per export would cost a connect,
+        and urllib's opener machinery, every time)."""
+        if self._conn is None:
+            parts = urlsplit(self.endpoint)
+            kind = (
+                http.client.HTTPSConnection
+                if parts.scheme == "https"
+                else http.client.HTTPConnection
+            )
+            self._conn = kind(parts.hostname or "localhost", parts.port, timeout=self.timeout_s)
+            self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._conn.request("POST", self._path, body=body, headers=self.headers)
+        answer = self._conn.getresponse()
+        answer.read()
+        if answer.will_close:
+            self._close()
+        return answer.status
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _failed(self, spans: int, why: str) -> None:
+        if time.monotonic() >= self._next_log:
+            self._next_log = time.monotonic() + _LOG_EVERY_S
+            log.warning("OTLP export of %d spans failed: %s", spans, why)
+
     def shutdown(self) -> None:
-        pass
+        self._close()
 
 
 class OtlpJsonSpanQueue(SpanQueue):
