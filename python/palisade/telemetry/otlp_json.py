@@ -42,10 +42,7 @@ class OtlpJsonExporter(SpanExporter):
         self._path = "/"
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        groups: dict[tuple[Resource | None, Any], list[str]] = {}
-        for span in spans:
-            groups.setdefault((span.resource, span.instrumentation_scope), []).append(_span(span))
-        return self.post(envelope(groups), len(spans))
+        return self.post(encode(spans), len(spans))
 
     def post(self, body: bytes, spans: int) -> SpanExportResult:
         try:
@@ -119,9 +116,11 @@ class OtlpJsonSpanQueue(SpanQueue):
         return self.group(span.resource, span.instrumentation_scope), _span(span)
 
     def _send(self, items: list[Any]) -> bool:
-        groups: dict[tuple[Resource | None, Any], list[str]] = {}
+        # By the ids first: a Resource hashes by encoding its attributes to JSON, each time.
+        by_key: dict[tuple[int, int], list[str]] = {}
         for key, encoded in items:
-            groups.setdefault(self._groups[key], []).append(encoded)
+            by_key.setdefault(key, []).append(encoded)
+        groups = {self._groups[key]: texts for key, texts in by_key.items()}
         result = self.json_exporter.post(envelope(groups), len(items))
         return result is SpanExportResult.SUCCESS
 
@@ -148,10 +147,14 @@ def envelope(groups: Mapping[tuple[Resource | None, Any], list[str]]) -> bytes:
 
 
 def encode(spans: Sequence[ReadableSpan]) -> bytes:
-    groups: dict[tuple[Resource | None, Any], list[str]] = {}
+    groups: dict[tuple[int, int], tuple[Resource | None, Any, list[str]]] = {}
     for span in spans:
-        groups.setdefault((span.resource, span.instrumentation_scope), []).append(_span(span))
-    return envelope(groups)
+        key = (id(span.resource), id(span.instrumentation_scope))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = (span.resource, span.instrumentation_scope, [])
+        group[2].append(_span(span))
+    return envelope({(resource, scope): texts for resource, scope, texts in groups.values()})
 
 
 def _span(span: ReadableSpan) -> str:
