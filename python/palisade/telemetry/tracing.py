@@ -24,10 +24,10 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 from opentelemetry.util.types import AttributeValue
 
 from palisade import __version__
+from palisade._core import encode_span
 from palisade.config import TracingConfig
 from palisade.pipeline.context import RequestContext
 from palisade.pricing import Usage
-from palisade._core import encode_span
 from palisade.telemetry.otlp_json import OtlpJsonExporter, OtlpJsonSpanQueue
 from palisade.telemetry.span_queue import SpanQueue
 
