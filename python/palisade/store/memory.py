@@ -104,40 +104,27 @@ class MemoryStore:
         cost_nano: int,
         now_ms: int,
     ) -> asyncio.Future[None]:
-        self._settle(windows, starts, reserved, used, periods, cost_nano, now_ms)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    def _settle(
-        self,
-        windows: tuple[Window, ...],
-        starts: tuple[int, ...],
-        reserved: int,
-        used: int,
-        periods: tuple[Period, ...],
-        cost_nano: int,
-        now_ms: int,
-    ) -> None:
         for w, start in zip(windows, starts, strict=True):
             if w.tpm is None:
                 continue
             state = self._windows.get(w.key)
             if state is not None and state[0] == start:
                 state[2] += used - min(reserved, w.tpm)
-        if cost_nano <= 0:
-            return
-        for p in periods:
-            bucket = now_ms // p.bucket_ms if p.bucket_ms else 0
-            buckets = self._spend.setdefault(p.key, {})
-            buckets[bucket] = buckets.get(bucket, 0) + cost_nano
-            if p.bucket_ms:
-                for old in [b for b in buckets if b <= bucket - p.buckets]:
-                    del buckets[old]
-            expires_ms = now_ms + p.ttl_ms
-            self._spend_expiry[p.key] = expires_ms
-            if self._log is not None:
-                self._log.add(p.key, bucket, cost_nano, expires_ms)
+        if cost_nano > 0:
+            for p in periods:
+                bucket = now_ms // p.bucket_ms if p.bucket_ms else 0
+                buckets = self._spend.setdefault(p.key, {})
+                buckets[bucket] = buckets.get(bucket, 0) + cost_nano
+                if p.bucket_ms:
+                    for old in [b for b in buckets if b <= bucket - p.buckets]:
+                        del buckets[old]
+                expires_ms = now_ms + p.ttl_ms
+                self._spend_expiry[p.key] = expires_ms
+                if self._log is not None:
+                    self._log.add(p.key, bucket, cost_nano, expires_ms)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
 
     def _spent(self, p: Period, now_ms: int) -> int:
         buckets = self._spend.get(p.key)
