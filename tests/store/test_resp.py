@@ -24,11 +24,12 @@ async def test_concurrent_calls_get_their_own_replies(redis: RedisServer) -> Non
 async def test_scripts_are_loaded_again_after_a_flush(redis: RedisServer) -> None:
     client = RespClient(redis.url, 1.0)
     script = Script("return ARGV[1] .. KEYS[1]")
-    assert await client.evalsha(script, ["k"], ["v"]) == b"vk"
+    assert await client.evalsha(script, script.command(["k"], ["v"])) == b"vk"
     await client.call([b"SCRIPT", b"FLUSH"])
-    assert await client.evalsha(script, ["k"], ["w"]) == b"wk"
+    assert await client.evalsha(script, script.command(["k"], ["w"])) == b"wk"
+    nope = Script("return redis.call('NOPE')")
     with pytest.raises(RespError):
-        await client.evalsha(Script("return redis.call('NOPE')"), [], [])
+        await client.evalsha(nope, nope.command([], []))
     await client.close()
 
 
@@ -40,7 +41,7 @@ async def test_a_command_with_its_head_encoded_once(redis: RedisServer) -> None:
         assert command.encode(tail) == encode([*head, *tail])
     client = RespClient(redis.url, 1.0)
     await client.call([b"SCRIPT", b"FLUSH"])  # the encoded call still loads the script
-    reply = await client.evalsha_encoded(script, command.encode((7, "z")))
+    reply = await client.evalsha(script, command.encode((7, "z")))
     assert reply == ["k\u00e9y".encode(), b"-1", b"7", b"z"]
     await client.close()
 

@@ -174,19 +174,11 @@ class RedisStore:
         # alive, so that an id is never reused while its entry stands.
         self._checks: dict[int, tuple[tuple[Window, ...], tuple[Period, ...], Command]] = {}
 
-    async def _call(self, script: Script, keys: list[str], args: list[Any]) -> Any:
-        return await self._send(script, None, keys, args)
-
-    async def _send(
-        self, script: Script, payload: bytes | None, keys: list[str], args: list[Any]
-    ) -> Any:
+    async def _call(self, script: Script, payload: bytes) -> Any:
         if self._down_until and time.monotonic() < self._down_until:
             raise StoreUnavailable("Redis failed moments ago")
         try:
-            if payload is None:
-                result = await self._redis.evalsha(script, keys, args)
-            else:
-                result = await self._redis.evalsha_encoded(script, payload)
+            result = await self._redis.evalsha(script, payload)
         except (RespError, OSError, TimeoutError) as exc:
             self._down_until = time.monotonic() + _BACKOFF_S
             raise StoreUnavailable(type(exc).__name__) from None
@@ -196,9 +188,8 @@ class RedisStore:
     async def check(
         self, windows: tuple[Window, ...], reserve: int, periods: tuple[Period, ...], now_ms: int
     ) -> CheckResult:
-        out = await self._send(
-            self._check, self._check_command(windows, periods).encode((now_ms, reserve)), [], []
-        )
+        command = self._check_command(windows, periods)
+        out = await self._call(self._check, command.encode((now_ms, reserve)))
         states = tuple(
             WindowState(int(out[i]), int(out[i + 1]), int(out[i + 2]))
             for i in range(4, len(out), 3)
@@ -239,22 +230,19 @@ class RedisStore:
             args += (start, -1 if w.tpm is None else w.tpm)
         for p in periods:
             args += (p.bucket_ms, p.buckets, p.ttl_ms)
+        payload = self._settle.command(keys, args)
         if self._down_until and time.monotonic() < self._down_until:
-            return asyncio.ensure_future(self._call(self._settle, keys, args))
-        sent = self._redis.evalsha_nowait(self._settle, keys, args)
+            return asyncio.ensure_future(self._call(self._settle, payload))
+        sent = self._redis.evalsha_nowait(self._settle, payload)
         if sent is None:  # not connected yet
-            return asyncio.ensure_future(self._call(self._settle, keys, args))
+            return asyncio.ensure_future(self._call(self._settle, payload))
         # Written already: nobody waits for the reply on the request path.
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        sent.add_done_callback(partial(self._settled, done, keys, args))
+        sent.add_done_callback(partial(self._settled, done, payload))
         return done
 
     def _settled(
-        self,
-        done: asyncio.Future[None],
-        keys: list[str],
-        args: list[Any],
-        sent: asyncio.Future[object],
+        self, done: asyncio.Future[None], payload: bytes, sent: asyncio.Future[object]
     ) -> None:
         exc = sent.exception()
         if exc is None:
@@ -262,23 +250,25 @@ class RedisStore:
             done.set_result(None)
         elif isinstance(exc, RespError) and str(exc).startswith("NOSCRIPT"):
             # Redis restarted: load the script and run it again (the rare slow path).
-            again = asyncio.ensure_future(self._call(self._settle, keys, args))
+            again = asyncio.ensure_future(self._call(self._settle, payload))
             again.add_done_callback(partial(_copy, done))
         else:
             self._down_until = time.monotonic() + _BACKOFF_S
             done.set_exception(StoreUnavailable(type(exc).__name__))
 
     async def claim(self, key: str, fingerprint: str, owner: str, lock_ms: int) -> Claim:
-        out = await self._call(self._claim, [key], [fingerprint, owner, lock_ms])
+        out = await self._call(
+            self._claim, self._claim.command([key], [fingerprint, owner, lock_ms])
+        )
         state: ClaimState = out[0].decode()
         return Claim(state, out[1] if len(out) > 1 else None)
 
     async def renew(self, key: str, owner: str, lock_ms: int) -> None:
-        await self._call(self._renew, [key], [owner, lock_ms])
+        await self._call(self._renew, self._renew.command([key], [owner, lock_ms]))
 
     async def finish(self, key: str, owner: str, answer: bytes | None, ttl_ms: int) -> None:
         args: list[Any] = [owner, ttl_ms] if answer is None else [owner, ttl_ms, answer]
-        await self._call(self._finish, [key], args)
+        await self._call(self._finish, self._finish.command([key], args))
 
     async def close(self) -> None:
         await self._redis.close()

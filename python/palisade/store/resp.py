@@ -135,6 +135,10 @@ class Script:
         self.source = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 (Redis names scripts so)
 
+    def command(self, keys: Sequence[Arg], args: Sequence[Arg]) -> bytes:
+        """The EVALSHA call of this script, encoded."""
+        return encode([b"EVALSHA", self.sha, len(keys), *keys, *args])
+
 
 class RespClient:
     def __init__(self, url: str, timeout_s: float, scripts: Sequence[Script] = ()) -> None:
@@ -192,27 +196,22 @@ class RespClient:
 
     async def send(self, payload: bytes) -> object:
         """One encoded command's reply."""
+        # `_connection` checks this too; a connected call skips creating its coroutine.
         conn = self._conn
         if conn is None or conn.closed:
             conn = await self._connection()
         return await conn.send(payload)
 
-    def evalsha_nowait(
-        self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]
-    ) -> asyncio.Future[object] | None:
-        """Writes the call now when connected (None otherwise); the future gets the reply."""
+    def evalsha_nowait(self, script: Script, payload: bytes) -> asyncio.Future[object] | None:
+        """Writes `payload` (an EVALSHA of `script`) now when connected (None otherwise); the
+        future gets the reply."""
         conn = self._conn
         if conn is None or conn.closed:
             return None
-        return conn.send(encode([b"EVALSHA", script.sha, len(keys), *keys, *args]))
+        return conn.send(payload)
 
-    async def evalsha(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> object:
-        return await self.evalsha_encoded(
-            script, encode([b"EVALSHA", script.sha, len(keys), *keys, *args])
-        )
-
-    async def evalsha_encoded(self, script: Script, payload: bytes) -> object:
-        """`payload`: the EVALSHA command of `script`, encoded."""
+    async def evalsha(self, script: Script, payload: bytes) -> object:
+        """The reply to `payload`, an EVALSHA of `script` (`Script.command`, `Command`)."""
         try:
             return await self.send(payload)
         except RespError as exc:
