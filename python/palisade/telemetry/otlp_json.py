@@ -13,7 +13,7 @@ from __future__ import annotations
 import http.client
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +21,7 @@ import orjson
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanKind
 
 from palisade._core import encode_attributes, encode_span
 from palisade.telemetry.span_queue import SpanQueue
@@ -116,20 +117,32 @@ class OtlpJsonSpanQueue(SpanQueue):
         return self.group(span.resource, span.instrumentation_scope), _span(span)
 
     def _send(self, items: list[Any]) -> bool:
-        # By the ids first: a Resource hashes by encoding its attributes to JSON, each time.
-        by_key: dict[tuple[int, int], list[str]] = {}
-        for key, encoded in items:
-            by_key.setdefault(key, []).append(encoded)
-        groups = {self._groups[key]: texts for key, texts in by_key.items()}
+        groups = _grouped((self._groups[key], text) for key, text in items)
         result = self.json_exporter.post(envelope(groups), len(items))
         return result is SpanExportResult.SUCCESS
 
 
-def envelope(groups: Mapping[tuple[Resource | None, Any], list[str]]) -> bytes:
+_Group = tuple[Resource | None, Any, list[str]]
+
+
+def _grouped(items: Iterable[tuple[tuple[Resource | None, Any], str]]) -> list[_Group]:
+    """Span texts by resource and instrumentation scope, told apart by identity: a Resource
+    hashes by encoding its attributes to JSON, each time."""
+    groups: dict[tuple[int, int], _Group] = {}
+    for (resource, scope), text in items:
+        key = (id(resource), id(scope))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = (resource, scope, [])
+        group[2].append(text)
+    return list(groups.values())
+
+
+def envelope(groups: Iterable[_Group]) -> bytes:
     """An ExportTraceServiceRequest in OTLP's JSON mapping from encoded spans, by resource and
     instrumentation scope."""
     by_resource: dict[int, tuple[Resource | None, list[str]]] = {}
-    for (resource, scope), encoded in groups.items():
+    for resource, scope, encoded in groups:
         scope_json = (
             orjson.dumps({"name": scope.name, "version": scope.version or ""}).decode()
             if scope is not None
@@ -139,7 +152,7 @@ def envelope(groups: Mapping[tuple[Resource | None, Any], list[str]]) -> bytes:
             f'{{"scope":{scope_json},"spans":[{",".join(encoded)}]}}'
         )
     parts = [
-        f'{{"resource":{{"attributes":[{_attributes(r.attributes if r else {})}]}},'
+        f'{{"resource":{{"attributes":[{encode_attributes(dict(r.attributes) if r else {})}]}},'
         f'"scopeSpans":[{",".join(scopes)}]}}'
         for r, scopes in by_resource.values()
     ]
@@ -147,14 +160,12 @@ def envelope(groups: Mapping[tuple[Resource | None, Any], list[str]]) -> bytes:
 
 
 def encode(spans: Sequence[ReadableSpan]) -> bytes:
-    groups: dict[tuple[int, int], tuple[Resource | None, Any, list[str]]] = {}
-    for span in spans:
-        key = (id(span.resource), id(span.instrumentation_scope))
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = (span.resource, span.instrumentation_scope, [])
-        group[2].append(_span(span))
-    return envelope({(resource, scope): texts for resource, scope, texts in groups.values()})
+    return envelope(_grouped(((s.resource, s.instrumentation_scope), _span(s)) for s in spans))
+
+
+def otlp_kind(kind: SpanKind) -> int:
+    """OTLP counts SPAN_KIND_UNSPECIFIED as 0, the API's INTERNAL as 1."""
+    return kind.value + 1
 
 
 def _span(span: ReadableSpan) -> str:
@@ -166,7 +177,7 @@ def _span(span: ReadableSpan) -> str:
         context.span_id,
         span.parent.span_id if span.parent is not None else None,
         span.name,
-        span.kind.value + 1,  # OTLP counts SPAN_KIND_UNSPECIFIED as 0, the API's INTERNAL as 1
+        otlp_kind(span.kind),
         span.start_time or 0,
         span.end_time or 0,
         dict(span.attributes or {}),
@@ -174,7 +185,3 @@ def _span(span: ReadableSpan) -> str:
         status.description,
         context.trace_state.to_header() if context.trace_state else None,
     )
-
-
-def _attributes(attributes: Mapping[str, Any]) -> str:
-    return encode_attributes(dict(attributes))

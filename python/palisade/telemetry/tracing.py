@@ -28,7 +28,7 @@ from palisade._core import encode_span
 from palisade.config import TracingConfig
 from palisade.pipeline.context import RequestContext
 from palisade.pricing import Usage
-from palisade.telemetry.otlp_json import OtlpJsonExporter, OtlpJsonSpanQueue
+from palisade.telemetry.otlp_json import OtlpJsonExporter, OtlpJsonSpanQueue, otlp_kind
 from palisade.telemetry.span_queue import SpanQueue
 
 OPERATIONS = {
@@ -52,7 +52,7 @@ _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _OK = Status(StatusCode.UNSET)
 _NO_STATE = TraceState()
 _LOW_64 = (1 << 64) - 1
-_OTLP_CLIENT = SpanKind.CLIENT.value + 1  # OTLP counts UNSPECIFIED as 0
+_OTLP_CLIENT = otlp_kind(SpanKind.CLIENT)
 
 
 def parse_traceparent(traceparent: str, tracestate: str | None = None) -> SpanContext | None:
