@@ -43,7 +43,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
         ident, proxies = await identity.start(config, session)
         prices = PriceTable().with_overrides(config.pricing)
         admission = Admission(config, await open_store(config), prices)
-        recording = Recording.from_config(config, tracing)
+        recording = Recording.from_config(config, prices, tracing)
         recording.start()
         app.state.gateway = gateway = Gateway(
             config=config,
@@ -52,7 +52,6 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             proxies=proxies,
             identity=ident,
             admission=admission,
-            prices=prices,
             recording=recording,
         )
         follow = asyncio.create_task(identity.follow(gateway, ident))

@@ -13,7 +13,6 @@ from palisade.errors import BadRequest, NotFound
 from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.admission import Admission
 from palisade.pipeline.record import Recording
-from palisade.pricing import PriceTable
 from palisade.upstream.routing import Router
 
 if TYPE_CHECKING:
@@ -30,7 +29,6 @@ class Gateway:
     identity: Identity | None = None
     # Stage 3 (limits, budgets, dedup); None only for gateways built without a lifespan.
     admission: Admission | None = None
-    prices: PriceTable = field(default_factory=PriceTable)
     # Interaction log, metrics and traces (stage 9); None records nothing.
     recording: Recording | None = None
 

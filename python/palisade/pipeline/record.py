@@ -25,6 +25,7 @@ from starlette.responses import Response
 from palisade.config import Config
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.usage import account, served_model
+from palisade.pricing import PriceTable
 from palisade.store.interactions import InteractionWriter, NoEvents, Record
 from palisade.telemetry.metrics import Metrics
 from palisade.telemetry.tracing import Tracing
@@ -36,20 +37,23 @@ log = logging.getLogger("palisade.record")
 
 BATCH_S = 0.01
 # What a finished request leaves for the batch: its end (perf_counter, then wall clock in ns).
-_Ended = tuple["Gateway", RequestContext, Mapping[str, str], Response, float, int]
+_Ended = tuple[RequestContext, Mapping[str, str], Response, float, int]
 
 
 @dataclass(slots=True)
 class Recording:
     """Where one worker's records, metrics and spans go; each part may be off."""
 
+    prices: PriceTable
     writer: InteractionWriter | None = None
     metrics: Metrics | None = None
     tracing: Tracing | None = None
     pending: list[_Ended] = field(default_factory=list)
 
     @classmethod
-    def from_config(cls, config: Config, tracing: Tracing | None = None) -> Recording:
+    def from_config(
+        cls, config: Config, prices: PriceTable, tracing: Tracing | None = None
+    ) -> Recording:
         metrics = Metrics(config.metrics) if config.metrics.enabled else None
         writer = None
         if config.logging.enabled:
@@ -61,7 +65,7 @@ class Recording:
                 retention_days=config.logging.retention_days,
                 events=metrics or NoEvents(),
             )
-        return cls(writer, metrics, tracing or Tracing.from_config(config.tracing))
+        return cls(prices, writer, metrics, tracing or Tracing.from_config(config.tracing))
 
     @property
     def active(self) -> bool:
@@ -80,9 +84,9 @@ class Recording:
 
     def drain(self) -> None:
         """Records the batch (on the event loop; at shutdown, before `stop`)."""
-        for gw, ctx, headers, response, ended, end_ns in self.pending:
+        for ctx, headers, response, ended, end_ns in self.pending:
             try:
-                _record(gw, self, ctx, headers, response, ended, end_ns)
+                _record(self, ctx, headers, response, ended, end_ns)
             except Exception:
                 log.exception("could not record request %s", ctx.request_id)
                 if self.metrics is not None:
@@ -107,11 +111,10 @@ def record(
     recording = gw.recording
     if recording is None or not recording.active:
         return
-    recording.defer((gw, ctx, headers, response, time.perf_counter(), time.time_ns()))
+    recording.defer((ctx, headers, response, time.perf_counter(), time.time_ns()))
 
 
 def _record(
-    gw: Gateway,
     recording: Recording,
     ctx: RequestContext,
     headers: Mapping[str, str],
@@ -122,7 +125,7 @@ def _record(
     duration = ended - ctx.started
     status = response.status_code
     answer = getattr(response, "body", None) if ctx.sent_chunks is None else None
-    usage = account(ctx, gw.prices, answer)
+    usage = account(ctx, recording.prices, answer)
     served = served_model(ctx)
     provider = ctx.target.provider.name if ctx.target is not None else ""
     ttft = ctx.first_chunk_at - ctx.started if ctx.first_chunk_at is not None else None
