@@ -119,6 +119,16 @@ def wrk_script(path: Path, body: bytes) -> Path:
 # --- processes ---------------------------------------------------------------------------
 
 
+def pin_pid(pid: int, cpu: int) -> None:
+    # -a: every thread of the process, not only its main thread.
+    subprocess.run(
+        ["taskset", "-a", "-p", "-c", str(cpu), str(pid)],
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def free_port() -> int:
     import socket
 
@@ -157,13 +167,7 @@ class Server:
 
     def pin(self, cpu: int) -> None:
         for pid in self.tree():
-            # -a: every thread of the process, not only its main thread.
-            subprocess.run(
-                ["taskset", "-a", "-p", "-c", str(cpu), str(pid)],
-                check=False,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            pin_pid(pid, cpu)
 
     def cpu_seconds(self) -> float:
         total = 0

@@ -54,6 +54,7 @@ from http_bench import (
     gateway_yaml,
     mock_server,
     palisade_cli,
+    pin_pid,
 )
 from palisade.config import Config, parse_config
 from palisade.guardrails.policy import ProxyGuards
@@ -305,12 +306,6 @@ def http_p50(port: int, path: str, body: bytes, n: int) -> list[float]:
             raise RuntimeError(f"{path}: HTTP {resp.status}")
     conn.close()
     return out
-
-
-def pin_pid(pid: int, cpu: int) -> None:
-    subprocess.run(
-        ["taskset", "-a", "-p", "-c", str(cpu), str(pid)], check=False, stdout=subprocess.DEVNULL
-    )
 
 
 def end_to_end(redis_port: int | None, redis_pid: int, n: int, blocks: int) -> dict[str, float]:
