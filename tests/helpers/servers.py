@@ -56,8 +56,7 @@ def start_process_server(
             start_new_session=True,
         )
     try:
-        _wait_ready(process, host, port, ready_path, log, timeout)
-        _wait_listening(process, port, workers, log, timeout)
+        _wait_ready(process, host, port, ready_path, workers, log, timeout)
         yield RunningServer(url=url, process=process, log=log)
     finally:
         _stop(process)
@@ -65,8 +64,17 @@ def start_process_server(
 
 
 def _wait_ready(
-    process: subprocess.Popen[bytes], host: str, port: int, path: str, log: Path, timeout: float
+    process: subprocess.Popen[bytes],
+    host: str,
+    port: int,
+    path: str,
+    workers: int,
+    log: Path,
+    timeout: float,
 ) -> None:
+    """Until `path` answers 200 and `workers` sockets listen: each Granian worker listens on
+    its own SO_REUSEPORT socket, and one still starting gets no connection, so the answer of
+    one worker says nothing of the others."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -74,7 +82,7 @@ def _wait_ready(
         connection = HTTPConnection(host, port, timeout=1)
         try:
             connection.request("GET", path)
-            if connection.getresponse().status == 200:
+            if connection.getresponse().status == 200 and _listening(port) >= workers:
                 return
         except OSError:
             pass
@@ -82,20 +90,9 @@ def _wait_ready(
             connection.close()
         time.sleep(0.05)
     raise RuntimeError(
-        f"server not ready at {host}:{port}{path} after {timeout}s:\n{log.read_text()}"
+        f"server not ready at {host}:{port}{path} with {workers} worker(s) listening after "
+        f"{timeout}s:\n{log.read_text()}"
     )
-
-
-def _wait_listening(
-    process: subprocess.Popen[bytes], port: int, workers: int, log: Path, timeout: float
-) -> None:
-    """Each Granian worker listens on its own SO_REUSEPORT socket: one that is still starting
-    gets no connection, so a test that needs every worker to take some waits for all."""
-    deadline = time.monotonic() + timeout
-    while _listening(port) < workers:
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{workers} workers not listening on {port}:\n{log.read_text()}")
-        time.sleep(0.05)
 
 
 def _listening(port: int) -> int:
