@@ -16,8 +16,6 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyT
 pub enum Value {
     Str(String),
     Int(i64),
-    /// An integer beyond 64 bits: OTLP has none, so its decimal text goes as a string.
-    BigInt(String),
     Float(f64),
     Bool(bool),
     Array(Vec<Value>),
@@ -97,11 +95,6 @@ fn write_value(out: &mut String, value: &Value) {
         Value::Int(i) => {
             let _ = write!(out, r#"{{"intValue":"{i}"}}"#);
         }
-        Value::BigInt(digits) => {
-            out.push_str(r#"{"stringValue":"#);
-            write_str(out, digits);
-            out.push('}');
-        }
         Value::Float(f) => {
             // JSON has no NaN or infinities; proto3's JSON mapping spells them as strings.
             if f.is_nan() {
@@ -163,9 +156,10 @@ fn value_of(v: &Bound<'_, PyAny>) -> PyResult<Value> {
         return Ok(Value::Bool(b.is_true()));
     }
     if v.is_instance_of::<PyInt>() {
+        // Beyond 64 bits OTLP has no integer: the decimal text goes as a string.
         return Ok(match v.extract::<i64>() {
             Ok(i) => Value::Int(i),
-            Err(_) => Value::BigInt(v.str()?.to_str()?.to_owned()),
+            Err(_) => Value::Str(v.str()?.to_str()?.to_owned()),
         });
     }
     if let Ok(f) = v.cast::<PyFloat>() {
@@ -264,10 +258,6 @@ mod tests {
                 Value::Str("quote \" slash \\ line\n ctl \u{1} é".to_owned()),
             ),
             ("i".to_owned(), Value::Int(-42)),
-            (
-                "big".to_owned(),
-                Value::BigInt("340282366920938463463374607431768211455".into()),
-            ),
             ("f".to_owned(), Value::Float(0.25)),
             ("whole".to_owned(), Value::Float(3.0)),
             ("nan".to_owned(), Value::Float(f64::NAN)),
@@ -309,17 +299,13 @@ mod tests {
             "quote \" slash \\ line\n ctl \u{1} é"
         );
         assert_eq!(values[1]["value"]["intValue"], "-42");
+        assert_eq!(values[2]["value"]["doubleValue"], 0.25);
+        assert_eq!(values[3]["value"]["doubleValue"], 3.0);
+        assert_eq!(values[4]["value"]["doubleValue"], "NaN");
+        assert_eq!(values[5]["value"]["doubleValue"], "-Infinity");
+        assert_eq!(values[6]["value"]["boolValue"], false);
         assert_eq!(
-            values[2]["value"]["stringValue"],
-            "340282366920938463463374607431768211455"
-        );
-        assert_eq!(values[3]["value"]["doubleValue"], 0.25);
-        assert_eq!(values[4]["value"]["doubleValue"], 3.0);
-        assert_eq!(values[5]["value"]["doubleValue"], "NaN");
-        assert_eq!(values[6]["value"]["doubleValue"], "-Infinity");
-        assert_eq!(values[7]["value"]["boolValue"], false);
-        assert_eq!(
-            values[8]["value"],
+            values[7]["value"],
             parse(r#"{"arrayValue":{"values":[{"stringValue":"x"},{"intValue":"1"}]}}"#)
         );
     }

@@ -67,6 +67,7 @@ def test_every_attribute_type_keeps_its_type() -> None:
         "b0": False,
         "f": 0.25,
         "t": ("a", "b"),
+        "big": 2**70,  # beyond OTLP's 64-bit integers: its decimal text
     }
     # Twice: the second time from the cache, which must not mix True with 1.
     for _ in range(2):
@@ -84,6 +85,7 @@ def test_every_attribute_type_keeps_its_type() -> None:
         assert values["b0"].HasField("bool_value")
         assert values["f"].double_value == 0.25
         assert [v.string_value for v in values["t"].array_value.values] == ["a", "b"]
+        assert values["big"].string_value == str(2**70)
         assert {a.key: a.value.WhichOneof("value") for a in second.attributes} == {
             "i": "int_value",
             "b": "bool_value",
