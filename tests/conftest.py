@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,6 +11,16 @@ from palisade.store.memory import MemoryStore
 from palisade.store.redis import RedisStore
 from palisade.store.sqlite_spend import SpendLog
 from tests.helpers.redis_server import RedisServer, redis_server
+from tests.helpers.servers import free_port, start_process_server
+
+
+@pytest.fixture(scope="module")
+def mock_port() -> Iterator[int]:
+    """A `palisade mock-upstream` of the test module's own (the in-process app tests)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "palisade.cli", "mock-upstream", "--port", str(port)]
+    with start_process_server(argv, port):
+        yield port
 
 
 @pytest.fixture(scope="session")

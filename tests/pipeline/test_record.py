@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +15,8 @@ from starlette.testclient import TestClient
 from palisade.app import create_app
 from palisade.config import parse_config
 from palisade.store.interactions import Filters, list_interactions
-from tests.helpers.servers import free_port, start_process_server
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello."}]}
-
-
-@pytest.fixture(scope="module")
-def mock_port() -> Iterator[int]:
-    port = free_port()
-    argv = [sys.executable, "-m", "palisade.cli", "mock-upstream", "--port", str(port)]
-    with start_process_server(argv, port):
-        yield port
 
 
 def app_client(mock_port: int, db: Path, **sections: Any) -> TestClient:

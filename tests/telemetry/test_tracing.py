@@ -3,7 +3,6 @@ that the test holds the exporter; the provider is the real mock in its own proce
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,19 +19,10 @@ from palisade.app import create_app
 from palisade.config import parse_config
 from palisade.store.interactions import get_interaction
 from palisade.telemetry.tracing import Tracing
-from tests.helpers.servers import free_port, start_process_server
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
 AWS_KEY = "AKIA" + "Z3MHALSBQFH7XW2P"
-
-
-@pytest.fixture(scope="module")
-def mock_port() -> Iterator[int]:
-    port = free_port()
-    argv = [sys.executable, "-m", "palisade.cli", "mock-upstream", "--port", str(port)]
-    with start_process_server(argv, port):
-        yield port
 
 
 @pytest.fixture
