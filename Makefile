@@ -10,7 +10,7 @@ CONFIG ?= palisade.yaml
 MOCK_PORT ?= 9100
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: run test lint bench mock fmt clean redis-server
+.PHONY: run test lint bench mock fmt clean redis-server sqlite-dev
 
 # Dependencies, read from pyproject.toml so that the pins live in one place.
 $(VENV)/.deps: pyproject.toml
@@ -21,7 +21,7 @@ $(VENV)/.deps: pyproject.toml
 	touch $@
 
 # The extension, release build, installed in develop mode (python/ stays the import root).
-$(VENV)/.ext: $(VENV)/.deps $(RUST_SRC)
+$(VENV)/.ext: $(VENV)/.deps $(RUST_SRC) | sqlite-dev
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/maturin develop --release --quiet
 	touch $@
 
@@ -37,6 +37,14 @@ run: $(VENV)/.ext
 
 mock: $(VENV)/.ext
 	$(VENV)/bin/palisade mock-upstream --port $(MOCK_PORT)
+
+# The extension links the system's SQLite, the library Python's sqlite3 module loads (one copy
+# per process keeps the file locks sound), so building it needs the library's link name.
+sqlite-dev:
+	@echo 'int main(void){return 0;}' | cc -x c - -lsqlite3 -o /dev/null 2>/dev/null || { \
+	  echo "libsqlite3-dev missing: installing it"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libsqlite3-dev >/dev/null; }
 
 redis-server:
 	@command -v redis-server >/dev/null || { \

@@ -9,6 +9,7 @@ pub mod injection;
 pub mod json_shape;
 pub mod otlp;
 pub mod scan;
+pub mod sqlite_batch;
 pub mod sse;
 pub mod tokens;
 
@@ -21,5 +22,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     injection::register(m)?;
     json_shape::register(m)?;
     otlp::register(m)?;
+    sqlite_batch::register(m)?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 """Typed surface of the private Rust extension. Python code imports from here; nothing else
 in the package touches the extension directly, so this stub is the whole contract."""
 
+from collections.abc import Sequence
 from typing import Any, final
 
 __version__: str
@@ -266,3 +267,26 @@ def encode_span(
 def encode_attributes(attributes: dict[str, Any]) -> str:
     """The `{"key":..,"value":..}` objects of `attributes`, comma-separated, as in
     `encode_span`."""
+
+# ---- sqlite_batch ------------------------------------------------------------------------
+
+_SqlValue = str | int | float | bytes | None
+
+class SqliteError(Exception):
+    """A SQLite write failed (locked too long, read-only, disk full, ...); the message is
+    SQLite's."""
+
+class SqliteBatchWriter:
+    """A write connection to a SQLite file, through the same system SQLite library Python's
+    `sqlite3` uses (two copies in one process would break each other's file locks). Opens in
+    WAL mode with `synchronous=NORMAL` and runs `setup` (the schema). Raises SqliteError."""
+
+    def __init__(self, path: str, setup: str, busy_timeout_s: float) -> None: ...
+    def write(self, batch: list[tuple[str, Sequence[tuple[_SqlValue, ...]]]]) -> list[list[int]]:
+        """Runs each `(sql, rows)` once per row, all in one `BEGIN IMMEDIATE` transaction (all
+        or nothing), with the GIL released; returns per statement the rows each execution
+        changed. bool binds as an integer; other types raise TypeError before SQLite runs."""
+    def execute(self, sql: str, params: tuple[_SqlValue, ...]) -> int:
+        """One statement on its own (autocommit); returns the rows it changed."""
+    def close(self) -> None:
+        """Closes the connection; later calls raise SqliteError."""

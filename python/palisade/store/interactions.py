@@ -3,7 +3,9 @@
 Every worker appends to the same file: WAL lets readers run beside the one writer at a time,
 the busy timeout makes the workers' writers take turns, and one transaction per batch keeps the
 per-record cost of a commit small. The request path only appends a `Record` to a bounded
-in-memory queue; serializing, body cutting and the SQL all happen in the writer thread. A
+in-memory queue; serializing and body cutting happen in the writer thread, and the SQL in the
+Rust extension with the GIL released (`SqliteBatchWriter`: the event loop keeps running while
+SQLite works, and no parameter goes through `sqlite3`'s slow adapter path). A
 record that cannot be queued (queue full) or written (database read-only, disk full, locked for
 too long) is counted through `WriterEvents` and logged, never dropped silently.
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import collections
-import contextlib
 import logging
 import math
 import re
@@ -31,6 +32,7 @@ from urllib.parse import quote
 
 import orjson
 
+from palisade._core import SqliteBatchWriter, SqliteError
 from palisade.guardrails.decisions import Decision
 
 log = logging.getLogger("palisade.interactions")
@@ -130,21 +132,11 @@ CREATE TABLE IF NOT EXISTS executions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS executions_first_seen ON executions (first_seen);
 """
-_ROW = f"({', '.join('?' for _ in _COLUMNS)})"
-# Rows per INSERT statement. The sqlite3 module releases the GIL around every statement it
-# steps: one statement per row makes the writer and the event loop trade the GIL (a context
-# switch each way) for every record; one per 64 rows makes that rare.
-ROWS_PER_INSERT = 64
-
-
-def _insert(rows: int) -> str:
-    return (
-        f"INSERT INTO interactions ({', '.join(_COLUMNS)}) "  # noqa: S608 - fixed names
-        f"VALUES {', '.join([_ROW] * rows)}"
-    )
-
-
-_INSERT_MANY = _insert(ROWS_PER_INSERT)
+_INSERT = (
+    f"INSERT INTO interactions ({', '.join(_COLUMNS)}) "  # noqa: S608 - fixed names
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+)
+_FIRST_SEEN = "INSERT OR IGNORE INTO executions VALUES (?, ?, ?, ?)"
 
 BUSY_TIMEOUT_S = 5.0
 # A batch per quarter second at most: a transaction of hundreds of rows costs less per row
@@ -191,21 +183,9 @@ class NoEvents:
         pass
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """A connection for writing, with the schema in place."""
-    conn = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-    )
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a commit is durable against a process crash, and fsyncs only at
-        # checkpoints, so batches cost no fsync each.
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(_SCHEMA)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+def open_writer(path: str) -> SqliteBatchWriter:
+    """A connection for writing (WAL, `synchronous=NORMAL`), with the schema in place."""
+    return SqliteBatchWriter(path, _SCHEMA, BUSY_TIMEOUT_S)
 
 
 @dataclass
@@ -240,7 +220,7 @@ class InteractionWriter:
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._conn: SqliteBatchWriter | None = None
         self._known: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._next_purge = 0.0
         self._unlogged: dict[str, int] = {}
@@ -306,29 +286,24 @@ class InteractionWriter:
             log.exception("could not serialize %d interaction records", len(batch))
             self._drop(len(batch), "serialize_error")
             return
+        executions = self._unknown_executions(batch)
         try:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                _insert_rows(conn, rows)
-                new = self._first_seen(conn, batch)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:  # SQLite rolls back on its own after some errors
-                    conn.execute("ROLLBACK")
-                raise
-        except Exception as exc:  # sqlite3.Error mostly; nothing may stop the writer thread
+            # One transaction, with the GIL released: the rows, then the executions' first-seen
+            # inserts, whose change counts say which executions this worker saw first.
+            _, firsts = self._connection().write([(_INSERT, rows), (_FIRST_SEEN, executions)])
+        except Exception as exc:  # SqliteError mostly; nothing may stop the writer thread
             self._write_failed(len(batch), exc)
             return
         self.stats.written += len(batch)
         self.events.written(len(batch))
-        for execution_id, proxy, agent_id in new:
+        for (execution_id, _, proxy, agent_id), first in zip(executions, firsts, strict=True):
             self._remember(execution_id)
-            self.events.new_execution(proxy, agent_id)
+            if first:
+                self.events.new_execution(proxy, agent_id)
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> SqliteBatchWriter:
         if self._conn is None:
-            self._conn = connect(self.path)
+            self._conn = open_writer(self.path)
         return self._conn
 
     def _write_failed(self, count: int, exc: Exception) -> None:
@@ -336,19 +311,18 @@ class InteractionWriter:
         # A connection that failed may be stuck in a bad state (a vanished file, a full disk):
         # the next batch starts afresh.
         if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
+            self._conn.close()
             self._conn = None
         now = time.monotonic()
         if now >= self._next_log:
             log.error("interaction log: writing to %s failed: %s", self.path, exc)
-            if not isinstance(exc, sqlite3.Error):
+            if not isinstance(exc, SqliteError):
                 log.error("interaction log: unexpected error", exc_info=exc)
 
-    def _first_seen(
-        self, conn: sqlite3.Connection, batch: list[Record]
-    ) -> list[tuple[str, str, str | None]]:
-        new: list[tuple[str, str, str | None]] = []
+    def _unknown_executions(self, batch: list[Record]) -> list[tuple[str, float, str, str | None]]:
+        """The batch's execution ids this worker has not seen written yet, once each, as
+        `executions` rows."""
+        rows: list[tuple[str, float, str, str | None]] = []
         seen_here: set[str] = set()
         for record in batch:
             values = record.values
@@ -356,15 +330,8 @@ class InteractionWriter:
             if execution_id is None or execution_id in seen_here or execution_id in self._known:
                 continue
             seen_here.add(execution_id)
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO executions VALUES (?, ?, ?, ?)",
-                (execution_id, values[1], values[2], values[5]),
-            )
-            if cur.rowcount == 1:
-                new.append((execution_id, values[2], values[5]))
-            else:
-                self._remember(execution_id)
-        return new
+            rows.append((execution_id, values[1], values[2], values[5]))
+        return rows
 
     def _remember(self, execution_id: str) -> None:
         self._known[execution_id] = None
@@ -401,14 +368,14 @@ class InteractionWriter:
             ):
                 # In chunks, so that the other workers' writers never wait long.
                 while True:
-                    cur = conn.execute(
+                    deleted = conn.execute(
                         f"DELETE FROM {table} WHERE {key} IN "  # noqa: S608 - fixed names
                         f"(SELECT {key} FROM {table} WHERE {column} < ? LIMIT {_PURGE_CHUNK})",
                         (cutoff,),
                     )
-                    if cur.rowcount < _PURGE_CHUNK:
+                    if deleted < _PURGE_CHUNK:
                         break
-        except sqlite3.Error as exc:
+        except SqliteError as exc:
             log.warning("interaction log: retention purge failed: %s", exc)
 
     def _drop(self, count: int, reason: str) -> None:
@@ -424,14 +391,6 @@ class InteractionWriter:
         log.error("interaction log: records dropped: %s", counts)
         self._unlogged.clear()
         self._next_log = time.monotonic() + _LOG_EVERY_S
-
-
-def _insert_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        chunk = rows[start : start + ROWS_PER_INSERT]
-        # The sqlite3 module caches prepared statements by text: at most 64 distinct ones.
-        sql = _INSERT_MANY if len(chunk) == ROWS_PER_INSERT else _insert(len(chunk))
-        conn.execute(sql, [value for row in chunk for value in row])
 
 
 # --- queries ------------------------------------------------------------------------------
