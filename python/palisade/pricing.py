@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +22,10 @@ class Price:
     cached_input: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(NamedTuple):
     """One call's tokens. `input_tokens` includes `cached_tokens`, and `output_tokens` includes
-    `reasoning_tokens`, as in OpenAI's usage objects."""
+    `reasoning_tokens`, as in OpenAI's usage objects. A NamedTuple: made once per request, and
+    a frozen dataclass costs four times as much to make."""
 
     input_tokens: int = 0
     output_tokens: int = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -102,10 +103,10 @@ class OtlpJsonSpanQueue(SpanQueue):
 
     def __init__(self, exporter: OtlpJsonExporter, **options: Any) -> None:
         self.json_exporter = exporter
-        self._groups: dict[tuple[int, int], tuple[Resource | None, Any]] = {}
+        self._groups: dict[_Key, tuple[Resource | None, Any]] = {}
         super().__init__(exporter, **options)
 
-    def group(self, resource: Resource | None, scope: Any) -> tuple[int, int]:
+    def group(self, resource: Resource | None, scope: Any) -> _Key:
         """The key under which spans of `resource` and `scope` are queued (`enqueue`d as
         `(key, text)`)."""
         key = (id(resource), id(scope))
@@ -117,25 +118,24 @@ class OtlpJsonSpanQueue(SpanQueue):
         return self.group(span.resource, span.instrumentation_scope), _span(span)
 
     def _send(self, items: list[Any]) -> bool:
-        groups = _grouped((self._groups[key], text) for key, text in items)
+        groups = _grouped(items, self._groups)
         result = self.json_exporter.post(envelope(groups), len(items))
         return result is SpanExportResult.SUCCESS
 
 
+_Key = tuple[int, int]
 _Group = tuple[Resource | None, Any, list[str]]
 
 
-def _grouped(items: Iterable[tuple[tuple[Resource | None, Any], str]]) -> list[_Group]:
-    """Span texts by resource and instrumentation scope, told apart by identity: a Resource
-    hashes by encoding its attributes to JSON, each time."""
-    groups: dict[tuple[int, int], _Group] = {}
-    for (resource, scope), text in items:
-        key = (id(resource), id(scope))
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = (resource, scope, [])
-        group[2].append(text)
-    return list(groups.values())
+def _grouped(
+    items: Iterable[tuple[_Key, str]], sources: Mapping[_Key, tuple[Resource | None, Any]]
+) -> list[_Group]:
+    """Span texts by resource and instrumentation scope (`sources[key]`). Keys are the pair's
+    identities: a Resource hashes by encoding its attributes to JSON, each time."""
+    texts: defaultdict[_Key, list[str]] = defaultdict(list)
+    for key, text in items:
+        texts[key].append(text)
+    return [(*sources[key], group) for key, group in texts.items()]
 
 
 def envelope(groups: Iterable[_Group]) -> bytes:
@@ -160,7 +160,13 @@ def envelope(groups: Iterable[_Group]) -> bytes:
 
 
 def encode(spans: Sequence[ReadableSpan]) -> bytes:
-    return envelope(_grouped(((s.resource, s.instrumentation_scope), _span(s)) for s in spans))
+    sources: dict[_Key, tuple[Resource | None, Any]] = {}
+    items = []
+    for span in spans:
+        key = (id(span.resource), id(span.instrumentation_scope))
+        sources[key] = (span.resource, span.instrumentation_scope)
+        items.append((key, _span(span)))
+    return envelope(_grouped(items, sources))
 
 
 def otlp_kind(kind: SpanKind) -> int:

@@ -132,8 +132,12 @@ class Tracing:
     ) -> str | None:
         """Records the call's span; returns its trace id (hex) for the interaction record, or
         None when the call started a trace that sampling left out."""
-        traceparent = headers.get("traceparent")
-        parent = parse_traceparent(traceparent, headers.get("tracestate")) if traceparent else None
+        # `in` first: Starlette's `get` of a missing header raises and catches a KeyError.
+        parent = (
+            parse_traceparent(headers["traceparent"], headers.get("tracestate"))
+            if "traceparent" in headers
+            else None
+        )
         if parent is not None:
             trace_id, state = parent.trace_id, parent.trace_state
             if not parent.trace_flags.sampled:
