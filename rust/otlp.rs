@@ -233,11 +233,30 @@ fn attributes_of<'a>(items: &'a Items<'_>) -> PyResult<Vec<Attribute<'a>>> {
         .collect()
 }
 
-/// One span's OTLP JSON text; `attributes` maps names to str, int, float, bool, bytes, or a
-/// tuple or list of them (anything else goes as its `str`).
+/// Pairs of `keys` and `values` whose value is not None, held so that the attributes can
+/// borrow their strings. Two tuples and not a dict: the caller builds a tuple faster, and the
+/// keys are one constant.
+fn pairs_of<'py>(keys: &Bound<'py, PyTuple>, values: &Bound<'py, PyTuple>) -> PyResult<Items<'py>> {
+    if keys.len() != values.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{} attribute keys for {} values",
+            keys.len(),
+            values.len()
+        )));
+    }
+    Ok(keys
+        .iter()
+        .zip(values.iter())
+        .filter(|(_, value)| !value.is_none())
+        .collect())
+}
+
+/// One span's OTLP JSON text. Attributes: `keys[i]` is `values[i]` (str, int, float, bool,
+/// bytes, or a tuple or list of them; anything else goes as its `str`); a None value is left
+/// out.
 #[pyfunction]
 #[pyo3(signature = (
-    trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, attributes, status_code,
+    trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, keys, values, status_code,
     status_message=None, trace_state=None
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -249,12 +268,13 @@ fn encode_span(
     kind: u8,
     start_ns: u64,
     end_ns: u64,
-    attributes: &Bound<'_, PyDict>,
+    keys: &Bound<'_, PyTuple>,
+    values: &Bound<'_, PyTuple>,
     status_code: u8,
     status_message: Option<&str>,
     trace_state: Option<&str>,
 ) -> PyResult<String> {
-    let items = items_of(attributes);
+    let items = pairs_of(keys, values)?;
     let attributes = attributes_of(&items)?;
     Ok(span_json(&Span {
         trace_id,

@@ -254,15 +254,17 @@ def encode_span(
     kind: int,
     start_ns: int,
     end_ns: int,
-    attributes: dict[str, Any],
+    keys: tuple[str, ...],
+    values: tuple[Any, ...],
     status_code: int,
     status_message: str | None = None,
     trace_state: str | None = None,
 ) -> str:
     """One span in OTLP's JSON mapping (ids in hex, 64-bit integers as strings). `kind` and
-    `status_code` are OTLP's numbers (3 = client; 0 unset, 1 ok, 2 error). Attribute values:
-    str, int (beyond 64 bits: sent as its decimal string), float, bool, bytes (UTF-8, lossy),
-    or a tuple or list of them; anything else goes as its `str`. `attributes` must be a dict."""
+    `status_code` are OTLP's numbers (3 = client; 0 unset, 1 ok, 2 error). Attribute `keys[i]`
+    has `values[i]`: str, int (beyond 64 bits: sent as its decimal string), float, bool, bytes
+    (UTF-8, lossy), or a tuple or list of them; anything else goes as its `str`; None leaves
+    the attribute out. ValueError when the tuples differ in length."""
 
 def encode_attributes(attributes: dict[str, Any]) -> str:
     """The `{"key":..,"value":..}` objects of `attributes`, comma-separated, as in

@@ -178,6 +178,7 @@ def _span(span: ReadableSpan) -> str:
     context = span.context
     assert context is not None  # a finished span always has one
     status = span.status
+    attributes = span.attributes or {}
     return encode_span(
         context.trace_id,
         context.span_id,
@@ -186,7 +187,8 @@ def _span(span: ReadableSpan) -> str:
         otlp_kind(span.kind),
         span.start_time or 0,
         span.end_time or 0,
-        dict(span.attributes or {}),
+        tuple(attributes),
+        tuple(attributes.values()),
         status.status_code.value,
         status.description,
         context.trace_state.to_header() if context.trace_state else None,

@@ -21,7 +21,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
-from opentelemetry.util.types import AttributeValue
 
 from palisade import __version__
 from palisade._core import encode_span
@@ -47,6 +46,30 @@ PROVIDER_NAMES = {
     "xai": "x_ai",
     "anthropic": "anthropic",
 }
+# The span's attributes, in the order `Tracing.span` lists their values.
+ATTRIBUTES = (
+    "gen_ai.operation.name",
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.conversation.id",
+    "gen_ai.agent.id",
+    "user.id",
+    "palisade.execution.id",
+    "http.response.status_code",
+    "error.type",
+    "palisade.proxy.id",
+    "palisade.request.id",
+    "palisade.auth.method",
+    "palisade.key.id",
+    "palisade.tokens_counted",
+    "palisade.cost_usd",
+    "palisade.limit.outcome",
+    "palisade.guardrail.actions",
+)
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _OK = Status(StatusCode.UNSET)
@@ -147,47 +170,36 @@ class Tracing:
             if (trace_id & _LOW_64) >= self._bound:
                 return None
         operation = OPERATIONS.get(ctx.endpoint, ctx.endpoint)
-        attributes: dict[str, AttributeValue] = {
-            "gen_ai.operation.name": operation,
-            "gen_ai.usage.input_tokens": usage.input_tokens,
-            "gen_ai.usage.output_tokens": usage.output_tokens,
-            "http.response.status_code": status,
-            "palisade.proxy.id": ctx.proxy_id,
-            "palisade.request.id": ctx.request_id,
-            "palisade.auth.method": ctx.auth_method,
-            "palisade.tokens_counted": ctx.tokens_counted,
-        }
-        # Only what is known: an attribute set to None is not exported anyway.
+        provider = None
         if ctx.target is not None:
-            name = ctx.target.provider.name
-            attributes["gen_ai.provider.name"] = PROVIDER_NAMES.get(name, name)
-        if ctx.model is not None:
-            attributes["gen_ai.request.model"] = ctx.model
-        if served_model is not None:
-            attributes["gen_ai.response.model"] = served_model
-        if ctx.session_id is not None:
-            attributes["gen_ai.conversation.id"] = ctx.session_id
-        if ctx.agent_id is not None:
-            attributes["gen_ai.agent.id"] = ctx.agent_id
-        if ctx.user_id is not None:
-            attributes["user.id"] = ctx.user_id
-        if ctx.execution_id is not None:
-            attributes["palisade.execution.id"] = ctx.execution_id
-        if ctx.key_id is not None:
-            attributes["palisade.key.id"] = ctx.key_id
-        if ctx.cost_usd is not None:
-            attributes["palisade.cost_usd"] = ctx.cost_usd
-        if ctx.limit_outcome is not None:
-            attributes["palisade.limit.outcome"] = ctx.limit_outcome
+            provider = PROVIDER_NAMES.get(ctx.target.provider.name, ctx.target.provider.name)
         error = ctx.error_code or (str(status) if status >= 400 else None)
-        if error is not None:
-            attributes["error.type"] = error
-        if usage.cached_tokens:
-            attributes["gen_ai.usage.cache_read.input_tokens"] = usage.cached_tokens
-        if ctx.decisions:
-            attributes["palisade.guardrail.actions"] = tuple(
-                sorted({f"{d.guardrail}:{d.action}" for d in ctx.decisions})
-            )
+        # In `ATTRIBUTES` order; None: not known, left out.
+        values = (
+            operation,
+            provider,
+            ctx.model,
+            served_model,
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cached_tokens or None,
+            ctx.session_id,
+            ctx.agent_id,
+            ctx.user_id,
+            ctx.execution_id,
+            status,
+            error,
+            ctx.proxy_id,
+            ctx.request_id,
+            ctx.auth_method,
+            ctx.key_id,
+            ctx.tokens_counted,
+            ctx.cost_usd,
+            ctx.limit_outcome,
+            tuple(sorted({f"{d.guardrail}:{d.action}" for d in ctx.decisions}))
+            if ctx.decisions
+            else None,
+        )
         name = f"{operation} {ctx.model}" if ctx.model else operation
         span_id = random.getrandbits(64) or 1
         if self._json is not None:
@@ -200,7 +212,8 @@ class Tracing:
                 _OTLP_CLIENT,
                 start_ns,
                 end_ns,
-                attributes,
+                ATTRIBUTES,
+                values,
                 StatusCode.UNSET.value if error is None else StatusCode.ERROR.value,
                 None if error is None else str(error),
                 state.to_header() if state else None,
@@ -219,7 +232,7 @@ class Tracing:
                 ),
                 parent=parent,
                 resource=self.resource,
-                attributes=attributes,
+                attributes={k: v for k, v in zip(ATTRIBUTES, values, strict=True) if v is not None},
                 kind=SpanKind.CLIENT,
                 status=_OK if error is None else Status(StatusCode.ERROR, str(error)),
                 start_time=start_ns,
