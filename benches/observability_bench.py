@@ -13,8 +13,10 @@ dropped (the writer's queue is bounded; a full queue would drop and count).
 
 Pinning, interleaving and CPU accounting are those of `http_bench.py`: the gateway under test
 alone on CPU 1; wrk, the mock, the other gateway and this script on CPU 0; off and on alternate
-order; each figure is the median of the repeats. `--quick` is a smoke run; the exit code is 0
-even when a target is missed (the table says MISSED).
+order; each figure is the median of the repeats, and the throughput loss the median of each
+repeat's own loss (its off and on runs back to back: the shared host's speed drifts between
+repeats more than within one). `--quick` is a smoke run; the exit code is 0 even when a target
+is missed (the table says MISSED).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import statistics
 import tempfile
 import threading
 import time
@@ -167,6 +170,8 @@ class Comparison:
     off: Side = field(default_factory=Side)
     on: Side = field(default_factory=Side)
     throughput_loss: float = 0.0
+    # Each repeat's loss, its on and off runs measured back to back.
+    pair_losses: list[float] = field(default_factory=list)
     added_p50_ms: float = 0.0
     cpu_added_us: float = 0.0
     cpu_loss: float = 0.0
@@ -178,7 +183,12 @@ class Comparison:
     def summarize(self) -> None:
         self.off.summarize()
         self.on.summarize()
-        self.throughput_loss = 1 - self.on.rps / self.off.rps
+        # The median of the repeats' own losses: the machine's speed drifts between repeats
+        # (shared host), and a repeat's two runs, a few seconds apart, drift least.
+        self.pair_losses = [
+            1 - on.rps / off.rps for on, off in zip(self.on.runs, self.off.runs, strict=True)
+        ]
+        self.throughput_loss = statistics.median(self.pair_losses)
         self.added_p50_ms = self.on.p50_ms - self.off.p50_ms
         self.cpu_added_us = self.on.cpu_us_per_req - self.off.cpu_us_per_req
         self.cpu_loss = 1 - self.off.cpu_us_per_req / self.on.cpu_us_per_req
@@ -379,10 +389,14 @@ def print_report(
             f"{cmp.off_busy:8.0%}{errors}"
         )
     print(
-        "loss = 1 - on/off req/s; cpu loss = 1 - off/on CPU per request (all threads of the\n"
-        "gateway: the SQLite writer and the span exporter included); busy = share of its core\n"
-        "the off gateway used."
+        "loss = median over repeats of 1 - on/off req/s (each repeat's on and off runs back to\n"
+        "back; the req/s and p50 columns are medians of their own); cpu loss = 1 - off/on CPU per\n"
+        "request (all threads of the gateway: the SQLite writer and the span exporter included);\n"
+        "busy = share of its core the off gateway used."
     )
+    for cmp in comparisons:
+        losses = ", ".join(f"{loss:.1%}" for loss in cmp.pair_losses)
+        print(f"  {cmp.name:<16} loss by repeat: {losses}")
     print(
         f"\nrecords: {records['requests_served']} requests served by `on`, "
         f"{records['records_written']} records written ({records['rows_in_database']} rows in "
