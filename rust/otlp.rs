@@ -7,7 +7,9 @@
 //! integers as strings, enum values as numbers.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::fmt::Write;
+use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -177,6 +179,65 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Encoded spans waiting for export, at most `max`.
+#[derive(Debug)]
+pub struct SpanBatcher {
+    spans: VecDeque<String>,
+    max: usize,
+}
+
+impl SpanBatcher {
+    pub fn new(max: usize) -> Self {
+        SpanBatcher {
+            spans: VecDeque::new(),
+            max,
+        }
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.spans.len() >= self.max
+    }
+
+    /// False when the queue is full: the span is dropped.
+    pub fn push(&mut self, span: String) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        self.spans.push_back(span);
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The oldest `count` spans at most, out of the queue.
+    pub fn take(&mut self, count: usize) -> Vec<String> {
+        let count = count.min(self.spans.len());
+        self.spans.drain(..count).collect()
+    }
+}
+
+/// An export request's body: `head`, the spans comma-separated, `tail` (the envelope of one
+/// resource and scope around them).
+pub fn request_body(head: &str, spans: &[String], tail: &str) -> Vec<u8> {
+    let size = spans.iter().map(|s| s.len() + 1).sum::<usize>();
+    let mut out = Vec::with_capacity(head.len() + size + tail.len());
+    out.extend_from_slice(head.as_bytes());
+    for (i, span) in spans.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(span.as_bytes());
+    }
+    out.extend_from_slice(tail.as_bytes());
+    out
+}
+
 // --- Python ------------------------------------------------------------------------------
 
 fn value_of<'a>(v: &'a Bound<'_, PyAny>) -> PyResult<Value<'a>> {
@@ -291,6 +352,91 @@ fn encode_span(
     }))
 }
 
+/// Spans encoded as they end, queued in Rust until the exporter thread takes a batch as one
+/// request body: the queue holds no Python object, and no span text becomes a Python string.
+#[pyclass(name = "SpanBuffer", module = "palisade._core", frozen)]
+pub struct PySpanBuffer {
+    head: String,
+    tail: String,
+    queue: Mutex<SpanBatcher>,
+}
+
+impl PySpanBuffer {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SpanBatcher> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[pymethods]
+impl PySpanBuffer {
+    #[new]
+    fn new(head: String, tail: String, max_spans: usize) -> Self {
+        PySpanBuffer {
+            head,
+            tail,
+            queue: Mutex::new(SpanBatcher::new(max_spans)),
+        }
+    }
+
+    /// Encodes a span (the arguments of `encode_span`) and queues it; False when the queue
+    /// is full and the span was dropped.
+    #[pyo3(signature = (
+        trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, keys, values,
+        status_code, status_message=None, trace_state=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &self,
+        trace_id: u128,
+        span_id: u64,
+        parent_span_id: Option<u64>,
+        name: &str,
+        kind: u8,
+        start_ns: u64,
+        end_ns: u64,
+        keys: &Bound<'_, PyTuple>,
+        values: &Bound<'_, PyTuple>,
+        status_code: u8,
+        status_message: Option<&str>,
+        trace_state: Option<&str>,
+    ) -> PyResult<bool> {
+        // Not encoded when it would be dropped (the lock is not held while encoding).
+        if self.lock().is_full() {
+            return Ok(false);
+        }
+        let text = encode_span(
+            trace_id,
+            span_id,
+            parent_span_id,
+            name,
+            kind,
+            start_ns,
+            end_ns,
+            keys,
+            values,
+            status_code,
+            status_message,
+            trace_state,
+        )?;
+        Ok(self.lock().push(text))
+    }
+
+    fn __len__(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// The request body of the oldest `max_spans` spans and their number, out of the queue;
+    /// None when none wait.
+    fn take<'py>(&self, py: Python<'py>, max_spans: usize) -> Option<(Bound<'py, PyBytes>, usize)> {
+        let spans = self.lock().take(max_spans);
+        if spans.is_empty() {
+            return None;
+        }
+        let body = py.detach(|| request_body(&self.head, &spans, &self.tail));
+        Some((PyBytes::new(py, &body), spans.len()))
+    }
+}
+
 /// The attribute objects of `attributes`, comma-separated, as in a span or a resource.
 #[pyfunction]
 fn encode_attributes(attributes: &Bound<'_, PyDict>) -> PyResult<String> {
@@ -303,6 +449,7 @@ fn encode_attributes(attributes: &Bound<'_, PyDict>) -> PyResult<String> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_span, m)?)?;
     m.add_function(wrap_pyfunction!(encode_attributes, m)?)?;
+    m.add_class::<PySpanBuffer>()?;
     Ok(())
 }
 
@@ -402,5 +549,23 @@ mod tests {
         let mut out = String::new();
         write_str(&mut out, &text);
         assert_eq!(parse(&out), serde_json::Value::String(text));
+    }
+
+    #[test]
+    fn the_batcher_keeps_at_most_max_and_gives_the_oldest_first() {
+        let mut batcher = SpanBatcher::new(3);
+        for n in 0..5 {
+            assert_eq!(batcher.push(format!("{{\"n\":{n}}}")), n < 3);
+        }
+        let first = batcher.take(2);
+        assert_eq!(first, vec![r#"{"n":0}"#, r#"{"n":1}"#]);
+        assert!(batcher.push(r#"{"n":5}"#.to_owned()));
+        let body = request_body(r#"{"spans":["#, &batcher.take(10), "]}");
+        assert_eq!(
+            parse(std::str::from_utf8(&body).unwrap()),
+            parse(r#"{"spans":[{"n":2},{"n":5}]}"#)
+        );
+        assert!(batcher.is_empty());
+        assert_eq!(request_body("[", &[], "]"), b"[]");
     }
 }

@@ -270,6 +270,33 @@ def encode_attributes(attributes: dict[str, Any]) -> str:
     """The `{"key":..,"value":..}` objects of `attributes`, comma-separated, as in
     `encode_span`."""
 
+class SpanBuffer:
+    """Encoded spans waiting for export (at most `max_spans`), and the envelope they leave in:
+    an export request's body is `head`, the spans comma-separated, `tail`."""
+
+    def __init__(self, head: str, tail: str, max_spans: int) -> None: ...
+    def push(
+        self,
+        trace_id: int,
+        span_id: int,
+        parent_span_id: int | None,
+        name: str,
+        kind: int,
+        start_ns: int,
+        end_ns: int,
+        keys: tuple[str, ...],
+        values: tuple[Any, ...],
+        status_code: int,
+        status_message: str | None = None,
+        trace_state: str | None = None,
+    ) -> bool:
+        """Encodes a span as `encode_span` does and queues it; False when the queue is full
+        (the span is dropped, not encoded)."""
+    def __len__(self) -> int: ...
+    def take(self, max_spans: int) -> tuple[bytes, int] | None:
+        """The request body of the oldest `max_spans` spans at most, and their number, out of
+        the queue (the body is built with the GIL released); None when none wait."""
+
 # ---- sqlite_batch ------------------------------------------------------------------------
 
 _SqlValue = str | int | float | bytes | None

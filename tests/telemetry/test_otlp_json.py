@@ -141,6 +141,35 @@ class Captured(OtlpJsonExporter):
         return SpanExportResult.SUCCESS
 
 
+class Refusing(Captured):
+    def post(self, body: bytes, spans: int) -> SpanExportResult:
+        super().post(body, spans)
+        return SpanExportResult.FAILURE
+
+
+@pytest.mark.parametrize("accepted", [True, False])
+def test_the_json_queue_sends_its_spans_as_one_valid_request_and_counts_drops(
+    accepted: bool,
+) -> None:
+    exporter = Captured() if accepted else Refusing()
+    # The exporter thread sleeps until shutdown: the last two spans do not fit.
+    queue = OtlpJsonSpanQueue(exporter, RESOURCE, SCOPE, max_queue=3, batch=10, interval_s=3600)
+    before = dropped()
+    for n in range(5):
+        queue.on_end(span(n, index=n))
+    assert dropped() - before == 2
+    queue.shutdown()
+    [body] = exporter.bodies
+    export = parse(body)  # the envelope is valid OTLP
+    [resource] = export.resource_spans
+    attributes = {a.key: a.value.string_value for a in resource.resource.attributes}
+    assert attributes["service.name"] == "unit"
+    [scope] = resource.scope_spans
+    assert (scope.scope.name, scope.scope.version) == ("palisade", "1.2.3")
+    assert [s.attributes[0].value.int_value for s in scope.spans] == [0, 1, 2]
+    assert dropped() - before == (2 if accepted else 5)
+
+
 @pytest.mark.parametrize("error", [None, "secret_detected"])
 @pytest.mark.parametrize("traceparent", [None, TRACEPARENT])
 def test_the_gateways_own_spans_encode_like_the_sdks(
@@ -167,8 +196,8 @@ def test_the_gateways_own_spans_encode_like_the_sdks(
     texts = []
     for fast in (True, False):
         exporter = Captured()
-        queue = OtlpJsonSpanQueue(exporter, interval_s=3600)
-        tracing = Tracing(queue, resource=RESOURCE)
+        queue = OtlpJsonSpanQueue(exporter, RESOURCE, SCOPE, interval_s=3600)
+        tracing = Tracing(queue)
         if not fast:
             tracing._json = None  # the SDK's span, encoded by the queue
         random.seed(7)

@@ -4,8 +4,7 @@ The SDK's protobuf exporter builds a message object per attribute and costs abou
 per span; this one costs a few. OTLP/HTTP accepts JSON as well as protobuf
 (`Content-Type: application/json`, ids in hex, 64-bit integers as strings), and collectors
 read both; `tracing.otlp_protocol: http/protobuf` picks the SDK's exporter instead. The
-gateway's own spans skip the SDK's span objects altogether (`OtlpJsonSpanQueue.group`, then
-`enqueue` of `encode_span`'s text).
+gateway's own spans skip the SDK's span objects altogether (`OtlpJsonSpanQueue.push`).
 """
 
 from __future__ import annotations
@@ -22,10 +21,11 @@ import orjson
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanKind
 
-from palisade._core import encode_attributes, encode_span
-from palisade.telemetry.span_queue import SpanQueue
+from palisade._core import SpanBuffer, encode_attributes, encode_span
+from palisade.telemetry.span_queue import MAX_QUEUE, SPANS_DROPPED, SpanQueue
 
 log = logging.getLogger("palisade.tracing")
 
@@ -97,30 +97,40 @@ class OtlpJsonExporter(SpanExporter):
 
 
 class OtlpJsonSpanQueue(SpanQueue):
-    """Encodes each span when it ends: only its JSON text waits for the export. A queue of
-    span objects (attribute dicts and all) would be scanned by every garbage collection while
-    it waits; a queue of strings is not."""
+    """Spans of one resource and instrumentation scope, encoded when they end into a Rust
+    `SpanBuffer`: the queue holds no Python object (nothing for the garbage collector to scan,
+    no span text made a Python string), and the exporter thread takes each batch as one ready
+    request body. A span of another resource is exported under this queue's."""
 
-    def __init__(self, exporter: OtlpJsonExporter, **options: Any) -> None:
+    def __init__(
+        self,
+        exporter: OtlpJsonExporter,
+        resource: Resource,
+        scope: InstrumentationScope,
+        **options: Any,
+    ) -> None:
         self.json_exporter = exporter
-        self._groups: dict[_Key, tuple[Resource | None, Any]] = {}
+        self.resource = resource
+        self.scope = scope
+        head, tail = envelope([(resource, scope, ["\0"])]).decode().split("\0")
+        self.buffer = SpanBuffer(head, tail, options.get("max_queue", MAX_QUEUE))
         super().__init__(exporter, **options)
 
-    def group(self, resource: Resource | None, scope: Any) -> _Key:
-        """The key under which spans of `resource` and `scope` are queued (`enqueue`d as
-        `(key, text)`)."""
-        key = (id(resource), id(scope))
-        if key not in self._groups:
-            self._groups[key] = (resource, scope)
-        return key
+    def push(self, *span: Any) -> None:
+        """Queues a span given as `encode_span`'s arguments."""
+        if not self.buffer.push(*span):
+            SPANS_DROPPED.inc()
+            return
+        self._queued(len(self.buffer))
 
-    def _item(self, span: ReadableSpan) -> object:
-        return self.group(span.resource, span.instrumentation_scope), _span(span)
+    def on_end(self, span: ReadableSpan) -> None:
+        self.push(*_span_arguments(span))
 
-    def _send(self, items: list[Any]) -> bool:
-        groups = _grouped(items, self._groups)
-        result = self.json_exporter.post(envelope(groups), len(items))
-        return result is SpanExportResult.SUCCESS
+    def _take(self) -> tuple[Any, int] | None:
+        return self.buffer.take(self.batch)
+
+    def _send(self, payload: Any, count: int) -> bool:
+        return self.json_exporter.post(payload, count) is SpanExportResult.SUCCESS
 
 
 _Key = tuple[int, int]
@@ -174,12 +184,13 @@ def otlp_kind(kind: SpanKind) -> int:
     return kind.value + 1
 
 
-def _span(span: ReadableSpan) -> str:
+def _span_arguments(span: ReadableSpan) -> tuple[Any, ...]:
+    """`encode_span`'s arguments for an SDK span."""
     context = span.context
     assert context is not None  # a finished span always has one
     status = span.status
     attributes = span.attributes or {}
-    return encode_span(
+    return (
         context.trace_id,
         context.span_id,
         span.parent.span_id if span.parent is not None else None,
@@ -193,3 +204,7 @@ def _span(span: ReadableSpan) -> str:
         status.description,
         context.trace_state.to_header() if context.trace_state else None,
     )
+
+
+def _span(span: ReadableSpan) -> str:
+    return encode_span(*_span_arguments(span))

@@ -24,6 +24,7 @@ SPANS_DROPPED = Counter(
     "palisade_spans_dropped", "Spans lost: the export queue was full or the export failed."
 )
 _LOG_EVERY_S = 30.0
+MAX_QUEUE = 8192
 
 
 class SpanQueue(SpanProcessor):
@@ -31,7 +32,7 @@ class SpanQueue(SpanProcessor):
         self,
         exporter: SpanExporter,
         *,
-        max_queue: int = 8192,
+        max_queue: int = MAX_QUEUE,
         batch: int = 512,
         interval_s: float = 1.0,
     ) -> None:
@@ -50,14 +51,15 @@ class SpanQueue(SpanProcessor):
         pass
 
     def on_end(self, span: ReadableSpan) -> None:
-        self.enqueue(self._item(span))
-
-    def enqueue(self, item: object) -> None:
         if len(self._queue) >= self.max_queue:
             SPANS_DROPPED.inc()
             return
-        self._queue.append(item)
-        if len(self._queue) >= self.batch and not self._wake.is_set():
+        self._queue.append(span)
+        self._queued(len(self._queue))
+
+    def _queued(self, waiting: int) -> None:
+        """Wakes the exporter thread once a batch waits."""
+        if waiting >= self.batch and not self._wake.is_set():
             self._wake.set()
 
     def _run(self) -> None:
@@ -70,25 +72,28 @@ class SpanQueue(SpanProcessor):
                 return
 
     def _export_all(self) -> None:
-        while self._queue:
-            spans = [self._queue.popleft() for _ in range(min(self.batch, len(self._queue)))]
+        while (batch := self._take()) is not None:
+            payload, count = batch
             try:
-                ok = self._send(spans)
+                ok = self._send(payload, count)
             except Exception:
                 log.exception("span export raised")
                 ok = False
             if not ok:
-                SPANS_DROPPED.inc(len(spans))
+                SPANS_DROPPED.inc(count)
                 if time.monotonic() >= self._next_log:
                     self._next_log = time.monotonic() + _LOG_EVERY_S
-                    log.warning("%d spans could not be exported", len(spans))
+                    log.warning("%d spans could not be exported", count)
 
-    def _item(self, span: ReadableSpan) -> object:
-        """What waits in the queue for a span (subclasses may encode it right away)."""
-        return span
+    def _take(self) -> tuple[Any, int] | None:
+        """The next batch to send and its number of spans; None when nothing waits."""
+        if not self._queue:
+            return None
+        spans = [self._queue.popleft() for _ in range(min(self.batch, len(self._queue)))]
+        return spans, len(spans)
 
-    def _send(self, items: list[Any]) -> bool:
-        return self.exporter.export(items) is SpanExportResult.SUCCESS
+    def _send(self, payload: Any, count: int) -> bool:
+        return self.exporter.export(payload) is SpanExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         self._export_all()

@@ -23,7 +23,6 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
 from palisade import __version__
-from palisade._core import encode_span
 from palisade.config import TracingConfig
 from palisade.pipeline.context import RequestContext
 from palisade.pricing import Usage
@@ -70,6 +69,7 @@ ATTRIBUTES = (
     "palisade.limit.outcome",
     "palisade.guardrail.actions",
 )
+SCOPE = InstrumentationScope("palisade", __version__)
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _OK = Status(StatusCode.UNSET)
@@ -108,11 +108,14 @@ class Tracing:
     ) -> None:
         self.processor = processor
         self.resource = resource or Resource.create({"service.name": "palisade"})
-        self.scope = InstrumentationScope("palisade", __version__)
-        # OTLP JSON: the span's text is written at once, no SDK span object in between.
-        self._json: tuple[OtlpJsonSpanQueue, tuple[int, int]] | None = None
+        self.scope = SCOPE
+        # OTLP JSON: the span is encoded at once into the queue, no SDK span object between.
+        self._json: OtlpJsonSpanQueue | None = None
         if isinstance(processor, OtlpJsonSpanQueue):
-            self._json = (processor, processor.group(self.resource, self.scope))
+            if resource is not None and resource is not processor.resource:
+                raise ValueError("an OTLP JSON queue exports under its own resource")
+            self._json = processor
+            self.resource, self.scope = processor.resource, processor.scope
         # TraceIdRatioBased's rule: the low 64 bits of the trace id under ratio * 2**64.
         self._bound = round(sample_ratio * (_LOW_64 + 1))
 
@@ -120,6 +123,7 @@ class Tracing:
     def from_config(cls, config: TracingConfig) -> Tracing | None:
         if config.otlp_endpoint is None:
             return None
+        resource = Resource.create({"service.name": config.service_name})
         processor: SpanProcessor
         if config.otlp_protocol == "http/protobuf":
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -131,13 +135,11 @@ class Tracing:
             )
         else:
             processor = OtlpJsonSpanQueue(
-                OtlpJsonExporter(config.otlp_endpoint, dict(config.otlp_headers))
+                OtlpJsonExporter(config.otlp_endpoint, dict(config.otlp_headers)),
+                resource,
+                SCOPE,
             )
-        return cls(
-            processor,
-            resource=Resource.create({"service.name": config.service_name}),
-            sample_ratio=config.sample_ratio,
-        )
+        return cls(processor, resource=resource, sample_ratio=config.sample_ratio)
 
     def shutdown(self) -> None:
         self.processor.shutdown()
@@ -203,8 +205,7 @@ class Tracing:
         name = f"{operation} {ctx.model}" if ctx.model else operation
         span_id = random.getrandbits(64) or 1
         if self._json is not None:
-            queue, group = self._json
-            text = encode_span(
+            self._json.push(
                 trace_id,
                 span_id,
                 parent.span_id if parent is not None else None,
@@ -218,7 +219,6 @@ class Tracing:
                 None if error is None else str(error),
                 state.to_header() if state else None,
             )
-            queue.enqueue((group, text))
             return f"{trace_id:032x}"
         self.processor.on_end(
             ReadableSpan(
