@@ -19,7 +19,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params_from_iter, Connection, TransactionBehavior};
 
 create_exception!(
@@ -29,10 +29,67 @@ create_exception!(
     "A SQLite write failed (locked too long, read-only, disk full, ...)."
 );
 
-/// One statement and the rows it runs for.
+/// One value of a row; text and blob bytes live in the statement's arena (`Statement::bytes`),
+/// so a batch of a thousand rows costs a few allocations, not one per string.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(usize, usize),
+    Blob(usize, usize),
+}
+
+/// One statement and the rows it runs for: `cells` holds them one after the other, `width`
+/// values each.
+#[derive(Debug, Default)]
 pub struct Statement {
     pub sql: String,
-    pub rows: Vec<Vec<Value>>,
+    pub width: usize,
+    pub cells: Vec<Cell>,
+    pub bytes: Vec<u8>,
+}
+
+impl Statement {
+    pub fn new(sql: String, width: usize) -> Self {
+        Statement {
+            sql,
+            width,
+            ..Statement::default()
+        }
+    }
+
+    pub fn push(&mut self, cell: Cell) {
+        self.cells.push(cell);
+    }
+
+    pub fn push_text(&mut self, text: &str) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(text.as_bytes());
+        self.cells.push(Cell::Text(start, text.len()));
+    }
+
+    pub fn push_blob(&mut self, blob: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(blob);
+        self.cells.push(Cell::Blob(start, blob.len()));
+    }
+
+    fn rows(&self) -> impl Iterator<Item = &[Cell]> {
+        self.cells.chunks(self.width.max(1))
+    }
+
+    fn bind<'a>(&'a self, row: &'a [Cell]) -> impl Iterator<Item = ToSqlOutput<'a>> + 'a {
+        row.iter().map(move |cell| {
+            ToSqlOutput::Borrowed(match *cell {
+                Cell::Null => ValueRef::Null,
+                Cell::Integer(i) => ValueRef::Integer(i),
+                Cell::Real(f) => ValueRef::Real(f),
+                Cell::Text(start, len) => ValueRef::Text(&self.bytes[start..start + len]),
+                Cell::Blob(start, len) => ValueRef::Blob(&self.bytes[start..start + len]),
+            })
+        })
+    }
 }
 
 /// Opens `path` for writing: WAL, `synchronous=NORMAL` (a commit survives a process crash and
@@ -53,9 +110,9 @@ pub fn write(conn: &mut Connection, batch: &[Statement]) -> rusqlite::Result<Vec
     let mut changes = Vec::with_capacity(batch.len());
     for statement in batch {
         let mut prepared = tx.prepare_cached(&statement.sql)?;
-        let mut counts = Vec::with_capacity(statement.rows.len());
-        for row in &statement.rows {
-            counts.push(prepared.execute(params_from_iter(row.iter()))?);
+        let mut counts = Vec::new();
+        for row in statement.rows() {
+            counts.push(prepared.execute(params_from_iter(statement.bind(row)))?);
         }
         changes.push(counts);
     }
@@ -63,39 +120,47 @@ pub fn write(conn: &mut Connection, batch: &[Statement]) -> rusqlite::Result<Vec
     Ok(changes)
 }
 
-fn value(item: &Bound<'_, PyAny>) -> PyResult<Value> {
-    // Most frequent first: text, NULL, then numbers; bool is an int to SQLite, as in `sqlite3`.
+/// Appends `item` to the statement's cells (bool as an integer, as `sqlite3` binds it).
+fn push_value(statement: &mut Statement, item: &Bound<'_, PyAny>) -> PyResult<()> {
+    // Most frequent first: text, NULL, numbers, then the bodies.
     if let Ok(text) = item.cast::<PyString>() {
-        return Ok(Value::Text(text.to_str()?.to_owned()));
+        statement.push_text(text.to_str()?);
+    } else if item.is_none() {
+        statement.push(Cell::Null);
+    } else if let Ok(number) = item.cast::<PyInt>() {
+        statement.push(Cell::Integer(number.extract::<i64>()?));
+    } else if let Ok(number) = item.cast::<PyFloat>() {
+        statement.push(Cell::Real(number.value()));
+    } else if let Ok(bytes) = item.cast::<PyBytes>() {
+        statement.push_blob(bytes.as_bytes());
+    } else {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "cannot store a {} in SQLite",
+            item.get_type().name()?
+        )));
     }
-    if item.is_none() {
-        return Ok(Value::Null);
-    }
-    if let Ok(number) = item.cast::<PyInt>() {
-        return Ok(Value::Integer(number.extract::<i64>()?));
-    }
-    if let Ok(number) = item.cast::<PyFloat>() {
-        return Ok(Value::Real(number.value()));
-    }
-    if let Ok(bytes) = item.cast::<PyBytes>() {
-        return Ok(Value::Blob(bytes.as_bytes().to_vec()));
-    }
-    Err(pyo3::exceptions::PyTypeError::new_err(format!(
-        "cannot store a {} in SQLite",
-        item.get_type().name()?
-    )))
+    Ok(())
 }
 
 fn statement(item: &Bound<'_, PyAny>) -> PyResult<Statement> {
     let (sql, rows): (String, Bound<'_, PyAny>) = item.extract()?;
-    let rows = rows
-        .try_iter()?
-        .map(|row| {
-            let row = row?.cast_into::<PyTuple>()?;
-            row.iter().map(|v| value(&v)).collect::<PyResult<Vec<_>>>()
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    Ok(Statement { sql, rows })
+    let mut statement = Statement::new(sql, 0);
+    for (i, row) in rows.try_iter()?.enumerate() {
+        let row = row?.cast_into::<PyTuple>()?;
+        if i == 0 {
+            statement.width = row.len();
+        } else if row.len() != statement.width {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "row {i} has {} values, the first {}",
+                row.len(),
+                statement.width
+            )));
+        }
+        for value in row.iter() {
+            push_value(&mut statement, &value)?;
+        }
+    }
+    Ok(statement)
 }
 
 fn sqlite_error(err: rusqlite::Error) -> PyErr {
@@ -148,12 +213,13 @@ impl PySqliteBatchWriter {
 
     /// One statement outside any batch; returns the rows it changed.
     fn execute(&self, py: Python<'_>, sql: String, params: &Bound<'_, PyTuple>) -> PyResult<usize> {
-        let params = params
-            .iter()
-            .map(|v| value(&v))
-            .collect::<PyResult<Vec<_>>>()?;
+        let mut statement = Statement::new(sql, params.len());
+        for value in params.iter() {
+            push_value(&mut statement, &value)?;
+        }
         self.with(py, |conn| {
-            conn.execute(&sql, params_from_iter(params.iter()))
+            let row = statement.rows().next().unwrap_or(&[]);
+            conn.execute(&statement.sql, params_from_iter(statement.bind(row)))
         })
     }
 
@@ -173,11 +239,24 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 mod tests {
     use super::*;
 
-    fn batch(sql: &str, rows: Vec<Vec<Value>>) -> Statement {
-        Statement {
-            sql: sql.to_owned(),
-            rows,
+    enum V {
+        Text(&'static str),
+        Blob(&'static [u8]),
+        Cell(Cell),
+    }
+
+    fn batch(sql: &str, rows: Vec<Vec<V>>) -> Statement {
+        let mut statement = Statement::new(sql.to_owned(), rows[0].len());
+        for row in rows {
+            for value in row {
+                match value {
+                    V::Text(t) => statement.push_text(t),
+                    V::Blob(b) => statement.push_blob(b),
+                    V::Cell(c) => statement.push(c),
+                }
+            }
         }
+        statement
     }
 
     #[test]
@@ -190,19 +269,19 @@ mod tests {
         let mut conn = open(path.to_str().unwrap(), setup, Duration::from_secs(1)).unwrap();
         let rows = vec![
             vec![
-                Value::Text("x".into()),
-                Value::Blob(b"\x00\xff".to_vec()),
-                Value::Real(1.5),
-                Value::Null,
+                V::Text("x"),
+                V::Blob(b"\x00\xff"),
+                V::Cell(Cell::Real(1.5)),
+                V::Cell(Cell::Null),
             ],
             vec![
-                Value::Text("y".into()),
-                Value::Null,
-                Value::Null,
-                Value::Integer(7),
+                V::Text("y"),
+                V::Cell(Cell::Null),
+                V::Cell(Cell::Null),
+                V::Cell(Cell::Integer(7)),
             ],
         ];
-        let ignore = vec![vec![Value::Text("x".into())], vec![Value::Text("z".into())]];
+        let ignore = vec![vec![V::Text("x")], vec![V::Text("z")]];
         let changes = write(
             &mut conn,
             &[
@@ -227,7 +306,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (a TEXT PRIMARY KEY)")
             .unwrap();
-        let rows = vec![vec![Value::Text("x".into())], vec![Value::Text("x".into())]];
+        let rows = vec![vec![V::Text("x")], vec![V::Text("x")]];
         let err = write(&mut conn, &[batch("INSERT INTO t VALUES (?)", rows)]);
         assert!(err.is_err());
         let count: i64 = conn
