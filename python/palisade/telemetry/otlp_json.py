@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -133,19 +132,7 @@ class OtlpJsonSpanQueue(SpanQueue):
         return self.json_exporter.post(payload, count) is SpanExportResult.SUCCESS
 
 
-_Key = tuple[int, int]
 _Group = tuple[Resource | None, Any, list[str]]
-
-
-def _grouped(
-    items: Iterable[tuple[_Key, str]], sources: Mapping[_Key, tuple[Resource | None, Any]]
-) -> list[_Group]:
-    """Span texts by resource and instrumentation scope (`sources[key]`). Keys are the pair's
-    identities: a Resource hashes by encoding its attributes to JSON, each time."""
-    texts: defaultdict[_Key, list[str]] = defaultdict(list)
-    for key, text in items:
-        texts[key].append(text)
-    return [(*sources[key], group) for key, group in texts.items()]
 
 
 def envelope(groups: Iterable[_Group]) -> bytes:
@@ -170,13 +157,15 @@ def envelope(groups: Iterable[_Group]) -> bytes:
 
 
 def encode(spans: Sequence[ReadableSpan]) -> bytes:
-    sources: dict[_Key, tuple[Resource | None, Any]] = {}
-    items = []
+    # Grouped by the identities of resource and scope: a Resource hashes by encoding its
+    # attributes to JSON, each time.
+    groups: dict[tuple[int, int], _Group] = {}
     for span in spans:
         key = (id(span.resource), id(span.instrumentation_scope))
-        sources[key] = (span.resource, span.instrumentation_scope)
-        items.append((key, _span(span)))
-    return envelope(_grouped(items, sources))
+        if key not in groups:
+            groups[key] = (span.resource, span.instrumentation_scope, [])
+        groups[key][2].append(_span(span))
+    return envelope(groups.values())
 
 
 def otlp_kind(kind: SpanKind) -> int:
