@@ -61,24 +61,28 @@ pub struct Span<'a> {
 
 pub fn span_json(span: &Span<'_>) -> String {
     let mut out = String::with_capacity(256 + 80 * span.attributes.len());
-    // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        r#"{{"traceId":"{:032x}","spanId":"{:016x}""#,
-        span.trace_id, span.span_id
-    );
+    out.push_str(r#"{"traceId":""#);
+    push_hex(&mut out, span.trace_id, 32);
+    out.push_str(r#"","spanId":""#);
+    push_hex(&mut out, span.span_id.into(), 16);
+    out.push('"');
     if let Some(parent) = span.parent_span_id {
-        let _ = write!(out, r#","parentSpanId":"{parent:016x}""#);
+        out.push_str(r#","parentSpanId":""#);
+        push_hex(&mut out, parent.into(), 16);
+        out.push('"');
     }
     out.push_str(r#","name":"#);
     write_str(&mut out, span.name);
-    let _ = write!(
-        out,
-        r#","kind":{},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":["#,
-        span.kind, span.start_ns, span.end_ns
-    );
+    out.push_str(r#","kind":"#);
+    push_u64(&mut out, span.kind.into());
+    out.push_str(r#","startTimeUnixNano":""#);
+    push_u64(&mut out, span.start_ns);
+    out.push_str(r#"","endTimeUnixNano":""#);
+    push_u64(&mut out, span.end_ns);
+    out.push_str(r#"","attributes":["#);
     write_attributes(&mut out, span.attributes);
-    let _ = write!(out, r#"],"status":{{"code":{}"#, span.status_code);
+    out.push_str(r#"],"status":{"code":"#);
+    push_u64(&mut out, span.status_code.into());
     if let Some(message) = span.status_message.filter(|m| !m.is_empty()) {
         out.push_str(r#","message":"#);
         write_str(&mut out, message);
@@ -90,6 +94,41 @@ pub fn span_json(span: &Span<'_>) -> String {
     }
     out.push('}');
     out
+}
+
+// Ids, times and counts are most of a span's numbers: written by hand, not through
+// `core::fmt`, whose padding and dispatch cost more than the digits.
+
+/// `value` as `digits` lowercase hex digits (zero-padded; higher digits are dropped).
+fn push_hex(out: &mut String, value: u128, digits: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 32];
+    let digits = digits.min(32);
+    for (i, slot) in buf[..digits].iter_mut().rev().enumerate() {
+        *slot = HEX[((value >> (4 * i)) & 0xf) as usize];
+    }
+    out.push_str(std::str::from_utf8(&buf[..digits]).unwrap_or_default());
+}
+
+fn push_u64(out: &mut String, mut value: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+}
+
+fn push_i64(out: &mut String, value: i64) {
+    if value < 0 {
+        out.push('-');
+    }
+    push_u64(out, value.unsigned_abs());
 }
 
 /// `{"key":..,"value":..}` objects, comma-separated (the caller writes the brackets).
@@ -114,7 +153,9 @@ fn write_value(out: &mut String, value: &Value<'_>) {
             out.push('}');
         }
         Value::Int(i) => {
-            let _ = write!(out, r#"{{"intValue":"{i}"}}"#);
+            out.push_str(r#"{"intValue":""#);
+            push_i64(out, *i);
+            out.push_str(r#""}"#);
         }
         Value::Float(f) => {
             // JSON has no NaN or infinities; proto3's JSON mapping spells them as strings.
@@ -378,8 +419,8 @@ impl PySpanBuffer {
         }
     }
 
-    /// Encodes a span (the arguments of `encode_span`) and queues it; False when the queue
-    /// is full and the span was dropped.
+    /// Encodes a span (the arguments of `encode_span`) and queues it; returns how many spans
+    /// wait, or None when the queue is full and the span was dropped.
     #[pyo3(signature = (
         trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, keys, values,
         status_code, status_message=None, trace_state=None
@@ -399,10 +440,10 @@ impl PySpanBuffer {
         status_code: u8,
         status_message: Option<&str>,
         trace_state: Option<&str>,
-    ) -> PyResult<bool> {
+    ) -> PyResult<Option<usize>> {
         // Not encoded when it would be dropped (the lock is not held while encoding).
         if self.lock().is_full() {
-            return Ok(false);
+            return Ok(None);
         }
         let text = encode_span(
             trace_id,
@@ -418,7 +459,8 @@ impl PySpanBuffer {
             status_message,
             trace_state,
         )?;
-        Ok(self.lock().push(text))
+        let mut queue = self.lock();
+        Ok(queue.push(text).then(|| queue.len()))
     }
 
     fn __len__(&self) -> usize {
@@ -567,5 +609,29 @@ mod tests {
         );
         assert!(batcher.is_empty());
         assert_eq!(request_body("[", &[], "]"), b"[]");
+    }
+
+    #[test]
+    fn numbers_are_written_as_core_fmt_would() {
+        for value in [0u64, 7, 10, 99, 1_700_000_000_000_000_000, u64::MAX] {
+            let mut out = String::new();
+            push_u64(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+        for value in [0i64, -1, -42, i64::MIN, i64::MAX] {
+            let mut out = String::new();
+            push_i64(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+        for (value, digits) in [
+            (0u128, 16),
+            (0xabc, 32),
+            (u128::MAX, 32),
+            (u64::MAX.into(), 16),
+        ] {
+            let mut out = String::new();
+            push_hex(&mut out, value, digits);
+            assert_eq!(out, format!("{value:0digits$x}"));
+        }
     }
 }

@@ -289,9 +289,9 @@ class SpanBuffer:
         status_code: int,
         status_message: str | None = None,
         trace_state: str | None = None,
-    ) -> bool:
-        """Encodes a span as `encode_span` does and queues it; False when the queue is full
-        (the span is dropped, not encoded)."""
+    ) -> int | None:
+        """Encodes a span as `encode_span` does and queues it; returns how many spans wait, or
+        None when the queue is full (the span is dropped, not encoded)."""
     def __len__(self) -> int: ...
     def take(self, max_spans: int) -> tuple[bytes, int] | None:
         """The request body of the oldest `max_spans` spans at most, and their number, out of

@@ -117,10 +117,11 @@ class OtlpJsonSpanQueue(SpanQueue):
 
     def push(self, *span: Any) -> None:
         """Queues a span given as `encode_span`'s arguments."""
-        if not self.buffer.push(*span):
+        waiting = self.buffer.push(*span)
+        if waiting is None:
             SPANS_DROPPED.inc()
             return
-        self._queued(len(self.buffer))
+        self._queued(waiting)
 
     def on_end(self, span: ReadableSpan) -> None:
         self.push(*_span_arguments(span))

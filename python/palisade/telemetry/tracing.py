@@ -73,6 +73,8 @@ SCOPE = InstrumentationScope("palisade", __version__)
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _OK = Status(StatusCode.UNSET)
+# OTLP's status codes, read once (an enum member's `.value` is a descriptor call each time).
+_UNSET, _ERROR = StatusCode.UNSET.value, StatusCode.ERROR.value
 _NO_STATE = TraceState()
 _LOW_64 = (1 << 64) - 1
 _OTLP_CLIENT = otlp_kind(SpanKind.CLIENT)
@@ -215,9 +217,9 @@ class Tracing:
                 end_ns,
                 ATTRIBUTES,
                 values,
-                StatusCode.UNSET.value if error is None else StatusCode.ERROR.value,
+                _UNSET if error is None else _ERROR,
                 None if error is None else str(error),
-                state.to_header() if state else None,
+                state.to_header() if state is not _NO_STATE and state else None,
             )
             return f"{trace_id:032x}"
         self.processor.on_end(
