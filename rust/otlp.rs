@@ -353,32 +353,26 @@ fn pairs_of<'py>(keys: &Bound<'py, PyTuple>, values: &Bound<'py, PyTuple>) -> Py
         .collect())
 }
 
-/// One span's OTLP JSON text. Attributes: `keys[i]` is `values[i]` (str, int, float, bool,
-/// bytes, or a tuple or list of them; anything else goes as its `str`); a None value is left
-/// out.
-#[pyfunction]
-#[pyo3(signature = (
-    trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, keys, values, status_code,
-    status_message=None, trace_state=None
-))]
-#[allow(clippy::too_many_arguments)]
-fn encode_span(
-    trace_id: u128,
-    span_id: u64,
-    parent_span_id: Option<u64>,
-    name: &str,
-    kind: u8,
-    start_ns: u64,
-    end_ns: u64,
-    keys: &Bound<'_, PyTuple>,
-    values: &Bound<'_, PyTuple>,
-    status_code: u8,
-    status_message: Option<&str>,
-    trace_state: Option<&str>,
-) -> PyResult<String> {
-    let items = pairs_of(keys, values)?;
-    let attributes = attributes_of(&items)?;
-    Ok(span_json(&Span {
+/// `encode_span`'s arguments, in order (a tuple: `encode_span` and `SpanBuffer.push` take
+/// them as `*span`).
+#[derive(FromPyObject)]
+struct SpanArguments<'py>(
+    u128,                // trace_id
+    u64,                 // span_id
+    Option<u64>,         // parent_span_id
+    String,              // name
+    u8,                  // kind
+    u64,                 // start_ns
+    u64,                 // end_ns
+    Bound<'py, PyTuple>, // keys
+    Bound<'py, PyTuple>, // values
+    u8,                  // status_code
+    Option<String>,      // status_message
+    Option<String>,      // trace_state
+);
+
+fn span_text(span: &Bound<'_, PyTuple>) -> PyResult<String> {
+    let SpanArguments(
         trace_id,
         span_id,
         parent_span_id,
@@ -386,11 +380,37 @@ fn encode_span(
         kind,
         start_ns,
         end_ns,
-        attributes: &attributes,
+        keys,
+        values,
         status_code,
         status_message,
         trace_state,
+    ) = span.extract()?;
+    let items = pairs_of(&keys, &values)?;
+    let attributes = attributes_of(&items)?;
+    Ok(span_json(&Span {
+        trace_id,
+        span_id,
+        parent_span_id,
+        name: &name,
+        kind,
+        start_ns,
+        end_ns,
+        attributes: &attributes,
+        status_code,
+        status_message: status_message.as_deref(),
+        trace_state: trace_state.as_deref(),
     }))
+}
+
+/// One span's OTLP JSON text: `trace_id, span_id, parent_span_id, name, kind, start_ns,
+/// end_ns, keys, values, status_code, status_message, trace_state`. Attributes: `keys[i]` is
+/// `values[i]` (str, int, float, bool, bytes, or a tuple or list of them; anything else goes
+/// as its `str`); a None value is left out.
+#[pyfunction]
+#[pyo3(signature = (*span))]
+fn encode_span(span: &Bound<'_, PyTuple>) -> PyResult<String> {
+    span_text(span)
 }
 
 /// Spans encoded as they end, queued in Rust until the exporter thread takes a batch as one
@@ -421,44 +441,13 @@ impl PySpanBuffer {
 
     /// Encodes a span (the arguments of `encode_span`) and queues it; returns how many spans
     /// wait, or None when the queue is full and the span was dropped.
-    #[pyo3(signature = (
-        trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, keys, values,
-        status_code, status_message=None, trace_state=None
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &self,
-        trace_id: u128,
-        span_id: u64,
-        parent_span_id: Option<u64>,
-        name: &str,
-        kind: u8,
-        start_ns: u64,
-        end_ns: u64,
-        keys: &Bound<'_, PyTuple>,
-        values: &Bound<'_, PyTuple>,
-        status_code: u8,
-        status_message: Option<&str>,
-        trace_state: Option<&str>,
-    ) -> PyResult<Option<usize>> {
+    #[pyo3(signature = (*span))]
+    fn push(&self, span: &Bound<'_, PyTuple>) -> PyResult<Option<usize>> {
         // Not encoded when it would be dropped (the lock is not held while encoding).
         if self.lock().is_full() {
             return Ok(None);
         }
-        let text = encode_span(
-            trace_id,
-            span_id,
-            parent_span_id,
-            name,
-            kind,
-            start_ns,
-            end_ns,
-            keys,
-            values,
-            status_code,
-            status_message,
-            trace_state,
-        )?;
+        let text = span_text(span)?;
         let mut queue = self.lock();
         Ok(queue.push(text).then(|| queue.len()))
     }

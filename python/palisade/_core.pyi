@@ -246,20 +246,22 @@ def json_depth(data: bytes, limit: int | None = None) -> int:
 
 # ---- otlp --------------------------------------------------------------------------------
 
-def encode_span(
-    trace_id: int,
-    span_id: int,
-    parent_span_id: int | None,
-    name: str,
-    kind: int,
-    start_ns: int,
-    end_ns: int,
-    keys: tuple[str, ...],
-    values: tuple[Any, ...],
-    status_code: int,
-    status_message: str | None = None,
-    trace_state: str | None = None,
-) -> str:
+SpanArguments = tuple[
+    int,  # trace_id
+    int,  # span_id
+    int | None,  # parent_span_id
+    str,  # name
+    int,  # kind
+    int,  # start_ns
+    int,  # end_ns
+    tuple[str, ...],  # keys
+    tuple[Any, ...],  # values
+    int,  # status_code
+    str | None,  # status_message
+    str | None,  # trace_state
+]
+
+def encode_span(*span: *SpanArguments) -> str:
     """One span in OTLP's JSON mapping (ids in hex, 64-bit integers as strings). `kind` and
     `status_code` are OTLP's numbers (3 = client; 0 unset, 1 ok, 2 error). Attribute `keys[i]`
     has `values[i]`: str, int (beyond 64 bits: sent as its decimal string), float, bool, bytes
@@ -275,21 +277,7 @@ class SpanBuffer:
     an export request's body is `head`, the spans comma-separated, `tail`."""
 
     def __init__(self, head: str, tail: str, max_spans: int) -> None: ...
-    def push(
-        self,
-        trace_id: int,
-        span_id: int,
-        parent_span_id: int | None,
-        name: str,
-        kind: int,
-        start_ns: int,
-        end_ns: int,
-        keys: tuple[str, ...],
-        values: tuple[Any, ...],
-        status_code: int,
-        status_message: str | None = None,
-        trace_state: str | None = None,
-    ) -> int | None:
+    def push(self, *span: *SpanArguments) -> int | None:
         """Encodes a span as `encode_span` does and queues it; returns how many spans wait, or
         None when the queue is full (the span is dropped, not encoded)."""
     def __len__(self) -> int: ...
