@@ -1,8 +1,16 @@
 //! The one place where Rust errors become Python exceptions.
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
 use pyo3::PyErr;
 use std::fmt;
+
+create_exception!(
+    _core,
+    SqliteError,
+    PyException,
+    "A SQLite write failed (locked too long, read-only, disk full, ...)."
+);
 
 /// Every fallible operation inside the crate returns this; only `From<CoreError> for PyErr`
 /// decides which Python exception a caller sees.
@@ -12,12 +20,16 @@ pub enum CoreError {
     InvalidInput(String),
     /// A broken invariant inside the extension; surfaced rather than panicking across FFI.
     Internal(String),
+    /// SQLite refused or failed a statement; the message is SQLite's.
+    Sqlite(String),
 }
 
 impl fmt::Display for CoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CoreError::InvalidInput(msg) | CoreError::Internal(msg) => f.write_str(msg),
+            CoreError::InvalidInput(msg) | CoreError::Internal(msg) | CoreError::Sqlite(msg) => {
+                f.write_str(msg)
+            }
         }
     }
 }
@@ -29,7 +41,14 @@ impl From<CoreError> for PyErr {
         match err {
             CoreError::InvalidInput(msg) => PyValueError::new_err(msg),
             CoreError::Internal(msg) => PyRuntimeError::new_err(msg),
+            CoreError::Sqlite(msg) => SqliteError::new_err(msg),
         }
+    }
+}
+
+impl From<rusqlite::Error> for CoreError {
+    fn from(err: rusqlite::Error) -> CoreError {
+        CoreError::Sqlite(err.to_string())
     }
 }
 

@@ -15,19 +15,12 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use pyo3::create_exception;
-use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params_from_iter, Connection, TransactionBehavior};
 
-create_exception!(
-    _core,
-    SqliteError,
-    PyException,
-    "A SQLite write failed (locked too long, read-only, disk full, ...)."
-);
+use crate::errors::{CoreError, CoreResult, SqliteError};
 
 /// One value of a row; text and blob bytes live in the statement's arena (`Statement::bytes`),
 /// so a batch of a thousand rows costs a few allocations, not one per string.
@@ -94,7 +87,7 @@ impl Statement {
 
 /// Opens `path` for writing: WAL, `synchronous=NORMAL` (a commit survives a process crash and
 /// costs no fsync; checkpoints do), the busy timeout, then `setup` (the schema).
-pub fn open(path: &str, setup: &str, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+pub fn open(path: &str, setup: &str, busy_timeout: Duration) -> CoreResult<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -105,7 +98,7 @@ pub fn open(path: &str, setup: &str, busy_timeout: Duration) -> rusqlite::Result
 
 /// Runs every statement for each of its rows in one `BEGIN IMMEDIATE` transaction; all or
 /// nothing. Returns, per statement, the rows each execution changed.
-pub fn write(conn: &mut Connection, batch: &[Statement]) -> rusqlite::Result<Vec<Vec<usize>>> {
+pub fn write(conn: &mut Connection, batch: &[Statement]) -> CoreResult<Vec<Vec<usize>>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut changes = Vec::with_capacity(batch.len());
     for statement in batch {
@@ -163,10 +156,6 @@ fn statement(item: &Bound<'_, PyAny>) -> PyResult<Statement> {
     Ok(statement)
 }
 
-fn sqlite_error(err: rusqlite::Error) -> PyErr {
-    SqliteError::new_err(err.to_string())
-}
-
 /// A write connection. `write` and `execute` release the GIL while SQLite works.
 #[pyclass(name = "SqliteBatchWriter", module = "palisade._core", frozen)]
 pub struct PySqliteBatchWriter {
@@ -177,15 +166,16 @@ impl PySqliteBatchWriter {
     fn with<T: Send>(
         &self,
         py: Python<'_>,
-        work: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send,
+        work: impl FnOnce(&mut Connection) -> CoreResult<T> + Send,
     ) -> PyResult<T> {
-        py.detach(|| {
+        let result = py.detach(|| {
             let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
             let conn = guard
                 .as_mut()
-                .ok_or_else(|| SqliteError::new_err("the connection is closed"))?;
-            work(conn).map_err(sqlite_error)
-        })
+                .ok_or_else(|| CoreError::Sqlite("the connection is closed".to_owned()))?;
+            work(conn)
+        });
+        Ok(result?)
     }
 }
 
@@ -194,9 +184,7 @@ impl PySqliteBatchWriter {
     #[new]
     fn new(py: Python<'_>, path: String, setup: String, busy_timeout_s: f64) -> PyResult<Self> {
         let timeout = Duration::from_secs_f64(busy_timeout_s.max(0.0));
-        let conn = py
-            .detach(|| open(&path, &setup, timeout))
-            .map_err(sqlite_error)?;
+        let conn = py.detach(|| open(&path, &setup, timeout))?;
         Ok(PySqliteBatchWriter {
             conn: Mutex::new(Some(conn)),
         })
@@ -219,7 +207,7 @@ impl PySqliteBatchWriter {
         }
         self.with(py, |conn| {
             let row = statement.rows().next().unwrap_or(&[]);
-            conn.execute(&statement.sql, params_from_iter(statement.bind(row)))
+            Ok(conn.execute(&statement.sql, params_from_iter(statement.bind(row)))?)
         })
     }
 
