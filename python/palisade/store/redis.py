@@ -208,7 +208,7 @@ class RedisStore:
             args += (w.window_ms, -1 if w.rpm is None else w.rpm, -1 if w.tpm is None else w.tpm)
         for p in periods:
             args += (p.limit_nano, p.bucket_ms, p.buckets)
-        command = Command([b"EVALSHA", self._check.sha, len(keys), *keys, *args], 2)
+        command = self._check.prepared(keys, args, 2)
         if len(self._checks) >= _COMMANDS_CACHED:
             self._checks.clear()
         self._checks[id(windows)] = (windows, periods, command)

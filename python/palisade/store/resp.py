@@ -137,7 +137,15 @@ class Script:
 
     def command(self, keys: Sequence[Arg], args: Sequence[Arg]) -> bytes:
         """The EVALSHA call of this script, encoded."""
-        return encode([b"EVALSHA", self.sha, len(keys), *keys, *args])
+        return encode(self._call(keys, args))
+
+    def prepared(self, keys: Sequence[Arg], args: Sequence[Arg], tail: int) -> Command:
+        """The EVALSHA call with `keys` and the leading `args` encoded once; each use adds the
+        last `tail` arguments (`Command.encode`)."""
+        return Command(self._call(keys, args), tail)
+
+    def _call(self, keys: Sequence[Arg], args: Sequence[Arg]) -> list[Arg]:
+        return [b"EVALSHA", self.sha, len(keys), *keys, *args]
 
 
 class RespClient:
