@@ -85,14 +85,16 @@ impl Statement {
     }
 }
 
-/// Opens `path` for writing: WAL, `synchronous=NORMAL` (a commit survives a process crash and
-/// costs no fsync; checkpoints do), the busy timeout, then `setup` (the schema).
+/// Opens `path` for writing: the busy timeout, `setup` (the schema), then WAL and
+/// `synchronous=NORMAL` (a commit survives a process crash and costs no fsync; checkpoints do).
+/// `setup` runs first so that it can set the page size of a new database, which its first
+/// write (switching to WAL is one) fixes.
 pub fn open(path: &str, setup: &str, busy_timeout: Duration) -> CoreResult<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(busy_timeout)?;
+    conn.execute_batch(setup)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.execute_batch(setup)?;
     Ok(conn)
 }
 

@@ -21,6 +21,7 @@ from palisade.store.interactions import (
     parse_time,
     since_seq,
 )
+from palisade.store.sqlite import PAGE_SIZE, connect
 
 
 class Events:
@@ -310,11 +311,22 @@ def test_retention_deletes_old_records(tmp_path: Path) -> None:
     assert runs == {"new-run"}
 
 
-def test_the_database_is_wal(tmp_path: Path) -> None:
+def test_the_database_is_wal_with_large_pages(tmp_path: Path) -> None:
     db = tmp_path / "p.db"
     written(writer(db), [Record(values())])
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
+
+
+def test_the_gateway_store_creates_the_shared_file_with_large_pages(tmp_path: Path) -> None:
+    # The keys' store usually creates the file the interaction log then shares.
+    db = tmp_path / "p.db"
+    connect(str(db)).close()
+    written(writer(db), [Record(values())])
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+        assert conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0] == 1
 
 
 def test_reading_a_missing_database_finds_nothing(tmp_path: Path) -> None:

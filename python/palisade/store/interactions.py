@@ -34,6 +34,7 @@ import orjson
 
 from palisade._core import SqliteBatchWriter, SqliteError
 from palisade.guardrails.decisions import Decision
+from palisade.store.sqlite import PAGE_SIZE
 
 log = logging.getLogger("palisade.interactions")
 
@@ -79,7 +80,8 @@ _COLUMNS = (
 )
 _SUMMARY_COLUMNS = ("seq", *_COLUMNS[:-2])
 
-_SCHEMA = """
+_SCHEMA = f"""
+PRAGMA page_size = {PAGE_SIZE};
 CREATE TABLE IF NOT EXISTS interactions (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,

@@ -16,6 +16,11 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+# A database takes its page size at its first write, and keeps it in WAL mode. 16 KiB rather
+# than SQLite's 4 KiB: the interaction log's rows (1-2 KB with their bodies) then take a quarter
+# of the WAL frames, write calls and checkpoint copies (measured: 16.7 -> 13.2 us per record).
+PAGE_SIZE = 16384
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS changes (
     topic TEXT PRIMARY KEY,
@@ -28,7 +33,7 @@ def connect(path: str, schemas: Iterable[str] = ()) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit, see `transaction`), with
     each module's schema applied; every module creates its own tables if they are missing."""
     conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    wal(conn)
     # WAL + NORMAL: durable across process crashes, at most the last commits lost on power
     # loss, and no fsync per write.
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -39,6 +44,12 @@ def connect(path: str, schemas: Iterable[str] = ()) -> sqlite3.Connection:
                 if statement.strip():
                     conn.execute(statement)
     return conn
+
+
+def wal(conn: sqlite3.Connection) -> None:
+    """WAL mode, and `PAGE_SIZE` when the database is new."""
+    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+    conn.execute("PRAGMA journal_mode = WAL")
 
 
 @contextmanager

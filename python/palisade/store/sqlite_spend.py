@@ -13,6 +13,8 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from palisade.store.sqlite import wal
+
 log = logging.getLogger("palisade.limits")
 
 _FLUSH_S = 0.2
@@ -84,7 +86,7 @@ class SpendLog:
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
             self._db = sqlite3.connect(self._path, timeout=5, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            wal(self._db)
             self._db.execute(_SCHEMA)
         return self._db
 
