@@ -60,40 +60,46 @@ pub struct Span<'a> {
 }
 
 pub fn span_json(span: &Span<'_>) -> String {
-    let mut out = String::with_capacity(256 + 80 * span.attributes.len());
+    let mut out = String::new();
+    write_span(&mut out, span);
+    out
+}
+
+/// Appends the span's JSON object to `out`.
+pub fn write_span(out: &mut String, span: &Span<'_>) {
+    out.reserve(256 + 80 * span.attributes.len());
     out.push_str(r#"{"traceId":""#);
-    push_hex(&mut out, span.trace_id, 32);
+    push_hex(out, span.trace_id, 32);
     out.push_str(r#"","spanId":""#);
-    push_hex(&mut out, span.span_id.into(), 16);
+    push_hex(out, span.span_id.into(), 16);
     out.push('"');
     if let Some(parent) = span.parent_span_id {
         out.push_str(r#","parentSpanId":""#);
-        push_hex(&mut out, parent.into(), 16);
+        push_hex(out, parent.into(), 16);
         out.push('"');
     }
     out.push_str(r#","name":"#);
-    write_str(&mut out, span.name);
+    write_str(out, span.name);
     out.push_str(r#","kind":"#);
-    push_u64(&mut out, span.kind.into());
+    push_u64(out, span.kind.into());
     out.push_str(r#","startTimeUnixNano":""#);
-    push_u64(&mut out, span.start_ns);
+    push_u64(out, span.start_ns);
     out.push_str(r#"","endTimeUnixNano":""#);
-    push_u64(&mut out, span.end_ns);
+    push_u64(out, span.end_ns);
     out.push_str(r#"","attributes":["#);
-    write_attributes(&mut out, span.attributes);
+    write_attributes(out, span.attributes);
     out.push_str(r#"],"status":{"code":"#);
-    push_u64(&mut out, span.status_code.into());
+    push_u64(out, span.status_code.into());
     if let Some(message) = span.status_message.filter(|m| !m.is_empty()) {
         out.push_str(r#","message":"#);
-        write_str(&mut out, message);
+        write_str(out, message);
     }
     out.push('}');
     if let Some(state) = span.trace_state.filter(|s| !s.is_empty()) {
         out.push_str(r#","traceState":"#);
-        write_str(&mut out, state);
+        write_str(out, state);
     }
     out.push('}');
-    out
 }
 
 // Ids, times and counts are most of a span's numbers: written by hand, not through
@@ -220,63 +226,83 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Encoded spans waiting for export, at most `max`.
+/// Encoded spans waiting for export, at most `max`, written one after the other into one
+/// buffer that is kept from batch to batch: a span costs no allocation of its own, and a batch
+/// is copied once, into its request body.
 #[derive(Debug)]
 pub struct SpanBatcher {
-    spans: VecDeque<String>,
+    text: String,
+    // Where each queued span ends in `text` (spans are comma-separated there).
+    ends: VecDeque<usize>,
     max: usize,
 }
 
 impl SpanBatcher {
     pub fn new(max: usize) -> Self {
         SpanBatcher {
-            spans: VecDeque::new(),
+            text: String::new(),
+            ends: VecDeque::new(),
             max,
         }
     }
 
     pub fn is_full(&self) -> bool {
-        self.spans.len() >= self.max
+        self.ends.len() >= self.max
     }
 
-    /// False when the queue is full: the span is dropped.
-    pub fn push(&mut self, span: String) -> bool {
+    /// Queues the span `write` appends; false when the queue is full (the span is dropped and
+    /// `write` not called).
+    pub fn push_with(&mut self, write: impl FnOnce(&mut String)) -> bool {
         if self.is_full() {
             return false;
         }
-        self.spans.push_back(span);
+        if !self.ends.is_empty() {
+            self.text.push(',');
+        }
+        write(&mut self.text);
+        self.ends.push_back(self.text.len());
         true
     }
 
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.ends.is_empty()
     }
 
-    /// The oldest `count` spans at most, out of the queue.
-    pub fn take(&mut self, count: usize) -> Vec<String> {
-        let count = count.min(self.spans.len());
-        self.spans.drain(..count).collect()
+    /// The oldest `count` spans at most, comma-separated, and their number.
+    pub fn oldest(&self, count: usize) -> (&str, usize) {
+        let count = count.min(self.ends.len());
+        let end = if count == 0 { 0 } else { self.ends[count - 1] };
+        (&self.text[..end], count)
+    }
+
+    /// Removes the oldest `count` spans (after `oldest` gave them out).
+    pub fn remove(&mut self, count: usize) {
+        let count = count.min(self.ends.len());
+        if count == self.ends.len() {
+            self.text.clear();
+            self.ends.clear();
+            return;
+        }
+        let cut = self.ends[count - 1] + 1; // and the comma after it
+        self.text.drain(..cut);
+        self.ends.drain(..count);
+        for end in self.ends.iter_mut() {
+            *end -= cut;
+        }
     }
 }
 
-/// An export request's body: `head`, the spans comma-separated, `tail` (the envelope of one
-/// resource and scope around them).
-pub fn request_body(head: &str, spans: &[String], tail: &str) -> Vec<u8> {
-    let size = spans.iter().map(|s| s.len() + 1).sum::<usize>();
-    let mut out = Vec::with_capacity(head.len() + size + tail.len());
-    out.extend_from_slice(head.as_bytes());
-    for (i, span) in spans.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(span.as_bytes());
-    }
-    out.extend_from_slice(tail.as_bytes());
-    out
+/// An export request's body: `head`, the spans (comma-separated already), `tail`.
+pub fn write_request_body(out: &mut [u8], head: &str, spans: &str, tail: &str) {
+    let (h, rest) = out.split_at_mut(head.len());
+    let (s, t) = rest.split_at_mut(spans.len());
+    h.copy_from_slice(head.as_bytes());
+    s.copy_from_slice(spans.as_bytes());
+    t.copy_from_slice(tail.as_bytes());
 }
 
 // --- Python ------------------------------------------------------------------------------
@@ -371,7 +397,8 @@ struct SpanArguments<'py>(
     Option<String>,      // trace_state
 );
 
-fn span_text(span: &Bound<'_, PyTuple>) -> PyResult<String> {
+/// Calls `f` with the span `span` holds (`encode_span`'s arguments), its strings borrowed.
+fn with_span<T>(span: &Bound<'_, PyTuple>, f: impl FnOnce(&Span<'_>) -> T) -> PyResult<T> {
     let SpanArguments(
         trace_id,
         span_id,
@@ -388,7 +415,7 @@ fn span_text(span: &Bound<'_, PyTuple>) -> PyResult<String> {
     ) = span.extract()?;
     let items = pairs_of(&keys, &values)?;
     let attributes = attributes_of(&items)?;
-    Ok(span_json(&Span {
+    Ok(f(&Span {
         trace_id,
         span_id,
         parent_span_id,
@@ -410,7 +437,7 @@ fn span_text(span: &Bound<'_, PyTuple>) -> PyResult<String> {
 #[pyfunction]
 #[pyo3(signature = (*span))]
 fn encode_span(span: &Bound<'_, PyTuple>) -> PyResult<String> {
-    span_text(span)
+    with_span(span, span_json)
 }
 
 /// Spans encoded as they end, queued in Rust until the exporter thread takes a batch as one
@@ -443,13 +470,16 @@ impl PySpanBuffer {
     /// wait, or None when the queue is full and the span was dropped.
     #[pyo3(signature = (*span))]
     fn push(&self, span: &Bound<'_, PyTuple>) -> PyResult<Option<usize>> {
-        // Not encoded when it would be dropped (the lock is not held while encoding).
+        // Not even read when it would be dropped.
         if self.lock().is_full() {
             return Ok(None);
         }
-        let text = span_text(span)?;
-        let mut queue = self.lock();
-        Ok(queue.push(text).then(|| queue.len()))
+        with_span(span, |span| {
+            let mut queue = self.lock();
+            queue
+                .push_with(|out| write_span(out, span))
+                .then(|| queue.len())
+        })
     }
 
     fn __len__(&self) -> usize {
@@ -458,13 +488,24 @@ impl PySpanBuffer {
 
     /// The request body of the oldest `max_spans` spans and their number, out of the queue;
     /// None when none wait.
-    fn take<'py>(&self, py: Python<'py>, max_spans: usize) -> Option<(Bound<'py, PyBytes>, usize)> {
-        let spans = self.lock().take(max_spans);
-        if spans.is_empty() {
-            return None;
+    fn take<'py>(
+        &self,
+        py: Python<'py>,
+        max_spans: usize,
+    ) -> PyResult<Option<(Bound<'py, PyBytes>, usize)>> {
+        let mut queue = self.lock();
+        let (spans, count) = queue.oldest(max_spans);
+        if count == 0 {
+            return Ok(None);
         }
-        let body = py.detach(|| request_body(&self.head, &spans, &self.tail));
-        Some((PyBytes::new(py, &body), spans.len()))
+        let size = self.head.len() + spans.len() + self.tail.len();
+        // Written straight into the bytes object: the batch's one copy.
+        let body = PyBytes::new_with(py, size, |out| {
+            write_request_body(out, &self.head, spans, &self.tail);
+            Ok(())
+        })?;
+        queue.remove(count);
+        Ok(Some((body, count)))
     }
 }
 
@@ -586,18 +627,28 @@ mod tests {
     fn the_batcher_keeps_at_most_max_and_gives_the_oldest_first() {
         let mut batcher = SpanBatcher::new(3);
         for n in 0..5 {
-            assert_eq!(batcher.push(format!("{{\"n\":{n}}}")), n < 3);
+            let pushed = batcher.push_with(|out| out.push_str(&format!("{{\"n\":{n}}}")));
+            assert_eq!(pushed, n < 3);
         }
-        let first = batcher.take(2);
-        assert_eq!(first, vec![r#"{"n":0}"#, r#"{"n":1}"#]);
-        assert!(batcher.push(r#"{"n":5}"#.to_owned()));
-        let body = request_body(r#"{"spans":["#, &batcher.take(10), "]}");
+        assert_eq!(batcher.oldest(2), (r#"{"n":0},{"n":1}"#, 2));
+        batcher.remove(2);
+        assert_eq!(batcher.oldest(10), (r#"{"n":2}"#, 1));
+        assert!(batcher.push_with(|out| out.push_str(r#"{"n":5}"#)));
+        let (spans, count) = batcher.oldest(10);
+        assert_eq!(count, 2);
+        let (head, tail) = (r#"{"spans":["#, "]}");
+        let mut body = vec![0u8; head.len() + spans.len() + tail.len()];
+        write_request_body(&mut body, head, spans, tail);
         assert_eq!(
             parse(std::str::from_utf8(&body).unwrap()),
             parse(r#"{"spans":[{"n":2},{"n":5}]}"#)
         );
+        batcher.remove(count);
         assert!(batcher.is_empty());
-        assert_eq!(request_body("[", &[], "]"), b"[]");
+        assert_eq!(batcher.oldest(5), ("", 0));
+        // Emptied, the buffer starts afresh: no comma before the first span.
+        assert!(batcher.push_with(|out| out.push_str("{}")));
+        assert_eq!(batcher.oldest(5), ("{}", 1));
     }
 
     #[test]

@@ -283,7 +283,7 @@ class SpanBuffer:
     def __len__(self) -> int: ...
     def take(self, max_spans: int) -> tuple[bytes, int] | None:
         """The request body of the oldest `max_spans` spans at most, and their number, out of
-        the queue (the body is built with the GIL released); None when none wait."""
+        the queue; None when none wait."""
 
 # ---- sqlite_batch ------------------------------------------------------------------------
 
