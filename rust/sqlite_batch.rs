@@ -12,13 +12,14 @@
 //! and closing one copy's descriptor drops the other's locks (a documented way to corrupt a
 //! database).
 
+use std::ffi::{c_int, CStr};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{params_from_iter, Connection, TransactionBehavior};
+use rusqlite::{ffi, params_from_iter, Connection, TransactionBehavior};
 
 use crate::errors::{CoreError, CoreResult, SqliteError};
 
@@ -102,17 +103,126 @@ pub fn open(path: &str, setup: &str, busy_timeout: Duration) -> CoreResult<Conne
 /// nothing. Returns, per statement, the rows each execution changed.
 pub fn write(conn: &mut Connection, batch: &[Statement]) -> CoreResult<Vec<Vec<usize>>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut changes = Vec::with_capacity(batch.len());
-    for statement in batch {
-        let mut prepared = tx.prepare_cached(&statement.sql)?;
-        let mut counts = Vec::new();
-        for row in statement.rows() {
-            counts.push(prepared.execute(params_from_iter(statement.bind(row)))?);
-        }
-        changes.push(counts);
-    }
+    let changes = batch
+        .iter()
+        .map(|statement| run_rows(&tx, statement))
+        .collect::<CoreResult<Vec<_>>>()?;
     tx.commit()?;
     Ok(changes)
+}
+
+/// A statement prepared on a raw handle, finalized when dropped.
+struct Prepared {
+    db: *mut ffi::sqlite3,
+    stmt: *mut ffi::sqlite3_stmt,
+}
+
+impl Prepared {
+    fn new(conn: &Connection, sql: &str) -> CoreResult<Prepared> {
+        let len = c_int::try_from(sql.len())
+            .map_err(|_| CoreError::Sqlite("statement too long".to_owned()))?;
+        // SAFETY: `conn` outlives the statement (it is dropped within `run_rows`), and
+        // sqlite3_prepare_v2 reads `len` bytes of `sql`, which need no terminating NUL.
+        unsafe {
+            let db = conn.handle();
+            let mut stmt = std::ptr::null_mut();
+            let code = ffi::sqlite3_prepare_v2(
+                db,
+                sql.as_ptr().cast(),
+                len,
+                &mut stmt,
+                std::ptr::null_mut(),
+            );
+            let prepared = Prepared { db, stmt };
+            prepared.check(code)?;
+            Ok(prepared)
+        }
+    }
+
+    fn check(&self, code: c_int) -> CoreResult<()> {
+        if code == ffi::SQLITE_OK || code == ffi::SQLITE_DONE {
+            return Ok(());
+        }
+        // SAFETY: the handle is open; the message is copied before any other call.
+        let message = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(self.db)) };
+        Err(CoreError::Sqlite(message.to_string_lossy().into_owned()))
+    }
+
+    /// Binds `row`, steps once and resets; returns the rows changed. Text and blobs are bound
+    /// in place (SQLITE_STATIC): SQLite reads them during the step and keeps no copy, where
+    /// rusqlite's binding would copy each one (an allocation per value, under SQLite's memory
+    /// mutex).
+    fn execute(&self, statement: &Statement, row: &[Cell]) -> CoreResult<usize> {
+        for (i, cell) in row.iter().enumerate() {
+            let index = c_int::try_from(i + 1).unwrap_or(c_int::MAX);
+            // SAFETY: the arena `statement.bytes` outlives the step below, and the bindings
+            // are cleared before this function returns.
+            let code = unsafe {
+                match *cell {
+                    Cell::Null => ffi::sqlite3_bind_null(self.stmt, index),
+                    Cell::Integer(v) => ffi::sqlite3_bind_int64(self.stmt, index, v),
+                    Cell::Real(v) => ffi::sqlite3_bind_double(self.stmt, index, v),
+                    Cell::Text(start, len) => ffi::sqlite3_bind_text64(
+                        self.stmt,
+                        index,
+                        statement.bytes[start..start + len].as_ptr().cast(),
+                        len as u64,
+                        ffi::SQLITE_STATIC(),
+                        ffi::SQLITE_UTF8 as u8,
+                    ),
+                    Cell::Blob(start, len) => ffi::sqlite3_bind_blob64(
+                        self.stmt,
+                        index,
+                        statement.bytes[start..start + len].as_ptr().cast(),
+                        len as u64,
+                        ffi::SQLITE_STATIC(),
+                    ),
+                }
+            };
+            self.check(code)?;
+        }
+        // SAFETY: a prepared statement with every parameter bound.
+        let stepped = unsafe { ffi::sqlite3_step(self.stmt) };
+        // Read before the reset, which may replace the connection's error message.
+        let result = match stepped {
+            ffi::SQLITE_ROW => Err(CoreError::Sqlite("the statement returned rows".to_owned())),
+            code => self.check(code),
+        }
+        // SAFETY: reading the connection's change count after a step.
+        .map(|()| usize::try_from(unsafe { ffi::sqlite3_changes(self.db) }).unwrap_or(0));
+        // SAFETY: resetting and clearing leave no pointer into the arena behind.
+        unsafe {
+            ffi::sqlite3_reset(self.stmt);
+            ffi::sqlite3_clear_bindings(self.stmt);
+        }
+        result
+    }
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        // SAFETY: finalizing a statement (or NULL) once.
+        unsafe { ffi::sqlite3_finalize(self.stmt) };
+    }
+}
+
+fn run_rows(conn: &Connection, statement: &Statement) -> CoreResult<Vec<usize>> {
+    if statement.cells.is_empty() {
+        return Ok(Vec::new());
+    }
+    let prepared = Prepared::new(conn, &statement.sql)?;
+    // SAFETY: reading the statement's parameter count.
+    let wanted = unsafe { ffi::sqlite3_bind_parameter_count(prepared.stmt) };
+    if usize::try_from(wanted).ok() != Some(statement.width) {
+        return Err(CoreError::Sqlite(format!(
+            "the statement takes {wanted} values, the rows have {}",
+            statement.width
+        )));
+    }
+    statement
+        .rows()
+        .map(|row| prepared.execute(statement, row))
+        .collect()
 }
 
 /// Appends `item` to the statement's cells (bool as an integer, as `sqlite3` binds it).
@@ -236,7 +346,7 @@ mod tests {
     }
 
     fn batch(sql: &str, rows: Vec<Vec<V>>) -> Statement {
-        let mut statement = Statement::new(sql.to_owned(), rows[0].len());
+        let mut statement = Statement::new(sql.to_owned(), rows.first().map_or(0, Vec::len));
         for row in rows {
             for value in row {
                 match value {
@@ -289,6 +399,21 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn rows_of_the_wrong_width_are_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (a TEXT, b TEXT)")
+            .unwrap();
+        let rows = vec![vec![V::Text("x")]];
+        let err = write(&mut conn, &[batch("INSERT INTO t VALUES (?, ?)", rows)]).unwrap_err();
+        assert!(err.to_string().contains("takes 2 values"), "{err}");
+        let err = write(&mut conn, &[batch("INSERT INTO nope VALUES (?)", vec![])]);
+        assert!(err.is_ok(), "an empty statement is not even prepared");
+        let rows = vec![vec![V::Text("x")]];
+        let err = write(&mut conn, &[batch("INSERT INTO nope VALUES (?)", rows)]).unwrap_err();
+        assert!(err.to_string().contains("no such table"), "{err}");
     }
 
     #[test]
