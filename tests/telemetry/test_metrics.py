@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from palisade.config import MetricsConfig
 from palisade.guardrails.decisions import Decision
-from palisade.pricing import Usage
+from palisade.store.interactions import RECORD_COLUMNS
 from palisade.telemetry.metrics import LabelCap, Metrics, exposition
 
 
@@ -15,24 +16,28 @@ def value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def observe(metrics: Metrics, **overrides: Any) -> None:
-    call: dict[str, Any] = {
+def record_values(**fields: Any) -> tuple[Any, ...]:
+    """An interaction record's values (what `observe` takes), with these fields set."""
+    defaults: dict[str, Any] = {
         "proxy": "unit",
         "provider": "p",
         "model": "gpt-4o",
-        "agent_id": None,
         "status": 200,
-        "duration_s": 0.2,
-        "ttft_s": None,
-        "usage": Usage(10, 5, 2, 1),
+        "latency_ms": 200.0,
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "cached_tokens": 2,
+        "reasoning_tokens": 1,
         "cost_usd": 0.001,
         "upstream_status": 200,
-        "error_code": None,
-        "limit_outcome": None,
-        "decisions": [],
-        **overrides,
     }
-    metrics.observe(**call)
+    values = {**defaults, **fields}
+    assert set(values) <= set(RECORD_COLUMNS)
+    return tuple(values.get(column) for column in RECORD_COLUMNS)
+
+
+def observe(metrics: Metrics, decisions: tuple[Decision, ...] = (), **fields: Any) -> None:
+    metrics.observe(record_values(**fields), decisions)
     metrics.flush()
 
 
@@ -70,9 +75,9 @@ def test_one_call_moves_every_metric_it_should() -> None:
         proxy="one",
         agent_id="bot",
         status=200,
-        duration_s=0.3,
-        ttft_s=0.05,
-        decisions=[decision, decision],
+        latency_ms=300.0,
+        ttft_ms=50.0,
+        decisions=(decision, decision),
     )
     assert value("llm_requests_total", **call, status_code="200") == 1
     assert value("llm_request_duration_seconds_count", **call, status_code="200") == 1
@@ -83,6 +88,17 @@ def test_one_call_moves_every_metric_it_should() -> None:
     assert value("llm_cost_usd_total", **call) == 0.001
     actions = {"proxy": "one", "guardrail": "pii-mask", "action": "mask", "direction": "request"}
     assert value("llm_guardrail_actions_total", **actions) == 2
+
+
+def test_the_model_label_is_the_served_model_when_known() -> None:
+    metrics = Metrics(MetricsConfig())
+    observe(metrics, proxy="served", model="gpt-4o", served_model="gpt-4o-2024-08-06")
+    observe(metrics, proxy="served", model="gpt-4o", provider=None, status=401)
+    labels = {"proxy": "served", "external_agent_id": ""}
+    served = {**labels, "provider": "p", "model": "gpt-4o-2024-08-06", "status_code": "200"}
+    assert value("llm_requests_total", **served) == 1
+    refused = {**labels, "provider": "", "model": "gpt-4o", "status_code": "401"}
+    assert value("llm_requests_total", **refused) == 1
 
 
 def test_errors_limits_and_unpriced_models() -> None:
@@ -128,20 +144,9 @@ def test_batched_histograms_match_what_observe_would_write() -> None:
     metrics = Metrics(MetricsConfig())
     durations = [0.005, 0.01, 0.0100001, 0.3, 300.0, 1000.0]
     for d in durations:
+        # The record holds milliseconds; the histogram, seconds.
         metrics.observe(
-            proxy="hist",
-            provider="p",
-            model="m",
-            agent_id=None,
-            status=200,
-            duration_s=d,
-            ttft_s=None,
-            usage=Usage(),
-            cost_usd=0.0,
-            upstream_status=200,
-            error_code=None,
-            limit_outcome=None,
-            decisions=[],
+            record_values(proxy="hist", model="m", latency_ms=d * 1e3, input_tokens=0, cost_usd=0.0)
         )
     metrics.flush()
     labels = {"proxy": "hist", "provider": "p", "model": "m", "external_agent_id": ""}
@@ -153,6 +158,6 @@ def test_batched_histograms_match_what_observe_would_write() -> None:
     assert value(bucket, **labels, le="300.0") == 5
     assert value(bucket, **labels, le="+Inf") == 6
     assert value("llm_request_duration_seconds_count", **labels) == 6
-    assert value("llm_request_duration_seconds_sum", **labels) == sum(durations)
+    assert value("llm_request_duration_seconds_sum", **labels) == pytest.approx(sum(durations))
     del labels["status_code"]
     assert value("llm_time_to_first_token_seconds_count", **labels) == 0

@@ -127,7 +127,7 @@ def _record(
     answer = getattr(response, "body", None) if ctx.sent_chunks is None else None
     usage = account(ctx, recording.prices, answer)
     served = served_model(ctx)
-    provider = ctx.target.provider.name if ctx.target is not None else ""
+    provider = ctx.target.provider.name if ctx.target is not None else None
     ttft = ctx.first_chunk_at - ctx.started if ctx.first_chunk_at is not None else None
     trace_id = None
     if recording.tracing is not None:
@@ -140,27 +140,6 @@ def _record(
             usage=usage,
             served_model=served,
         )
-    metrics = recording.metrics
-    if metrics is not None:
-        metrics.observe(
-            proxy=ctx.proxy_id,
-            provider=provider,
-            model=served or ctx.model,
-            agent_id=ctx.agent_id,
-            status=status,
-            duration_s=duration,
-            ttft_s=ttft,
-            usage=usage,
-            cost_usd=ctx.cost_usd,
-            upstream_status=ctx.status,
-            error_code=ctx.error_code,
-            limit_outcome=ctx.limit_outcome,
-            decisions=ctx.decisions,
-        )
-        if recording.writer is None and ctx.execution_id is not None:
-            metrics.execution_seen(ctx.execution_id, ctx.proxy_id, ctx.agent_id)
-    if recording.writer is None:
-        return
     values = (
         ctx.request_id,
         end_ns / 1e9 - duration,
@@ -171,7 +150,7 @@ def _record(
         ctx.user_id,
         ctx.session_id,
         ctx.execution_id,
-        provider or None,
+        provider,
         ctx.model,
         served,
         ctx.endpoint,
@@ -192,6 +171,13 @@ def _record(
         trace_id,
         len(ctx.raw_body),
     )
+    metrics = recording.metrics
+    if metrics is not None:
+        metrics.observe(values, ctx.decisions)
+        if recording.writer is None and ctx.execution_id is not None:
+            metrics.execution_seen(ctx.execution_id, ctx.proxy_id, ctx.agent_id)
+    if recording.writer is None:
+        return
     recording.writer.submit(
         Record(
             values,

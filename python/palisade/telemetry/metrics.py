@@ -15,6 +15,8 @@ import os
 import threading
 from bisect import bisect_left
 from collections import OrderedDict, deque
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from prometheus_client import (
@@ -29,7 +31,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from palisade.config import MetricsConfig
 from palisade.guardrails.decisions import Decision
-from palisade.pricing import Usage
+from palisade.store.interactions import RECORD_COLUMNS
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 OTHER = "other"
@@ -109,6 +111,30 @@ _UPSTREAM_CODES = {
     "upstream_stream_interrupted": "200",
 }
 _FALLBACK_EXECUTIONS = 100_000
+# What the metrics read of an interaction record's values, in this order.
+_FIELDS = itemgetter(
+    *(
+        RECORD_COLUMNS.index(column)
+        for column in (
+            "proxy",
+            "provider",
+            "model",
+            "served_model",
+            "agent_id",
+            "status",
+            "latency_ms",
+            "ttft_ms",
+            "input_tokens",
+            "output_tokens",
+            "cached_tokens",
+            "reasoning_tokens",
+            "cost_usd",
+            "upstream_status",
+            "error_code",
+            "limit_outcome",
+        )
+    )
+)
 
 
 def _bump(others: dict[tuple[Any, ...], float], metric: Counter, *labels: str) -> None:
@@ -241,44 +267,16 @@ class Metrics:
             self._wake.wait(self.FLUSH_INTERVAL_S)
             self.flush()
 
-    def observe(
-        self,
-        *,
-        proxy: str,
-        provider: str,
-        model: str | None,
-        agent_id: str | None,
-        status: int,
-        duration_s: float,
-        ttft_s: float | None,
-        usage: Usage,
-        cost_usd: float | None,
-        upstream_status: int | None,
-        error_code: str | None,
-        limit_outcome: str | None,
-        decisions: list[Decision],
-    ) -> None:
+    def observe(self, values: tuple[Any, ...], decisions: Sequence[Decision] = ()) -> None:
+        """One finished request, given as its interaction record's values (`RECORD_COLUMNS`
+        order): the request path builds nothing for the metrics, the flusher picks out what
+        they need."""
         # Atoms and tuples of atoms only: the collector stops tracking the queued tuples.
-        self._pending.append(
-            (
-                proxy,
-                provider,
-                model,
-                agent_id,
-                status,
-                duration_s,
-                ttft_s,
-                usage.input_tokens,
-                usage.output_tokens,
-                usage.cached_tokens,
-                usage.reasoning_tokens,
-                cost_usd,
-                upstream_status,
-                error_code,
-                limit_outcome,
-                tuple((d.guardrail, d.action, d.direction) for d in decisions) if decisions else (),
-            )
-        )
+        if decisions:
+            triples = tuple((d.guardrail, d.action, d.direction) for d in decisions)
+            self._pending.append((values, triples))
+        else:
+            self._pending.append((values, ()))
 
     def flush(self) -> None:
         with self._lock:
@@ -308,18 +306,20 @@ class Metrics:
 
     def _add(
         self,
-        item: tuple[Any, ...],
+        item: tuple[tuple[Any, ...], tuple[tuple[str, str, str], ...]],
         calls: dict[tuple[str, ...], _Totals],
         others: dict[tuple[Any, ...], float],
     ) -> None:
+        values, decisions = item
         (
             proxy,
             provider,
             model,
+            served_model,
             agent_id,
             status,
-            duration_s,
-            ttft_s,
+            latency_ms,
+            ttft_ms,
             inp,
             out,
             cached,
@@ -328,15 +328,16 @@ class Metrics:
             upstream_status,
             error_code,
             limit_outcome,
-            decisions,
-        ) = item
-        model_label = self.model(model)
+        ) = _FIELDS(values)
+        provider = provider or ""
+        model_label = self.model(served_model or model)
         agent = self.agent(agent_id)
         key = (proxy, provider, model_label, agent, str(status))
         totals = calls.get(key)
         if totals is None:
             totals = calls[key] = _Totals()
-        totals.add(duration_s, ttft_s, inp, out, cached, reasoning, cost_usd)
+        ttft_s = None if ttft_ms is None else ttft_ms / 1e3
+        totals.add(latency_ms / 1e3, ttft_s, inp, out, cached, reasoning, cost_usd)
         if cost_usd is None:
             _bump(others, UNPRICED, provider, model_label)
         for guardrail, action, direction in decisions:
