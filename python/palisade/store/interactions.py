@@ -341,23 +341,21 @@ class InteractionWriter:
             self._known.popitem(last=False)
 
     def _row(self, record: Record) -> tuple[Any, ...]:
-        decisions = [d.as_record() for d in record.decisions]
-        actions = ",".join(sorted({d.action for d in record.decisions}))
-        request, response = record.request_body, record.response_body
-        return (
-            *record.values,
-            f",{actions}," if actions else None,
-            orjson.dumps(decisions).decode() if decisions else None,
-            None if response is None else len(response),
-            self._body(request),
-            self._body(response),
-        )
-
-    def _body(self, body: bytes | None) -> bytes | None:
-        # Kept as the bytes that went over the wire (a BLOB); decoded when read.
-        if body is None or not self.bodies:
-            return None
-        return body[: self.max_body_bytes]
+        values, decisions, request, response = record
+        actions = summary = None
+        if decisions:
+            actions = f",{','.join(sorted({d.action for d in decisions}))},"
+            summary = orjson.dumps([d.as_record() for d in decisions]).decode()
+        size = None if response is None else len(response)
+        # Kept as the bytes that went over the wire (BLOBs), decoded when read.
+        if not self.bodies:
+            return (*values, actions, summary, size, None, None)
+        cut = self.max_body_bytes
+        if request is not None and len(request) > cut:
+            request = request[:cut]
+        if response is not None and len(response) > cut:
+            response = response[:cut]
+        return (*values, actions, summary, size, request, response)
 
     def _purge(self) -> None:
         self._next_purge = time.monotonic() + PURGE_INTERVAL_S
