@@ -112,29 +112,11 @@ _UPSTREAM_CODES = {
 }
 _FALLBACK_EXECUTIONS = 100_000
 # What the metrics read of an interaction record's values, in this order.
-_FIELDS = itemgetter(
-    *(
-        RECORD_COLUMNS.index(column)
-        for column in (
-            "proxy",
-            "provider",
-            "model",
-            "served_model",
-            "agent_id",
-            "status",
-            "latency_ms",
-            "ttft_ms",
-            "input_tokens",
-            "output_tokens",
-            "cached_tokens",
-            "reasoning_tokens",
-            "cost_usd",
-            "upstream_status",
-            "error_code",
-            "limit_outcome",
-        )
-    )
-)
+_FIELDS = itemgetter(*map(RECORD_COLUMNS.index, (
+    "proxy", "provider", "model", "served_model", "agent_id", "status", "latency_ms", "ttft_ms",
+    "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens", "cost_usd",
+    "upstream_status", "error_code", "limit_outcome",
+)))  # fmt: skip
 
 
 def _bump(others: dict[tuple[Any, ...], float], metric: Counter, *labels: str) -> None:
