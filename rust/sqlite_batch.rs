@@ -126,15 +126,16 @@ impl Prepared {
         unsafe {
             let db = conn.handle();
             let mut stmt = std::ptr::null_mut();
-            let code = ffi::sqlite3_prepare_v2(
-                db,
-                sql.as_ptr().cast(),
-                len,
-                &mut stmt,
-                std::ptr::null_mut(),
-            );
+            let mut tail = std::ptr::null();
+            let code = ffi::sqlite3_prepare_v2(db, sql.as_ptr().cast(), len, &mut stmt, &mut tail);
             let prepared = Prepared { db, stmt };
             prepared.check(code)?;
+            // Only the first statement of `sql` is compiled: refuse what would be left out,
+            // and an empty one (no statement to run).
+            let rest = tail.cast::<u8>().offset_from(sql.as_ptr()).unsigned_abs();
+            if stmt.is_null() || !sql[rest.min(sql.len())..].trim().is_empty() {
+                return Err(CoreError::Sqlite("not one SQL statement".to_owned()));
+            }
             Ok(prepared)
         }
     }
@@ -414,6 +415,13 @@ mod tests {
         let rows = vec![vec![V::Text("x")]];
         let err = write(&mut conn, &[batch("INSERT INTO nope VALUES (?)", rows)]).unwrap_err();
         assert!(err.to_string().contains("no such table"), "{err}");
+        for sql in [" ", "INSERT INTO t (a) VALUES (?); DELETE FROM t"] {
+            let rows = vec![vec![V::Text("x")]];
+            let err = write(&mut conn, &[batch(sql, rows)]).unwrap_err();
+            assert!(err.to_string().contains("not one SQL statement"), "{err}");
+        }
+        let rows = vec![vec![V::Text("x")]];
+        write(&mut conn, &[batch("INSERT INTO t (a) VALUES (?); ", rows)]).unwrap();
     }
 
     #[test]
