@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
-use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{ffi, params_from_iter, Connection, TransactionBehavior};
+use rusqlite::{ffi, Connection, TransactionBehavior};
 
 use crate::errors::{CoreError, CoreResult, SqliteError};
 
@@ -72,18 +71,6 @@ impl Statement {
     fn rows(&self) -> impl Iterator<Item = &[Cell]> {
         self.cells.chunks(self.width.max(1))
     }
-
-    fn bind<'a>(&'a self, row: &'a [Cell]) -> impl Iterator<Item = ToSqlOutput<'a>> + 'a {
-        row.iter().map(move |cell| {
-            ToSqlOutput::Borrowed(match *cell {
-                Cell::Null => ValueRef::Null,
-                Cell::Integer(i) => ValueRef::Integer(i),
-                Cell::Real(f) => ValueRef::Real(f),
-                Cell::Text(start, len) => ValueRef::Text(&self.bytes[start..start + len]),
-                Cell::Blob(start, len) => ValueRef::Blob(&self.bytes[start..start + len]),
-            })
-        })
-    }
 }
 
 /// Opens `path` for writing: the busy timeout, `setup` (the schema), then WAL and
@@ -118,10 +105,13 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(conn: &Connection, sql: &str) -> CoreResult<Prepared> {
+    /// `statement`'s SQL, which must be one statement taking as many parameters as each of
+    /// its rows has values.
+    fn new(conn: &Connection, statement: &Statement) -> CoreResult<Prepared> {
+        let sql = statement.sql.as_str();
         let len = c_int::try_from(sql.len())
             .map_err(|_| CoreError::Sqlite("statement too long".to_owned()))?;
-        // SAFETY: `conn` outlives the statement (it is dropped within `run_rows`), and
+        // SAFETY: `conn` outlives the statement (callers drop it before they return), and
         // sqlite3_prepare_v2 reads `len` bytes of `sql`, which need no terminating NUL.
         unsafe {
             let db = conn.handle();
@@ -135,6 +125,13 @@ impl Prepared {
             let rest = tail.cast::<u8>().offset_from(sql.as_ptr()).unsigned_abs();
             if stmt.is_null() || !sql[rest.min(sql.len())..].trim().is_empty() {
                 return Err(CoreError::Sqlite("not one SQL statement".to_owned()));
+            }
+            let wanted = ffi::sqlite3_bind_parameter_count(stmt);
+            if usize::try_from(wanted).ok() != Some(statement.width) {
+                return Err(CoreError::Sqlite(format!(
+                    "the statement takes {wanted} values, the rows have {}",
+                    statement.width
+                )));
             }
             Ok(prepared)
         }
@@ -211,15 +208,7 @@ fn run_rows(conn: &Connection, statement: &Statement) -> CoreResult<Vec<usize>> 
     if statement.cells.is_empty() {
         return Ok(Vec::new());
     }
-    let prepared = Prepared::new(conn, &statement.sql)?;
-    // SAFETY: reading the statement's parameter count.
-    let wanted = unsafe { ffi::sqlite3_bind_parameter_count(prepared.stmt) };
-    if usize::try_from(wanted).ok() != Some(statement.width) {
-        return Err(CoreError::Sqlite(format!(
-            "the statement takes {wanted} values, the rows have {}",
-            statement.width
-        )));
-    }
+    let prepared = Prepared::new(conn, statement)?;
     statement
         .rows()
         .map(|row| prepared.execute(statement, row))
@@ -319,8 +308,7 @@ impl PySqliteBatchWriter {
             push_value(&mut statement, &value)?;
         }
         self.with(py, |conn| {
-            let row = statement.rows().next().unwrap_or(&[]);
-            Ok(conn.execute(&statement.sql, params_from_iter(statement.bind(row)))?)
+            Prepared::new(conn, &statement)?.execute(&statement, &statement.cells)
         })
     }
 

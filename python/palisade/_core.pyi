@@ -295,8 +295,9 @@ class SqliteError(Exception):
 
 class SqliteBatchWriter:
     """A write connection to a SQLite file, through the same system SQLite library Python's
-    `sqlite3` uses (two copies in one process would break each other's file locks). Opens in
-    WAL mode with `synchronous=NORMAL` and runs `setup` (the schema). Raises SqliteError."""
+    `sqlite3` uses (two copies in one process would break each other's file locks). Runs `setup`
+    (pragmas that must precede a new file's first write, such as its page size, and the
+    schema), then switches to WAL with `synchronous=NORMAL`. Raises SqliteError."""
 
     def __init__(self, path: str, setup: str, busy_timeout_s: float) -> None: ...
     def write(self, batch: list[tuple[str, Sequence[tuple[_SqlValue, ...]]]]) -> list[list[int]]:
@@ -304,6 +305,7 @@ class SqliteBatchWriter:
         or nothing), with the GIL released; returns per statement the rows each execution
         changed. bool binds as an integer; other types raise TypeError before SQLite runs."""
     def execute(self, sql: str, params: tuple[_SqlValue, ...]) -> int:
-        """One statement on its own (autocommit); returns the rows it changed."""
+        """One statement on its own (autocommit); returns the rows it changed. SQL that is not
+        exactly one statement taking `len(params)` values raises SqliteError."""
     def close(self) -> None:
         """Closes the connection; later calls raise SqliteError."""

@@ -66,3 +66,24 @@ def test_bad_rows_are_refused_before_or_by_sqlite(
     with pytest.raises(error):
         writer.write(batch)  # type: ignore[arg-type]
     assert rows(path) == []
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "message"),
+    [
+        ("DELETE FROM t WHERE k = ?", (), "takes 1 values"),
+        ("DELETE FROM t WHERE k = ?", ("a", "b"), "takes 1 values"),
+        ("DELETE FROM t; DELETE FROM t", (), "not one SQL statement"),
+        ("  ", (), "not one SQL statement"),
+    ],
+)
+def test_execute_runs_exactly_one_statement_with_its_values(
+    tmp_path: Path, sql: str, params: tuple[object, ...], message: str
+) -> None:
+    path = tmp_path / "t.db"
+    writer = SqliteBatchWriter(str(path), SETUP, 1.0)
+    writer.write([(INSERT, [("a", 1, 1.0, b"", None)])])
+    with pytest.raises(SqliteError, match=message):
+        writer.execute(sql, params)  # type: ignore[arg-type]
+    assert len(rows(path)) == 1
+    assert writer.execute("DELETE FROM t", ()) == 1
