@@ -72,7 +72,7 @@ bench: $(VENV)/.ext
 	command -v wrk >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
-	$(PY) benches/http_bench.py
+	$(PY) benches/http_bench.py --lean
 	$(PY) benches/guardrails_bench.py
 	$(PY) benches/identity_bench.py
 	$(PY) benches/limits_bench.py

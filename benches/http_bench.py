@@ -14,7 +14,9 @@ arrival time through the gateway with the same event's arrival time straight fro
 on one clock, with the moment a TCP tap in front of the mock saw the mock send it: a gateway
 that held chunks back would show delays of the order of the chunk interval.
 
-`make bench` runs it; `--quick` is a smoke run. Benches report, tests assert: the exit code is 0
+Its targets (issue 2's) are for an empty pipeline: they are judged in a `--lean` run only, which
+`make bench` does; a default run records every request, and what that costs is judged by
+`observability_bench.py`. `--quick` is a smoke run. Benches report, tests assert: the exit code is 0
 even when a target is missed (the table says MISSED).
 """
 
@@ -598,7 +600,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--lean",
         action="store_true",
-        help="interaction log and metrics off (the default config records every request)",
+        help="interaction log and metrics off (the default config records every request); "
+        "the targets are judged only then",
     )
     args = parse_bench_args(parser, argv)
     if args.quick:
@@ -700,7 +703,7 @@ def bench(args: argparse.Namespace, mock: Server, gateway: Server, tap: Tap, wor
     pin_for("gateway", mock, gateway)
     hold = asyncio.run(measure_hold(mock.port, gateway.port, tap, args.hold_rounds))
 
-    targets = check_targets(scenarios)
+    targets = check_targets(scenarios) if args.lean else []
     print_report(scenarios, targets, hold)
     result = {
         "meta": run_meta(args, pinning, elapsed),
@@ -785,7 +788,14 @@ def print_report(
         "cpu us/req: CPU time of the server under test per request (median); ratio = mock/gw,\n"
         "the throughput ratio to expect with a dedicated core each and an otherwise idle machine."
     )
-    print("\ntargets (one Granian worker, empty pipeline):")
+    if not targets:
+        # What recording costs is observability_bench.py's to judge, against its own target.
+        print(
+            "\ntargets: not judged. They are for an empty pipeline (`--lean`); this run records"
+            " every request, as the default config does."
+        )
+    else:
+        print("\ntargets (one Granian worker, empty pipeline):")
     for t in targets:
         value = f"{t['value']:.3f} ms" if "latency" in t["name"] else f"{t['value']:.1%}"
         verdict = "met" if t["met"] else "MISSED"
