@@ -16,8 +16,8 @@ that held chunks back would show delays of the order of the chunk interval.
 
 Its targets (issue 2's) are for an empty pipeline: they are judged in a `--lean` run only, which
 `make bench` does; a default run records every request, and what that costs is judged by
-`observability_bench.py`. `--quick` is a smoke run. Benches report, tests assert: the exit code is 0
-even when a target is missed (the table says MISSED).
+`observability_bench.py`. `--quick` is a smoke run. Benches report, tests assert: the exit code
+is 0 even when a target is missed (the table says MISSED).
 """
 
 from __future__ import annotations
