@@ -282,6 +282,9 @@ impl SpanBatcher {
     /// Removes the oldest `count` spans (after `oldest` gave them out).
     pub fn remove(&mut self, count: usize) {
         let count = count.min(self.ends.len());
+        if count == 0 {
+            return;
+        }
         if count == self.ends.len() {
             self.text.clear();
             self.ends.clear();
@@ -631,6 +634,8 @@ mod tests {
             assert_eq!(pushed, n < 3);
         }
         assert_eq!(batcher.oldest(2), (r#"{"n":0},{"n":1}"#, 2));
+        batcher.remove(0);
+        assert_eq!(batcher.len(), 3);
         batcher.remove(2);
         assert_eq!(batcher.oldest(10), (r#"{"n":2}"#, 1));
         assert!(batcher.push_with(|out| out.push_str(r#"{"n":5}"#)));
