@@ -9,21 +9,25 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from palisade.config import Config, load_config
 from palisade.errors import GatewayError, InternalError, NotFound
+from palisade.exchange import Exchange
 from palisade.gateway import Gateway
 from palisade.identity import runtime as identity
 from palisade.pipeline.admission import Admission, open_store
 from palisade.pipeline.record import Recording
 from palisade.pricing import PriceTable
 from palisade.routes import admin, interactions, oauth, openai, ops
+from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
 from palisade.upstream.routing import Router
@@ -55,10 +59,13 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             recording=recording,
         )
         follow = asyncio.create_task(identity.follow(gateway, ident))
+        shutdown = Shutdown(config.server.shutdown_grace_s)
+        shutdown.install()
         _settle_gc()
         try:
             yield
         finally:
+            shutdown.uninstall()
             follow.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await follow
@@ -68,7 +75,8 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             recording.drain()
             await run_in_threadpool(recording.stop)
 
-    return Starlette(
+    return _App(
+        config,
         routes=[
             *openai.routes("/v1"),
             *openai.routes("/v1/openai"),
@@ -87,6 +95,22 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             Exception: _unexpected_error,
         },
     )
+
+
+class _App(Starlette):
+    """Starlette with `Exchange` outside its whole stack, its error middleware included, so
+    that every answer (an unexpected 500 too) carries the request id."""
+
+    def __init__(self, config: Config, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._firewall = config.firewall
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Exchange(
+            super().build_middleware_stack(),
+            body_timeout_s=self._firewall.body_timeout_s,
+            body_min_rate=self._firewall.body_min_rate,
+        )
 
 
 def _settle_gc() -> None:
@@ -110,6 +134,15 @@ async def _gateway_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if request.headers.get("upgrade", "").lower() == "websocket":
+        # No route speaks WebSocket. 426 is what Codex takes as "use HTTP" at once; any other
+        # status sends it through its retries first.
+        return GatewayError(
+            "Palisade: WebSocket mode is not supported; send the request over HTTP "
+            f"(POST {request.url.path}).",
+            status=426,
+            code="websocket_not_supported",
+        ).to_response()
     if exc.status_code == 404:
         error: GatewayError = NotFound(
             f"Palisade: no route for {request.method} {request.url.path}."

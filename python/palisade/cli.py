@@ -122,19 +122,14 @@ def _serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        from granian.constants import Interfaces, Loops
-        from granian.server import Server
+        from palisade import supervisor
 
-        Server(
-            target="palisade.app:app_from_env",
-            factory=True,
-            interface=Interfaces.ASGI,
-            address=args.host or config.server.host,
-            port=args.port if args.port is not None else config.server.port,
-            workers=workers,
-            loop=Loops.uvloop,
-            log_access=False,
-        ).serve()
+        supervisor.serve(
+            config.server,
+            args.host or config.server.host,
+            args.port if args.port is not None else config.server.port,
+            workers,
+        )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

@@ -34,6 +34,13 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    # Open connections per worker, idle keep-alive ones included (Granian's backpressure: past
+    # it, new connections wait in the listen backlog).
+    max_connections: int = 1024
+    # At SIGTERM: how long in-flight requests may still run before open streams get an error
+    # event and the rest a 503. Under Kubernetes' default 30 s termination grace, so the records
+    # are written before a SIGKILL could come.
+    shutdown_grace_s: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,10 @@ class FirewallConfig:
     max_json_depth: int = 64
     # `messages` (chat) or `input` items (Responses API).
     max_messages: int = 2048
+    # A request body must arrive within `body_timeout_s`, extended by one second per
+    # `body_min_rate` bytes received (mod_reqtimeout's rule); past it: 408, connection closed.
+    body_timeout_s: float = 15.0
+    body_min_rate: int = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -142,6 +153,9 @@ class ProviderConfig:
     auth_header: str = "authorization"
     # Overrides upstream.read_timeout_s for this provider (None: use the global one).
     read_timeout_s: float | None = None
+    # Pass the provider's account headers (`openai-organization`, `openai-project`,
+    # `anthropic-organization-id`) on to clients; off: they name the operator's account.
+    expose_account_headers: bool = False
 
 
 Direction = Literal["request", "response", "both"]
@@ -390,9 +404,15 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
         },
     )
 
-    server = r.mapping(top.get("server", {}), "server", {"host", "port", "workers"})
+    server = r.mapping(
+        top.get("server", {}),
+        "server",
+        {"host", "port", "workers", "max_connections", "shutdown_grace_s"},
+    )
     firewall = r.mapping(
-        top.get("firewall", {}), "firewall", {"max_body_bytes", "max_json_depth", "max_messages"}
+        top.get("firewall", {}),
+        "firewall",
+        {"max_body_bytes", "max_json_depth", "max_messages", "body_timeout_s", "body_min_rate"},
     )
     upstream = r.mapping(
         top.get("upstream", {}),
@@ -422,6 +442,16 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
             host=r.get(server, "server", "host", r.string, d_server.host),
             port=r.get(server, "server", "port", r.port, d_server.port),
             workers=r.get(server, "server", "workers", r.positive_int, d_server.workers),
+            max_connections=r.get(
+                server, "server", "max_connections", r.positive_int, d_server.max_connections
+            ),
+            shutdown_grace_s=r.get(
+                server,
+                "server",
+                "shutdown_grace_s",
+                r.non_negative_float,
+                d_server.shutdown_grace_s,
+            ),
         ),
         firewall=FirewallConfig(
             max_body_bytes=r.get(
@@ -432,6 +462,12 @@ def parse_config(raw: object, *, source: str, env: Mapping[str, str]) -> Config:
             ),
             max_messages=r.get(
                 firewall, "firewall", "max_messages", r.positive_int, d_fw.max_messages
+            ),
+            body_timeout_s=r.get(
+                firewall, "firewall", "body_timeout_s", r.positive_float, d_fw.body_timeout_s
+            ),
+            body_min_rate=r.get(
+                firewall, "firewall", "body_min_rate", r.positive_int, d_fw.body_min_rate
             ),
         ),
         upstream=UpstreamConfig(
@@ -566,6 +602,7 @@ _PROVIDER_KEYS = {
     "stream_usage",
     "auth_header",
     "read_timeout_s",
+    "expose_account_headers",
 }
 _PROVIDER_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PROVIDER_KINDS = {"openai"}
@@ -598,6 +635,7 @@ def _providers(r: _Reader, raw: object) -> list[ProviderConfig]:
                 stream_usage=r.get(p, path, "stream_usage", r.boolean, True),
                 auth_header=r.get(p, path, "auth_header", r.string, "authorization").lower(),
                 read_timeout_s=r.get(p, path, "read_timeout_s", r.optional_positive_float, None),
+                expose_account_headers=r.get(p, path, "expose_account_headers", r.boolean, False),
             )
         )
     return out

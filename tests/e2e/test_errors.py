@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from typing import Any
 
@@ -78,9 +79,12 @@ def test_chunked_body_over_the_limit_is_413(stack: Stack) -> None:
     assert answer.status_code == 413
 
 
-def _exchange(sock: socket.socket, head: bytes, body: bytes) -> int:
-    """One request on a kept-alive connection; the status of its answer (whole body read)."""
-    sock.sendall(head + body)
+def _exchange(sock: socket.socket, head: bytes, body: bytes) -> tuple[int, dict[bytes, bytes]]:
+    """One request on a kept-alive connection; the status and headers of its answer (whole
+    body read). A client still sending when the gateway answers may see its write fail: the
+    answer is then read all the same, as HTTP clients do."""
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        sock.sendall(head + body)
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
@@ -89,18 +93,25 @@ def _exchange(sock: socket.socket, head: bytes, body: bytes) -> int:
         data += chunk
     head_raw, _, rest = data.partition(b"\r\n\r\n")
     lines = head_raw.split(b"\r\n")
-    length = next(
-        int(v) for k, _, v in (x.partition(b":") for x in lines) if k.lower() == b"content-length"
-    )
-    while len(rest) < length:
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(b":") for x in lines[1:])}
+    while len(rest) < int(headers[b"content-length"]):
         rest += sock.recv(65536)
-    return int(lines[0].split(b" ")[1])
+    return int(lines[0].split(b" ")[1]), headers
+
+
+def _closed(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
 
 
 @pytest.mark.parametrize("chunked", [False, True])
-def test_the_connection_stays_usable_after_a_413(stack: Stack, chunked: bool) -> None:
-    # The gateway decides on the first bytes; if it left the rest of the body unread, the server
-    # would close the kept-alive connection and a pooled client's next request would fail.
+def test_a_413_closes_the_connection_and_says_so(stack: Stack, chunked: bool) -> None:
+    # A declared length over the limit is refused before a byte of it is read, a chunked body
+    # once it passes the limit; either way bytes are left unread, so the answer says
+    # `Connection: close` (a client that reused the connection would lose its next request)
+    # and the connection closes. The next request, on a new connection, is served.
     host, port = stack.gateway.removeprefix("http://").split(":")
     big = b'{"model": "mock-gpt", "messages": [{"role": "user", "content": "%s"}]}' % (
         b"x" * 200_000
@@ -114,9 +125,30 @@ def test_the_connection_stays_usable_after_a_413(stack: Stack, chunked: bool) ->
     else:
         first, payload = start + b"Content-Length: %d\r\n\r\n" % len(big), big
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        assert _exchange(sock, first, payload) == 413
+        status, headers = _exchange(sock, first, payload)
+        assert status == 413
+        assert headers[b"connection"] == b"close"
+        assert headers[b"x-palisade-request-id"].startswith(b"req_")
+        assert _closed(sock)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
         then = start + b"Content-Length: %d\r\n\r\n" % len(small)
-        assert _exchange(sock, then, small) == 200
+        status, headers = _exchange(sock, then, small)
+        assert status == 200
+        assert b"connection" not in headers
+
+
+def test_a_declared_length_over_the_limit_is_answered_before_the_body(stack: Stack) -> None:
+    # Only the head is sent: the 413 comes at once, it does not wait for the body.
+    host, port = stack.gateway.removeprefix("http://").split(":")
+    head = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 10000000\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        status, headers = _exchange(sock, head, b"{")
+        assert status == 413
+        assert headers[b"connection"] == b"close"
+        assert _closed(sock)
 
 
 def test_wrong_content_type_is_415(client: openai.OpenAI) -> None:

@@ -48,7 +48,8 @@ def test_client_headers_drop_transport_headers_and_keep_provider_ones() -> None:
             (b"set-cookie", b"a=1"),
             (b"set-cookie", b"b=2"),
             (b"Content-Type", b"application/json"),
-        )
+        ),
+        ProviderConfig(name="p", base_url="http://p"),
     )
     assert kept == [
         (b"Retry-After", b"3"),
@@ -56,6 +57,24 @@ def test_client_headers_drop_transport_headers_and_keep_provider_ones() -> None:
         (b"set-cookie", b"b=2"),
         (b"Content-Type", b"application/json"),
     ]
+
+
+ACCOUNT = (
+    (b"openai-organization", b"acme-corp"),
+    (b"OpenAI-Project", b"proj_1"),
+    (b"anthropic-organization-id", b"org-1"),
+    (b"openai-processing-ms", b"12"),
+)
+
+
+def test_account_headers_are_not_passed_to_clients_by_default() -> None:
+    kept = client_headers(ACCOUNT, ProviderConfig(name="p", base_url="http://p"))
+    assert kept == [(b"openai-processing-ms", b"12")]
+
+
+def test_account_headers_pass_when_the_provider_exposes_them() -> None:
+    provider = ProviderConfig(name="p", base_url="http://p", expose_account_headers=True)
+    assert client_headers(ACCOUNT, provider) == list(ACCOUNT)
 
 
 async def test_pooled_session_uses_nodelay_keepalive_and_no_total_timeout() -> None:

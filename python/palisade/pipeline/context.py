@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,18 +10,10 @@ import orjson
 
 from palisade._core import Masker
 from palisade.config import ProxyConfig
+from palisade.exchange import next_request_id
 from palisade.guardrails.decisions import Decision
 from palisade.guardrails.policy import ProxyGuards
 from palisade.upstream.routing import Target
-
-# Unique across workers and restarts (random per process) without uuid4's cost per request.
-_ID_PREFIX = f"req_{os.urandom(6).hex()}"
-_ID_COUNTER = itertools.count(1)
-
-
-def _next_request_id() -> str:
-    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
-
 
 # A request whose proxy is not known yet (or does not exist) still gets a context, so that its
 # error is recorded like any other.
@@ -43,7 +33,7 @@ class RequestContext:
     injected_stream_usage: bool = False
     usage: dict[str, Any] | None = None
     status: int | None = None
-    request_id: str = field(default_factory=_next_request_id)
+    request_id: str = field(default_factory=next_request_id)
     started: float = field(default_factory=time.perf_counter)
     first_chunk_at: float | None = None
     # Guardrails: what they decided, the placeholders to restore in the answer, whether a tool

@@ -75,10 +75,7 @@ def replay(ctx: RequestContext, answer: bytes) -> Response:
     status, headers = orjson.loads(head)
     response = Response(body, status_code=status)
     response.raw_headers.extend((n.encode("latin-1"), v.encode("latin-1")) for n, v in headers)
-    response.raw_headers += [
-        (REPLAY_HEADER, b"true"),
-        (b"x-palisade-request-id", ctx.request_id.encode()),
-    ]
+    response.raw_headers.append((REPLAY_HEADER, b"true"))
     ctx.dedup, ctx.status = "replay", status
     DEDUP.labels("replay").inc()
     return response

@@ -6,20 +6,17 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.types import Receive
 
 from palisade._core import json_depth
 from palisade.config import FirewallConfig
 from palisade.disconnect import ClientDisconnected
 from palisade.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
-# Oversized bodies are read and dropped up to this many times the limit (and this many bytes at
-# most) before the 413; beyond that the connection is closed on a client still sending.
-_DRAIN_FACTOR = 8
-_DRAIN_MAX_BYTES = 64 * 1024 * 1024
-
 
 async def read_body(request: Request, config: FirewallConfig) -> bytes:
+    """The whole body, up to `max_body_bytes`. A declared length over it is refused before a
+    byte is read; the exchange closes the connection on such an answer. The read deadline is
+    the exchange's (`BodyTimeout`)."""
     limit = config.max_body_bytes
     # Straight from ASGI receive: Request.stream()'s async generator costs more than the read.
     receive = request.receive
@@ -30,15 +27,14 @@ async def read_body(request: Request, config: FirewallConfig) -> bytes:
         except ValueError:
             raise BadRequest("Palisade: the Content-Length header is not a number.") from None
         if size > limit:
-            raise await _too_large(receive, limit, 0, more=size <= _drain_budget(limit))
+            raise _too_large(limit)
     message = await receive()
     if message["type"] == "http.disconnect":
         raise ClientDisconnected
     body: bytes = message.get("body", b"")
-    more = message.get("more_body", False)
     if len(body) > limit:
-        raise await _too_large(receive, limit, len(body), more=more)
-    if not more:
+        raise _too_large(limit)
+    if not message.get("more_body", False):
         return body
     chunks = [body]
     total = len(body)
@@ -48,28 +44,14 @@ async def read_body(request: Request, config: FirewallConfig) -> bytes:
             raise ClientDisconnected
         chunk = message.get("body", b"")
         total += len(chunk)
-        more = message.get("more_body", False)
         if total > limit:
-            raise await _too_large(receive, limit, total, more=more)
+            raise _too_large(limit)
         chunks.append(chunk)
-        if not more:
+        if not message.get("more_body", False):
             return b"".join(chunks)
 
 
-def _drain_budget(limit: int) -> int:
-    return min(_DRAIN_FACTOR * limit, _DRAIN_MAX_BYTES)
-
-
-async def _too_large(receive: Receive, limit: int, seen: int, *, more: bool) -> PayloadTooLarge:
-    """The 413, after reading and dropping what the client is still sending (up to a bound):
-    a client that is still writing when the connection closes sees a reset, not the 413."""
-    budget = _drain_budget(limit)
-    while more and seen <= budget:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        seen += len(message.get("body", b""))
-        more = message.get("more_body", False)
+def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
         f"Palisade: the request body exceeds the gateway's limit of {limit} bytes."
     )

@@ -23,8 +23,10 @@ from palisade.errors import (
     GatewayError,
     InternalError,
     ModelNotFound,
+    NotFound,
     UpstreamUnreachable,
 )
+from palisade.exchange import REQUEST_ID_KEY, next_request_id
 from palisade.gateway import Gateway
 from palisade.pipeline.attribution import parse_attribution
 from palisade.pipeline.context import RequestContext
@@ -65,7 +67,9 @@ class _Generation:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        ctx = RequestContext(endpoint=self.path)
+        ctx = RequestContext(
+            endpoint=self.path, request_id=scope.get(REQUEST_ID_KEY) or next_request_id()
+        )
         try:
             response = await _generate(request, ctx)
         except GatewayError as exc:
@@ -92,13 +96,15 @@ class _Generation:
 async def _generate(request: Request, ctx: RequestContext) -> Response:
     gw = _gateway(request)
     path = ctx.endpoint
+    # Attribution first, so that every refusal is recorded and counted under its agent; then
+    # the (bounded) body, so that no answer leaves while the client is still sending one.
+    attribute(ctx, request.headers)
+    ctx.raw_body = await read_body(request, gw.config.firewall)
     ctx.guards = guards = gw.proxy(request.path_params.get("proxy"))
     ctx.proxy_id = guards.proxy.id
     check_content_type(request)
-    ctx.raw_body = await read_body(request, gw.config.firewall)
     check_shape(ctx.raw_body, gw.config.firewall)
     ctx.body = body = parse_json_object(ctx.raw_body)
-    attribute(ctx, request.headers)
     grant = await identify(ctx, request, gw)
     check_messages(body, gw.config.firewall)
     model = body.get("model")
@@ -241,7 +247,17 @@ async def retrieve_model(request: Request) -> Response:
     )
     async with resp:
         body = await resp.read()
-    return raw_response(body, resp.status, client_headers(resp.raw_headers))
+    return raw_response(body, resp.status, client_headers(resp.raw_headers, provider))
+
+
+async def _model_action(request: Request) -> Response:
+    """`POST .../models/{model}:generateContent` is Gemini's API, not an OpenAI route: a 404 that
+    says so, rather than the 405 of the model retrieval route whose path it shares."""
+    raise NotFound(
+        f"Palisade: no route for POST {request.url.path}; the OpenAI API has no POST on a "
+        "model (`models/{model}:generateContent` is Google's Gemini API, which this route "
+        "does not speak)."
+    )
 
 
 def routes(prefix: str) -> list[BaseRoute]:
@@ -252,4 +268,5 @@ def routes(prefix: str) -> list[BaseRoute]:
         ),
         Route(f"{prefix}/models", list_models, methods=["GET"]),
         Route(f"{prefix}/models/{{model:path}}", retrieve_model, methods=["GET"]),
+        Route(f"{prefix}/models/{{model:path}}", _model_action, methods=["POST"]),
     ]

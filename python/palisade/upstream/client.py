@@ -40,6 +40,11 @@ _REQUEST_DROP = HOP_BY_HOP | {
 _RESPONSE_DROP_RAW = frozenset(
     h.encode() for h in HOP_BY_HOP | {"content-length", "content-encoding", "date", "server"}
 )
+# They name the operator's account at the provider, which is none of the client's business.
+_ACCOUNT_HEADERS = frozenset(
+    {b"openai-organization", b"openai-project", b"anthropic-organization-id"}
+)
+_RESPONSE_DROP_ACCOUNT_RAW = _RESPONSE_DROP_RAW | _ACCOUNT_HEADERS
 _OWN_HEADER_PREFIXES = ("x-palisade-", "x-archestra-")
 
 
@@ -91,10 +96,13 @@ def upstream_headers(
 RawHeaders = list[tuple[bytes, bytes]]
 
 
-def client_headers(upstream: tuple[tuple[bytes, bytes], ...]) -> RawHeaders:
+def client_headers(
+    upstream: tuple[tuple[bytes, bytes], ...], provider: ProviderConfig
+) -> RawHeaders:
     """The provider's response headers for the client, as raw pairs: no decode/re-encode, and
     repeated headers stay repeated."""
-    return [(k, v) for k, v in upstream if k.lower() not in _RESPONSE_DROP_RAW]
+    drop = _RESPONSE_DROP_RAW if provider.expose_account_headers else _RESPONSE_DROP_ACCOUNT_RAW
+    return [(k, v) for k, v in upstream if k.lower() not in drop]
 
 
 _timeouts: dict[ProviderConfig, aiohttp.ClientTimeout] = {}

@@ -9,6 +9,7 @@ re-framed without the usage fields the client did not ask for.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from palisade._core import SseEvent, SseParser
-from palisade.disconnect import ClientDisconnected, DisconnectWatch
+from palisade.disconnect import ClientDisconnected, DisconnectWatch, ShuttingDown
 from palisade.errors import UpstreamTimeout, UpstreamUnreachable
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.guard_out import StreamBlocked, StreamGuard, guard_answer
@@ -29,21 +30,17 @@ from palisade.upstream.client import RawHeaders, client_headers
 log = logging.getLogger("palisade.upstream")
 
 _STREAM_BROKEN = orjson.dumps(
-    {
-        "error": {
-            "message": "Palisade: the provider's stream broke off before it was complete.",
-            "type": "upstream_error",
-            "param": None,
-            "code": "upstream_stream_interrupted",
-        }
-    }
+    UpstreamUnreachable(
+        "Palisade: the provider's stream broke off before it was complete.",
+        code="upstream_stream_interrupted",
+    ).body()
 )
 
 
 async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     ctx.status = resp.status
-    headers = client_headers(resp.raw_headers)
-    headers.append((b"x-palisade-request-id", ctx.request_id.encode()))
+    assert ctx.target is not None
+    headers = client_headers(resp.raw_headers, ctx.target.provider)
     content_type = resp.headers.get("content-type", "")
     if resp.status == 200 and content_type.startswith("text/event-stream"):
         return SseResponse(_stream(ctx, resp), headers, resp, ctx)
@@ -100,11 +97,13 @@ class SseResponse(Response):
         ctx.sent_chunks = self.sent
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
         try:
             async with DisconnectWatch(receive):
                 await send(
                     {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
                 )
+                started = True
                 async for chunk in self.chunks:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     self.sent.append(chunk)
@@ -112,6 +111,17 @@ class SseResponse(Response):
         except (ClientDisconnected, OSError):
             # The client is gone; closing the upstream below tells the provider.
             self.ctx.error_code = self.ctx.error_code or "client_disconnected"
+        except ShuttingDown as exc:
+            # The shutdown grace is over: an error event, never a clean end.
+            self.upstream.close()
+            self.ctx.error_code = exc.code
+            if not started:
+                await exc.to_response()(scope, receive, send)
+                return
+            event = b"data: " + orjson.dumps(exc.body()) + b"\n\n"
+            self.sent.append(event)
+            with contextlib.suppress(OSError):
+                await send({"type": "http.response.body", "body": event, "more_body": False})
         finally:
             self.upstream.close()
 
