@@ -27,6 +27,8 @@ from palisade.mock.recorder import Recorder
 from palisade.mock.responses import responses
 from palisade.mock.settings import SETTINGS_ENV, MockSettings
 
+MOCK_ORGANIZATION = b"mock-org-7f3a"
+
 Handler = Callable[[dict[str, Any], Knobs], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -59,6 +61,20 @@ class _Mock:
         return None
 
     def post(self, handler: Handler, *, streams: bool) -> Endpoint:
+        answer = self._answer(handler, streams=streams)
+
+        async def endpoint(request: Request) -> Response:
+            response = await answer(request)
+            # As OpenAI does on every answer: its request id and the caller's organization.
+            response.raw_headers += [
+                (b"x-request-id", b"req_" + os.urandom(12).hex().encode()),
+                (b"openai-organization", MOCK_ORGANIZATION),
+            ]
+            return response
+
+        return endpoint
+
+    def _answer(self, handler: Handler, *, streams: bool) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             raw = await request.body()
             try:
