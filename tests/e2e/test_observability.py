@@ -312,13 +312,9 @@ def test_an_unknown_proxy_is_recorded(obs: Obs) -> None:
         pytest.raises(openai.NotFoundError),
     ):
         client.chat.completions.create(model="gpt-4o", messages=user("hi"))
-    # Attribution is not parsed before the proxy is known: found by its error code.
-
-    def unknown_proxy() -> dict[str, Any] | None:
-        items = obs.records(1, status=404)
-        return next((i for i in items if i["error_code"] == "proxy_not_found"), None)
-
-    item = wait_for(unknown_proxy)
+    # Attribution is read before the proxy is looked up: the refusal is found by its session.
+    item = one(obs, session_id=session)
+    assert (item["status"], item["error_code"]) == (404, "proxy_not_found")
     assert item["proxy"] == ""
     assert item["provider"] is None
 
