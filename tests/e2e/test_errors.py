@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from tests.e2e.conftest import MOCK_KEY, Stack
+from tests.helpers.raw_http import closed, read_answer
 
 MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]
 
@@ -79,31 +80,14 @@ def test_chunked_body_over_the_limit_is_413(stack: Stack) -> None:
     assert answer.status_code == 413
 
 
-def _exchange(sock: socket.socket, head: bytes, body: bytes) -> tuple[int, dict[bytes, bytes]]:
-    """One request on a kept-alive connection; the status and headers of its answer (whole
-    body read). A client still sending when the gateway answers may see its write fail: the
-    answer is then read all the same, as HTTP clients do."""
+def _exchange(sock: socket.socket, head: bytes, body: bytes) -> tuple[int, dict[str, str]]:
+    """One request on a kept-alive connection; the status and headers of its answer. A client
+    still sending when the gateway answers may see its write fail: the answer is then read all
+    the same, as HTTP clients do."""
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         sock.sendall(head + body)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("the gateway closed the connection")
-        data += chunk
-    head_raw, _, rest = data.partition(b"\r\n\r\n")
-    lines = head_raw.split(b"\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(b":") for x in lines[1:])}
-    while len(rest) < int(headers[b"content-length"]):
-        rest += sock.recv(65536)
-    return int(lines[0].split(b" ")[1]), headers
-
-
-def _closed(sock: socket.socket) -> bool:
-    try:
-        return sock.recv(1) == b""
-    except ConnectionResetError:
-        return True
+    status, headers, _ = read_answer(sock)
+    return status, headers
 
 
 @pytest.mark.parametrize("chunked", [False, True])
@@ -127,14 +111,14 @@ def test_a_413_closes_the_connection_and_says_so(stack: Stack, chunked: bool) ->
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         status, headers = _exchange(sock, first, payload)
         assert status == 413
-        assert headers[b"connection"] == b"close"
-        assert headers[b"x-palisade-request-id"].startswith(b"req_")
-        assert _closed(sock)
+        assert headers["connection"] == "close"
+        assert headers["x-palisade-request-id"].startswith("req_")
+        assert closed(sock)
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         then = start + b"Content-Length: %d\r\n\r\n" % len(small)
         status, headers = _exchange(sock, then, small)
         assert status == 200
-        assert b"connection" not in headers
+        assert "connection" not in headers
 
 
 def test_a_declared_length_over_the_limit_is_answered_before_the_body(stack: Stack) -> None:
@@ -147,8 +131,8 @@ def test_a_declared_length_over_the_limit_is_answered_before_the_body(stack: Sta
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         status, headers = _exchange(sock, head, b"{")
         assert status == 413
-        assert headers[b"connection"] == b"close"
-        assert _closed(sock)
+        assert headers["connection"] == "close"
+        assert closed(sock)
 
 
 def test_wrong_content_type_is_415(client: openai.OpenAI) -> None:

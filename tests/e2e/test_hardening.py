@@ -25,6 +25,7 @@ import pytest
 
 from palisade.mock.app import MOCK_ORGANIZATION
 from tests.helpers.prometheus import scrape, total
+from tests.helpers.raw_http import closed, read_answer
 from tests.helpers.servers import free_port, start_process_server
 
 MOCK_KEY = "hardening-mock-key"
@@ -40,6 +41,15 @@ class Gateway:
     mock: str
     host: str
     port: int
+
+    def guarded(self, body: str) -> httpx.Response:
+        """A chat request through the proxy with request guardrails and a model list."""
+        return httpx.post(
+            f"{self.url}/v1/openai/guarded/chat/completions",
+            content=body.encode(),
+            headers={"content-type": "application/json"},
+            timeout=20,
+        )
 
     def record(self, request_id: str) -> dict[str, Any]:
         """The interaction record of `request_id`, once the writer has it."""
@@ -156,12 +166,7 @@ DUPLICATES = {
 @pytest.mark.parametrize("body", DUPLICATES.values(), ids=DUPLICATES.keys())
 def test_duplicate_keys_never_reach_the_provider_nor_the_log(gateway: Gateway, body: str) -> None:
     httpx.delete(f"{gateway.mock}/_mock/requests").raise_for_status()
-    answer = httpx.post(
-        f"{gateway.url}/v1/openai/guarded/chat/completions",
-        content=body.encode(),
-        headers={"content-type": "application/json"},
-        timeout=20,
-    )
+    answer = gateway.guarded(body)
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert error["code"] == "duplicate_key"
@@ -179,12 +184,7 @@ def test_duplicate_keys_never_reach_the_provider_nor_the_log(gateway: Gateway, b
 def test_a_body_without_duplicates_still_passes(gateway: Gateway) -> None:
     # The same keys in sibling objects are not duplicates.
     body = _obj(_kv("model", "mock-gpt"), _kv("messages", [*_user("hi"), *_user("again")]))
-    answer = httpx.post(
-        f"{gateway.url}/v1/openai/guarded/chat/completions",
-        content=body.encode(),
-        headers={"content-type": "application/json"},
-        timeout=20,
-    )
+    answer = gateway.guarded(body)
     assert answer.status_code == 200, answer.text
 
 
@@ -200,31 +200,6 @@ def head(path: str, length: int, *extra: str) -> bytes:
         *extra,
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("the gateway closed the connection without an answer")
-        data += chunk
-    raw_head, _, body = data.partition(b"\r\n\r\n")
-    lines = raw_head.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
-    while len(body) < int(headers["content-length"]):
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return int(lines[0].split(" ")[1]), headers, body
-
-
-def closed(sock: socket.socket) -> bool:
-    try:
-        return sock.recv(1) == b""
-    except ConnectionResetError:
-        return True
 
 
 # --- bodies that do not arrive ----------------------------------------------------------------
