@@ -174,12 +174,16 @@ class _Body:
         if not any(name.lower() == _X_REQUEST_ID for name, _ in out):
             out.append((_X_REQUEST_ID, self._request_id))
         out.append((REQUEST_ID_HEADER, self._request_id))
-        if not self.complete and _has_body(self._scope):
+        if not self.complete and _may_leave_bytes(self._scope):
             out.append(_CLOSE)
         return out
 
 
-def _has_body(scope: Scope) -> bool:
+def _may_leave_bytes(scope: Scope) -> bool:
+    """Whether the request has a body that can be left unread on an HTTP/1.1 connection (an
+    HTTP/2 stream ends on its own, and the header is forbidden there)."""
+    if scope.get("http_version") == "2":
+        return False
     for name, value in scope["headers"]:
         if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
             return True

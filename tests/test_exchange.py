@@ -1,0 +1,163 @@
+"""The exchange layer on its own, with small ASGI apps and hand-fed ASGI messages."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from palisade.exchange import REQUEST_ID_KEY, SWEEP_S, BodyTimeout, Exchange
+
+
+def scope(*headers: tuple[bytes, bytes], http_version: str = "1.1") -> Scope:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "http_version": http_version,
+        "headers": list(headers),
+    }
+
+
+def feeder(*messages: Message) -> Receive:
+    """Gives `messages` in order, then waits forever (a client that sends no more)."""
+    queue = list(messages)
+
+    async def receive() -> Message:
+        if queue:
+            return queue.pop(0)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    return receive
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def __call__(self, message: Message) -> None:
+        self.messages.append(message)
+
+    @property
+    def headers(self) -> dict[bytes, list[bytes]]:
+        out: dict[bytes, list[bytes]] = {}
+        for name, value in self.messages[0]["headers"]:
+            out.setdefault(name, []).append(value)
+        return out
+
+
+def answering(status: int, *, read: bool, headers: list[tuple[bytes, bytes]] | None = None) -> Any:
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen["id"] = scope[REQUEST_ID_KEY]
+        if read:
+            while (await receive()).get("more_body"):
+                pass
+        await send({"type": "http.response.start", "status": status, "headers": headers or []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    return app, seen
+
+
+def exchange(app: Any, timeout_s: float = 5.0, min_rate: int = 1000) -> Exchange:
+    return Exchange(app, body_timeout_s=timeout_s, body_min_rate=min_rate)
+
+
+BODY = (b"content-length", b"2")
+
+
+async def test_every_answer_gets_the_request_id_the_app_saw() -> None:
+    app, seen = answering(200, read=True)
+    sink = Sink()
+    await exchange(app)(scope(BODY), feeder({"type": "http.request", "body": b"{}"}), sink)
+    rid = seen["id"].encode()
+    assert rid.startswith(b"req_")
+    assert sink.headers[b"x-palisade-request-id"] == [rid]
+    assert sink.headers[b"x-request-id"] == [rid]
+    assert b"connection" not in sink.headers
+
+
+async def test_a_providers_request_id_is_kept_not_doubled() -> None:
+    app, _ = answering(200, read=True, headers=[(b"X-Request-Id", b"req_provider")])
+    sink = Sink()
+    await exchange(app)(scope(BODY), feeder({"type": "http.request", "body": b"{}"}), sink)
+    assert sink.headers[b"X-Request-Id"] == [b"req_provider"]
+    assert b"x-request-id" not in sink.headers
+
+
+@pytest.mark.parametrize(
+    ("headers", "http_version", "closes"),
+    [
+        ((BODY,), "1.1", True),
+        (((b"transfer-encoding", b"chunked"),), "1.1", True),
+        (((b"content-length", b"0"),), "1.1", False),
+        ((), "1.1", False),
+        ((BODY,), "2", False),
+    ],
+)
+async def test_an_answer_before_the_body_closes_the_connection(
+    headers: tuple[tuple[bytes, bytes], ...], http_version: str, closes: bool
+) -> None:
+    app, _ = answering(404, read=False)
+    sink = Sink()
+    await exchange(app)(scope(*headers, http_version=http_version), feeder(), sink)
+    assert (sink.headers.get(b"connection") == [b"close"]) is closes
+
+
+async def test_a_body_that_stops_arriving_raises_body_timeout() -> None:
+    failures: list[BaseException] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            while (await receive()).get("more_body"):
+                pass
+        except BodyTimeout as exc:
+            failures.append(exc)
+            await exc.to_response()(scope, receive, send)
+
+    sink = Sink()
+    chunk = {"type": "http.request", "body": b"x" * 10, "more_body": True}
+    await asyncio.wait_for(
+        exchange(app, timeout_s=0.1)(scope(BODY), feeder(chunk), sink), timeout=SWEEP_S * 8
+    )
+    [failure] = failures
+    assert isinstance(failure, BodyTimeout)
+    assert failure.status == 408
+    assert sink.messages[0]["status"] == 408
+    assert sink.headers[b"connection"] == [b"close"]
+    # The request's own task was not left cancelled.
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0
+
+
+async def test_bytes_received_extend_the_deadline() -> None:
+    # 0.5 s to start, then each 100-byte chunk buys a second (100 bytes/s): a body that keeps
+    # coming at that rate is read whole though it takes longer (0.8 s) than the first 0.5 s.
+    chunks = [{"type": "http.request", "body": b"x" * 100, "more_body": True}] * 3
+    last = {"type": "http.request", "body": b"", "more_body": False}
+    queue = [*chunks, last]
+
+    async def slow_receive() -> Message:
+        await asyncio.sleep(0.2)
+        return queue.pop(0)
+
+    app, _ = answering(200, read=True)
+    sink = Sink()
+    await exchange(app, timeout_s=0.5, min_rate=100)(scope(BODY), slow_receive, sink)
+    assert sink.messages[0]["status"] == 200
+    assert b"connection" not in sink.headers
+
+
+async def test_lifespan_passes_through() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["type"])
+
+    await exchange(app)({"type": "lifespan"}, feeder(), Sink())
+    assert seen == ["lifespan"]
