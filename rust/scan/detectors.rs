@@ -55,6 +55,7 @@ struct SecretRegexes {
     pk_header: MetaRegex,
     pk_footer: MetaRegex,
     jwt: MetaRegex,
+    palisade: MetaRegex,
 }
 
 impl SecretRegexes {
@@ -75,6 +76,11 @@ impl SecretRegexes {
             pk_header: re(r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----"),
             pk_footer: re(r"-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----"),
             jwt: re(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"),
+            // `<kind>-<12 hex id>-<secret>` (identity/credentials.py). The secret is 43
+            // base64url characters today: a floor rather than that exact length keeps a longer
+            // secret covered should the format grow, and 40 random characters after a hex id
+            // are nothing prose produces.
+            palisade: re(r"pa[lt]-[0-9a-f]{12}-[A-Za-z0-9_-]{40,250}"),
         }
     }
 }
@@ -487,6 +493,15 @@ impl RuleSet {
                 let e = anchored_end(&r.jwt, b, at)?;
                 let dot = at + memchr::memchr(b'.', &b[at..e])?;
                 (e - at <= JWT_MAX && tail_ok(e) && jwt_header_ok(&b[at..dot])).then_some((JWT, e))
+            }
+            Lit::Palisade => {
+                let kind = if b[at + 2] == b'l' {
+                    PALISADE_VIRTUAL_KEY
+                } else {
+                    PALISADE_ACCESS_TOKEN
+                };
+                let e = anchored_end(&r.palisade, b, at)?;
+                tail_ok(e).then_some((kind, e))
             }
         }
     }
@@ -1253,6 +1268,58 @@ mod tests {
         )
         .is_empty());
         assert!(found("sk-learn-is-a-library task-sk-abc eyJhbGciOiJIUzI1NiJ9x").is_empty());
+    }
+
+    #[test]
+    fn palisade_credentials() {
+        // As credentials.issue() makes them; the secret may start or end with '-' or '_'.
+        let secret = "-Xq3_vB9kLm2nOp5qRs8tUv1wXy4zAb7dEf0hIj3kL_";
+        assert_eq!(secret.len(), 43);
+        let vk = format!("pal-0a1b2c3d4e5f-{secret}");
+        let at = format!("pat-9f8e7d6c5b4a-{secret}");
+        one(&format!("my key is {vk}."), "palisade_virtual_key", &vk);
+        one(&format!("Bearer {at}"), "palisade_access_token", &at);
+        one(
+            &format!("{{\"key\":\"{vk}\"}}"),
+            "palisade_virtual_key",
+            &vk,
+        );
+        // An assignment is also a generic secret: the merged span is the whole key, named by
+        // the precise kind.
+        one(&format!("api_key={vk}"), "palisade_virtual_key", &vk);
+        let forty = &secret[..40];
+        one(
+            &format!("x pal-0a1b2c3d4e5f-{forty} y"),
+            "palisade_virtual_key",
+            &format!("pal-0a1b2c3d4e5f-{forty}"),
+        );
+        // Base64url characters glued on the right are part of the token: all of it goes.
+        one(
+            &format!("{vk}-v2_x, ok"),
+            "palisade_virtual_key",
+            &format!("{vk}-v2_x"),
+        );
+        // Inside a longer token: "x-pal-...", "apal-...", or a run longer than any key.
+        for not in [
+            format!("x-{vk}"),
+            format!("a{vk}"),
+            format!("_{at}"),
+            format!("{vk}{}", "x".repeat(250)),
+        ] {
+            assert!(found(&format!("see {not} end")).is_empty(), "{not}");
+        }
+        for not in [
+            format!("pal-0a1b2c3d4e5-{secret}"),
+            format!("pal-0a1b2c3d4e5f0-{secret}"),
+            format!("pal-0A1B2C3D4E5F-{secret}"),
+            format!("pal-0a1b2c3d4e5f-{}", &secret[..39]),
+            format!("pak-0a1b2c3d4e5f-{secret}"),
+            "a pal-friendly pat-down, pal-0a1b2c3d4e5f- and pat-".to_owned(),
+        ] {
+            assert!(found(&format!("see {not} end")).is_empty(), "{not}");
+        }
+        let only = RuleSet::new(Some(&["palisade_access_token".to_owned()]), &[], &[]).unwrap();
+        assert_eq!(only.scan(&format!("{vk} {at}")).len(), 1);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub enum Lit {
     SlackHook,
     PrivateKey,
     Jwt,
+    /// `pal-` / `pat-`: the gateway's own virtual keys and access tokens.
+    Palisade,
 }
 
 pub const T_DIGIT: u8 = 1;
@@ -61,6 +63,8 @@ impl Prefilter {
             ("https://hooks.slack.com/", Lit::SlackHook, SLACK_TOKEN),
             ("-----BEGIN", Lit::PrivateKey, PRIVATE_KEY),
             ("eyJ", Lit::Jwt, JWT),
+            ("pal-", Lit::Palisade, PALISADE_VIRTUAL_KEY),
+            ("pat-", Lit::Palisade, PALISADE_ACCESS_TOKEN),
         ];
         let mut pats: Vec<&str> = Vec::new();
         let mut lit_kind = Vec::new();

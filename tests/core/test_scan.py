@@ -11,6 +11,7 @@ from collections import defaultdict
 import pytest
 
 from palisade._core import Match, Scanner
+from palisade.identity import credentials
 from tests.core.scan_corpus import Sample, generate
 
 VALIDATED = {
@@ -29,6 +30,8 @@ VALIDATED = {
     "private_key",
     "jwt",
     "generic_secret",
+    "palisade_virtual_key",
+    "palisade_access_token",
 }
 # Phone numbers and IP addresses have no checksum: a "+44 20 ..." and a dotted quad can be
 # written by anything. Their floor is lower but still asserted.
@@ -171,6 +174,35 @@ def test_entity_selection_and_custom_rules() -> None:
     assert s.redact(text, kinds=["custom"]).text.startswith("[EMPLOYEE_ID_1] on [CODENAME_1]")
 
 
+def test_own_credentials_are_secrets_on_by_default() -> None:
+    _, key, _ = credentials.issue("pal")
+    _, token, _ = credentials.issue("pat")
+    secrets = Scanner(["secrets"])
+    assert {"palisade_virtual_key", "palisade_access_token"} <= set(secrets.kinds)
+    text = f"curl -H 'Authorization: Bearer {key}' and x-api-key: {token}; done"
+    got = [(m.kind, m.category, text[m.start : m.end]) for m in secrets.scan(text)]
+    assert got == [
+        ("palisade_virtual_key", "secret", key),
+        ("palisade_access_token", "secret", token),
+    ]
+    redacted = secrets.redact(text).text
+    assert redacted == (
+        "curl -H 'Authorization: Bearer [PALISADE_VIRTUAL_KEY_1]' and "
+        "x-api-key: [PALISADE_ACCESS_TOKEN_1]; done"
+    )
+    only_keys = Scanner(["palisade_virtual_key"])
+    assert [m.kind for m in only_keys.scan(text)] == ["palisade_virtual_key"]
+    secret = key.split("-", 2)[2]
+    for near in (
+        f"pal-0a1b2c3d4e5-{secret}",
+        f"pal-0A1B2C3D4E5F-{secret}",
+        f"pal-0a1b2c3d4e5f-{secret[:39]}",
+        f"x{key}",
+        "a pal-friendly pat-down",
+    ):
+        assert Scanner().scan(f"see {near} here") == [], near
+
+
 def test_config_errors_name_the_rule_only() -> None:
     with pytest.raises(ValueError, match=r'"ticket" is not a valid regular expression'):
         Scanner(custom_patterns={"ticket": "TCK-(\\d+"})
@@ -215,6 +247,8 @@ STREAM_TEXTS = [
     '.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"}',
     "x\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIr\n9zq+/w==\n-----END EC PRIVATE KEY-----\n"
     "536-22-1234 xoxb-123456789012-abcDEF123456",
+    "key pal-0a1b2c3d4e5f--Xq3_vB9kLm2nOp5qRs8tUv1wXy4zAb7dEf0hIj3kL_, token "
+    "pat-9f8e7d6c5b4a-Xq3_vB9kLm2nOp5qRs8tUv1wXy4zAb7dEf0hIj3kLm6; pal-friendly",
 ]
 
 
