@@ -10,6 +10,7 @@ from typing import Any
 import openai
 import pytest
 
+from palisade.identity import credentials
 from tests.e2e.conftest import CLIENT_KEY, Stack
 
 EMAIL = "jane.doe@example.com"
@@ -181,6 +182,29 @@ def test_blocked_request_never_reaches_the_provider(blocking: openai.OpenAI, sta
     assert OPENAI_KEY not in error.response.text
     assert OPENAI_KEY[8:20] not in error.response.text
     assert error.response.headers["x-palisade-error"] == "secret_detected"
+    assert stack.mock_requests() == []
+
+
+@pytest.mark.parametrize(
+    ("prefix", "kind"), [("pal", "palisade_virtual_key"), ("pat", "palisade_access_token")]
+)
+def test_own_credential_in_a_prompt_never_reaches_the_provider(
+    blocking: openai.OpenAI, stack: Stack, prefix: credentials.Kind, kind: str
+) -> None:
+    _, value, _ = credentials.issue(prefix)
+    stack.clear_mock()
+    with pytest.raises(openai.BadRequestError) as caught:
+        blocking.chat.completions.create(
+            model="mock-gpt", messages=user(f"The gateway refuses {value}, why?")
+        )
+    error = caught.value
+    assert (error.status_code, error.type, error.code) == (
+        400,
+        "guardrail_violation",
+        "secret_detected",
+    )
+    assert kind in error.message
+    assert value.split("-", 2)[2][:12] not in error.response.text
     assert stack.mock_requests() == []
 
 
