@@ -129,11 +129,14 @@ class Scanner:
         entities: list[str] | None = None,
         custom_patterns: dict[str, str] | None = None,
         keywords: dict[str, list[str]] | None = None,
+        admin_tokens: list[str] | None = None,
     ) -> None:
         """`entities`: built-in kinds (or "pii"/"secrets") to turn on; None means all.
         `custom_patterns`: name -> regex (Rust `regex` syntax, linear time). `keywords`:
-        name -> words matched case-insensitively (ASCII) on word boundaries. Raises ValueError
-        naming the offending entity, rule or keyword list."""
+        name -> words matched case-insensitively (ASCII) on word boundaries. `admin_tokens`:
+        the gateway's admin API tokens, matched like keywords as the built-in kind
+        `palisade_admin_token` when that kind is on; tokens under 16 characters are ignored.
+        Raises ValueError naming the offending entity, rule or keyword list, never a token."""
     @property
     def kinds(self) -> list[str]:
         """Kinds this scanner reports: enabled built-ins, then custom rules."""

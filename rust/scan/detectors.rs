@@ -27,6 +27,11 @@ pub const LEFT_CONTEXT: usize = 128;
 const GENERIC_MIN: usize = 12;
 const GENERIC_MAX: usize = 256;
 const KEY_NAME_MAX: usize = 64;
+/// Shortest admin token matched. The tokens are operator-chosen and have no shape, so they are
+/// matched literally: a short one ("letmein", "changeme") is an ordinary word, and every text
+/// that used it would be redacted or blocked; 16 characters of a token meant to be hard to
+/// guess do not turn up in text by chance.
+const ADMIN_TOKEN_MIN: usize = 16;
 /// Farthest an assignment's value can start after its separator: 2 separator bytes, 4 blanks,
 /// a quote, "bearer " and 4 more blanks.
 const ASSIGN_REACH: usize = 32;
@@ -186,10 +191,13 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// `admin_tokens` are the gateway's admin API tokens: they have no shape, so they are found
+    /// the way keyword lists are, under the built-in kind `palisade_admin_token`.
     pub fn new(
         entities: Option<&[String]>,
         custom_patterns: &[(String, String)],
         keywords: &[(String, Vec<String>)],
+        admin_tokens: &[String],
     ) -> CoreResult<Self> {
         let mut kinds: Vec<KindInfo> = BUILTINS
             .iter()
@@ -252,6 +260,16 @@ impl RuleSet {
         }
         let mut words: Vec<&str> = Vec::new();
         let mut kind_of = Vec::new();
+        // First, so that a keyword equal to an admin token (same start, same length) still
+        // reports the token: the automaton prefers the earlier pattern.
+        if on[PALISADE_ADMIN_TOKEN as usize] {
+            for t in admin_tokens {
+                if t.chars().count() >= ADMIN_TOKEN_MIN {
+                    words.push(t.as_str());
+                    kind_of.push(PALISADE_ADMIN_TOKEN);
+                }
+            }
+        }
         for (name, list) in keywords {
             let kind = add_kind(name, "keyword list")?;
             for w in list {
@@ -1099,7 +1117,7 @@ mod tests {
     use super::*;
 
     fn rs() -> RuleSet {
-        RuleSet::new(None, &[], &[]).unwrap()
+        RuleSet::new(None, &[], &[], &[]).unwrap()
     }
 
     fn found(text: &str) -> Vec<(String, String)> {
@@ -1318,8 +1336,68 @@ mod tests {
         ] {
             assert!(found(&format!("see {not} end")).is_empty(), "{not}");
         }
-        let only = RuleSet::new(Some(&["palisade_access_token".to_owned()]), &[], &[]).unwrap();
+        let only =
+            RuleSet::new(Some(&["palisade_access_token".to_owned()]), &[], &[], &[]).unwrap();
         assert_eq!(only.scan(&format!("{vk} {at}")).len(), 1);
+    }
+
+    #[test]
+    fn admin_tokens_match_literally_when_the_kind_is_on() {
+        let tokens = [
+            "Op3rator-Chosen.admin!token".to_owned(),
+            "viewer-token-0001".to_owned(),
+            "tooshort-15char".to_owned(),
+        ];
+        let names = |r: &RuleSet, t: &str| -> Vec<(String, String)> {
+            r.scan(t)
+                .into_iter()
+                .map(|s| {
+                    (
+                        r.kinds[s.kind as usize].name.clone(),
+                        t[s.start..s.end].to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let text = "curl -H 'Authorization: Bearer Op3rator-Chosen.admin!token' \
+                    and VIEWER-TOKEN-0001, not viewer-token-00012 or tooshort-15char";
+        let want = vec![
+            (
+                "palisade_admin_token".to_owned(),
+                "Op3rator-Chosen.admin!token".to_owned(),
+            ),
+            (
+                "palisade_admin_token".to_owned(),
+                "VIEWER-TOKEN-0001".to_owned(),
+            ),
+        ];
+        for entities in [
+            None,
+            Some(vec!["secrets".to_owned()]),
+            Some(vec!["palisade_admin_token".to_owned()]),
+        ] {
+            let r = RuleSet::new(entities.as_deref(), &[], &[], &tokens).unwrap();
+            assert_eq!(names(&r, text), want, "{entities:?}");
+            assert_eq!(
+                r.kinds[PALISADE_ADMIN_TOKEN as usize].category,
+                Category::Secret
+            );
+        }
+        let off = RuleSet::new(Some(&["jwt".to_owned()]), &[], &[], &tokens).unwrap();
+        assert!(off.scan(text).is_empty());
+        assert!(
+            off.keywords.is_none(),
+            "tokens of a kind that is off are not compiled"
+        );
+        // A keyword list that holds the token too does not rename it.
+        let both = RuleSet::new(
+            None,
+            &[],
+            &[("words".to_owned(), vec!["viewer-token-0001".to_owned()])],
+            &tokens,
+        )
+        .unwrap();
+        assert_eq!(names(&both, text), want);
     }
 
     #[test]
@@ -1331,6 +1409,7 @@ mod tests {
                 "project".to_owned(),
                 vec!["Blue Falcon".to_owned(), "ORION".to_owned()],
             )],
+            &[],
         )
         .unwrap();
         let t = "EMP-123456 on blue falcon, not orions; Orion. a@b.io 4111111111111111";
@@ -1352,15 +1431,15 @@ mod tests {
 
     #[test]
     fn config_errors_name_the_rule() {
-        let e = RuleSet::new(None, &[("bad".to_owned(), "(".to_owned())], &[])
+        let e = RuleSet::new(None, &[("bad".to_owned(), "(".to_owned())], &[], &[])
             .err()
             .unwrap();
         assert!(matches!(e, CoreError::InvalidInput(m) if m.contains("\"bad\"")));
-        let e = RuleSet::new(Some(&["emial".to_owned()]), &[], &[])
+        let e = RuleSet::new(Some(&["emial".to_owned()]), &[], &[], &[])
             .err()
             .unwrap();
         assert!(matches!(e, CoreError::InvalidInput(m) if m.contains("emial")));
-        assert!(RuleSet::new(None, &[("email".to_owned(), "x".to_owned())], &[]).is_err());
+        assert!(RuleSet::new(None, &[("email".to_owned(), "x".to_owned())], &[], &[]).is_err());
     }
 
     #[test]

@@ -407,6 +407,7 @@ mod tests {
                 None,
                 &[("ticket".into(), r"TCK-\d{4,8}\b".into())],
                 &[("code".into(), vec!["Blue Falcon".into()])],
+                &[],
             )
             .unwrap(),
         )
@@ -479,10 +480,22 @@ mod tests {
     fn own_credentials_stream_without_the_email_superset() {
         // With every kind on, the email pattern alone keeps any word live; with secrets only,
         // the credentials' own liveness patterns must hold them back.
-        let r = Arc::new(RuleSet::new(Some(&["secrets".to_owned()]), &[], &[]).unwrap());
+        let r = Arc::new(RuleSet::new(Some(&["secrets".to_owned()]), &[], &[], &[]).unwrap());
         let text = TEXTS[5];
         assert_eq!(r.scan(text).len(), 2);
         assert_every_split(&r, text);
+        let admin = Arc::new(
+            RuleSet::new(
+                Some(&["secrets".to_owned()]),
+                &[],
+                &[],
+                &["s3cret-Admin-Token.42".to_owned()],
+            )
+            .unwrap(),
+        );
+        let text = "call /admin/v1/keys with s3cret-admin-token.42, then stop";
+        assert_eq!(admin.scan(text).len(), 1);
+        assert_every_split(&admin, text);
     }
 
     #[test]

@@ -203,6 +203,23 @@ def test_own_credentials_are_secrets_on_by_default() -> None:
         assert Scanner().scan(f"see {near} here") == [], near
 
 
+def test_admin_tokens_are_a_literal_secret_kind() -> None:
+    token = "Op3rator-chosen/admin+token"
+    s = Scanner(["secrets"], admin_tokens=[token, "short-token"])
+    text = f"Bearer {token}, BEARER {token.upper()}; x{token} short-token"
+    got = [(m.kind, m.category, text[m.start : m.end]) for m in s.scan(text)]
+    assert got == [
+        ("palisade_admin_token", "secret", token),
+        ("palisade_admin_token", "secret", token.upper()),
+    ]
+    assert s.redact(text).text.startswith("Bearer [PALISADE_ADMIN_TOKEN_1], BEARER [PALISADE")
+    assert Scanner(["pii"], admin_tokens=[token]).scan(text) == []
+    with pytest.raises(ValueError, match="emial") as caught:
+        Scanner(["emial"], admin_tokens=[token])
+    assert token not in str(caught.value)
+    assert token not in repr(s) + repr(s.scan(text)) + repr(s.redact(text))
+
+
 def test_config_errors_name_the_rule_only() -> None:
     with pytest.raises(ValueError, match=r'"ticket" is not a valid regular expression'):
         Scanner(custom_patterns={"ticket": "TCK-(\\d+"})
