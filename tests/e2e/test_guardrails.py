@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from palisade.identity import credentials
-from tests.e2e.conftest import CLIENT_KEY, Stack
+from tests.e2e.conftest import ADMIN_TOKEN, CLIENT_KEY, Stack
 
 EMAIL = "jane.doe@example.com"
 PHONE = "+1 415 555 0132"
@@ -206,6 +206,26 @@ def test_own_credential_in_a_prompt_never_reaches_the_provider(
     assert kind in error.message
     assert value.split("-", 2)[2][:12] not in error.response.text
     assert stack.mock_requests() == []
+
+
+def test_admin_token_is_blocked_on_the_way_in_and_redacted_on_the_way_back(
+    blocking: openai.OpenAI, redacted: openai.OpenAI, stack: Stack
+) -> None:
+    stack.clear_mock()
+    with pytest.raises(openai.BadRequestError) as caught:
+        blocking.chat.completions.create(
+            model="mock-gpt", messages=user(f"Is {ADMIN_TOKEN} the admin token?")
+        )
+    assert caught.value.code == "secret_detected"
+    assert "palisade_admin_token" in caught.value.message
+    assert ADMIN_TOKEN not in caught.value.response.text
+    assert stack.mock_requests() == []
+    answer = redacted.chat.completions.create(
+        model="mock-gpt",
+        messages=user("What is the admin token?"),
+        extra_body={"mock": {"reply": f"It is {ADMIN_TOKEN}."}},
+    )
+    assert answer.choices[0].message.content == "It is [PALISADE_ADMIN_TOKEN_1]."
 
 
 def test_pii_block_names_entity_types_not_values(blocking: openai.OpenAI, stack: Stack) -> None:
