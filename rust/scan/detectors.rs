@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::kinds::*;
-use super::prefilter::{Lit, Prefilter, T_AT, T_COLON, T_DIGIT, T_EQ};
+use super::prefilter::{Lit, Prefilter, T_AT, T_COLON, T_DASH, T_DIGIT, T_EQ};
 use super::validators::*;
 use crate::errors::{CoreError, CoreResult};
 
@@ -394,6 +394,10 @@ impl RuleSet {
                 }
                 if let Some((kind, s, e)) = self.assignment_at(b, i) {
                     push(&mut raw, kind, s, e);
+                }
+            } else if bits & T_DASH != 0 && i >= 3 && matches!(&b[i - 3..i], b"pal" | b"pat") {
+                if let Some((kind, e)) = self.literal_at(b, i - 3, Lit::Palisade) {
+                    push(&mut raw, kind, i - 3, e);
                 }
             }
         });
