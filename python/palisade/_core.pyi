@@ -84,7 +84,9 @@ def count_chat_tokens(messages_json: bytes, model: str, tools_json: bytes | None
 # ---- scan --------------------------------------------------------------------------------
 # Built-in kinds. PII: email, phone, credit_card, iban, us_ssn, ip_address. Secrets:
 # openai_api_key, anthropic_api_key, aws_access_key, aws_secret_key, github_token, slack_token,
-# stripe_key, google_api_key, private_key, jwt, generic_secret. Custom rules report their own
+# stripe_key, google_api_key, private_key, jwt, generic_secret, and the gateway's own:
+# palisade_virtual_key (`pal-…`), palisade_access_token (`pat-…`), palisade_admin_token (the
+# `admin_tokens` a Scanner is given). Custom rules report their own
 # name with category "custom". Wherever a list of kinds is taken, the group names "pii",
 # "secrets" (and, for `kinds=`, "custom") stand for every kind of that category.
 #
