@@ -136,8 +136,9 @@ class Scanner:
         """`entities`: built-in kinds (or "pii"/"secrets") to turn on; None means all.
         `custom_patterns`: name -> regex (Rust `regex` syntax, linear time). `keywords`:
         name -> words matched case-insensitively (ASCII) on word boundaries. `admin_tokens`:
-        the gateway's admin API tokens, matched like keywords as the built-in kind
-        `palisade_admin_token` when that kind is on; tokens under 16 characters are ignored.
+        the gateway's admin API tokens, found as the built-in kind `palisade_admin_token` when
+        that kind is on: the exact value, case-sensitive, wherever it occurs (also glued to
+        other characters, as in `?t=<token>&`); tokens under 16 characters are ignored.
         Raises ValueError naming the offending entity, rule or keyword list, never a token."""
     @property
     def kinds(self) -> list[str]:
@@ -168,8 +169,9 @@ class Scanner:
 class StreamRedactor:
     """Chunk-by-chunk redaction whose concatenated output equals `Scanner.redact` of the whole
     text, for any chunking. Text is released as soon as no match can still start in it; the
-    held tail is usually the last word, at most 8 KiB past a candidate's start (16 KiB after an
-    unterminated private-key header). Not for concurrent use by several tasks."""
+    held tail is usually the last word, at most 8 KiB past a candidate's start (or the longest
+    admin token's length, if longer; 16 KiB after an unterminated private-key header). Not for
+    concurrent use by several tasks."""
 
     def feed(self, chunk: str) -> str:
         """Returns the text that became final (possibly empty)."""

@@ -10,9 +10,10 @@
 //! earliest live start is final, so scanning it gives the same matches as scanning the whole
 //! text — the streamed output equals whole-text redaction for every chunking.
 //!
-//! Bound on the hold-back: at most `MAX_HOLD` bytes (8 KiB, the longest JWT) past a live start,
-//! and at most `PRIVATE_KEY_MAX` (16 KiB) after an unterminated private-key header. In prose it
-//! is the last word (any word could still become an email address).
+//! Bound on the hold-back: at most `MAX_HOLD` bytes (8 KiB, the longest JWT) past a live start
+//! (or the longest admin token's length, if longer), and at most `PRIVATE_KEY_MAX` (16 KiB)
+//! after an unterminated private-key header. In prose it is the last word (any word could still
+//! become an email address).
 
 use regex_automata::dfa::dense;
 use regex_automata::dfa::{Automaton, StartKind};
@@ -30,6 +31,9 @@ pub const MAX_HOLD: usize = 8 * 1024 + 64;
 
 pub struct Liveness {
     dfa: dense::DFA<Vec<u32>>,
+    /// Bytes past a live start after which it is dropped (`MAX_HOLD`, or more for a longer
+    /// admin token, whose every proper prefix must stay held).
+    max_hold: usize,
 }
 
 impl Liveness {
@@ -91,6 +95,14 @@ impl Liveness {
                 .collect();
             pats.push(format!("(?i:{})", words.join("|")));
         }
+        // Exact and case-sensitive, as they are matched: a start stays live while the text
+        // after it is a prefix of a token, so a tail of up to (longest token - 1) bytes that
+        // could still complete one is held back, and nothing more.
+        let mut max_hold = MAX_HOLD;
+        for t in rules.admin_tokens() {
+            pats.push(regex_syntax_escape(t));
+            max_hold = max_hold.max(t.len() + 1);
+        }
         if pats.is_empty() {
             pats.push("[^\\s\\S]".into());
         }
@@ -111,7 +123,7 @@ impl Liveness {
                     "the custom patterns are too complex to stream: {e}"
                 ))
             })?;
-        Ok(Liveness { dfa })
+        Ok(Liveness { dfa, max_hold })
     }
 
     #[inline]
@@ -177,10 +189,10 @@ impl StreamScanner {
             self.live.retain_mut(|(s, st)| {
                 if dfa.is_quit_state(*st) {
                     // Non-ASCII under a Unicode word boundary: undecidable, keep until the cap.
-                    return g - *s < MAX_HOLD;
+                    return g - *s < lv.max_hold;
                 }
                 let n = dfa.next_state(*st, c);
-                if dfa.is_dead_state(n) || g - *s >= MAX_HOLD {
+                if dfa.is_dead_state(n) || g - *s >= lv.max_hold {
                     false
                 } else {
                     *st = n;
@@ -484,18 +496,66 @@ mod tests {
         let text = TEXTS[5];
         assert_eq!(r.scan(text).len(), 2);
         assert_every_split(&r, text);
-        let admin = Arc::new(
-            RuleSet::new(
-                Some(&["secrets".to_owned()]),
-                &[],
-                &[],
-                &["s3cret-Admin-Token.42".to_owned()],
-            )
-            .unwrap(),
+    }
+
+    #[test]
+    fn admin_tokens_split_across_chunks_are_held_back_and_caught() {
+        let (admin, viewer) = ("s3cret-Admin-Token.42", "viewer.k4Wm+k4Wm/k4Wm");
+        let tokens = [admin.to_owned(), viewer.to_owned()];
+        for entities in [Some(vec!["secrets".to_owned()]), None] {
+            let r = Arc::new(RuleSet::new(entities.as_deref(), &[], &[], &tokens).unwrap());
+            let text = format!(
+                "GET /a?t={admin}&v=1 then Bearer{viewer}, not {}",
+                admin.to_uppercase()
+            );
+            assert_eq!(r.scan(&text).len(), 2, "{entities:?}");
+            assert_every_split(&r, &text);
+            // Every proper prefix of a token at the end of what has arrived is held back
+            // (up to the longest token's length - 1 bytes), and nothing before it.
+            for token in [admin, viewer] {
+                for k in 1..token.len() {
+                    let mut s =
+                        StreamRedactor::new(Arc::clone(&r), Style::Placeholder, None).unwrap();
+                    let mut out = s.feed(&format!("see {}", &token[..k]));
+                    if entities.is_some() {
+                        assert_eq!(
+                            (out.as_str(), s.held_bytes()),
+                            ("see ", k),
+                            "{token} at {k}"
+                        );
+                    }
+                    out.push_str(&s.feed(&format!("{} ok", &token[k..])));
+                    out.push_str(&s.finish());
+                    assert_eq!(out, "see [PALISADE_ADMIN_TOKEN_1] ok", "{token} at {k}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_admin_token_longer_than_the_usual_hold_is_still_held() {
+        // Not periodic, as a real token is not: in "Zq8-Zq8-..." every 'Z' starts a prefix of
+        // the token again, each a live start of its own, and 8 KiB of them make a slow test.
+        let mut x = 7u32;
+        let token: String = (0..MAX_HOLD + 400)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                char::from(
+                    b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789"
+                        [(x >> 16) as usize % 55],
+                )
+            })
+            .collect();
+        let only = Some(vec!["palisade_admin_token".to_owned()]);
+        let r = Arc::new(
+            RuleSet::new(only.as_deref(), &[], &[], std::slice::from_ref(&token)).unwrap(),
         );
-        let text = "call /admin/v1/keys with s3cret-admin-token.42, then stop";
-        assert_eq!(admin.scan(text).len(), 1);
-        assert_every_split(&admin, text);
+        let mut s = StreamRedactor::new(Arc::clone(&r), Style::Placeholder, None).unwrap();
+        let cut = token.len() - 3;
+        assert_eq!(s.feed(&format!("a {}", &token[..cut])), "a ");
+        assert_eq!(s.held_bytes(), cut);
+        let out = s.feed(&format!("{} b", &token[cut..])) + &s.finish();
+        assert_eq!(out, "[PALISADE_ADMIN_TOKEN_1] b");
     }
 
     #[test]

@@ -203,21 +203,59 @@ def test_own_credentials_are_secrets_on_by_default() -> None:
         assert Scanner().scan(f"see {near} here") == [], near
 
 
-def test_admin_tokens_are_a_literal_secret_kind() -> None:
-    token = "Op3rator-chosen/admin+token"
-    s = Scanner(["secrets"], admin_tokens=[token, "short-token"])
-    text = f"Bearer {token}, BEARER {token.upper()}; x{token} short-token"
+# Shaped like `admin.token` / `admin.viewer_token`; built here so no secret scanner flags them.
+ADMIN_TOKEN = "/".join(["Op3rator-chosen", "admin+token"])
+VIEWER_TOKEN = "viewer." + "k4Wm" * 4
+
+
+def test_admin_tokens_are_an_exact_secret_kind() -> None:
+    s = Scanner(["secrets"], admin_tokens=[ADMIN_TOKEN, VIEWER_TOKEN, "short-token"])
+    # Glued to other characters (a URL's query, "Bearer" without its blank), the token's
+    # characters are the secret itself: no word boundary is asked for. The upper-cased copy is
+    # not a match: the admin API compares a token byte for byte, so a case-folded variant is a
+    # different string that opens nothing. A token under 16 characters is ignored.
+    text = (
+        f"Bearer {ADMIN_TOKEN}, https://gw/keys?t={VIEWER_TOKEN}&v=2 Bearer{ADMIN_TOKEN}; "
+        f"BEARER {ADMIN_TOKEN.upper()} short-token"
+    )
     got = [(m.kind, m.category, text[m.start : m.end]) for m in s.scan(text)]
     assert got == [
-        ("palisade_admin_token", "secret", token),
-        ("palisade_admin_token", "secret", token.upper()),
+        ("palisade_admin_token", "secret", ADMIN_TOKEN),
+        ("palisade_admin_token", "secret", VIEWER_TOKEN),
+        ("palisade_admin_token", "secret", ADMIN_TOKEN),
     ]
-    assert s.redact(text).text.startswith("Bearer [PALISADE_ADMIN_TOKEN_1], BEARER [PALISADE")
-    assert Scanner(["pii"], admin_tokens=[token]).scan(text) == []
+    assert s.redact(text).text == (
+        "Bearer [PALISADE_ADMIN_TOKEN_1], https://gw/keys?t=[PALISADE_ADMIN_TOKEN_2]&v=2 "
+        f"Bearer[PALISADE_ADMIN_TOKEN_1]; BEARER {ADMIN_TOKEN.upper()} short-token"
+    )
+    assert Scanner(["pii"], admin_tokens=[ADMIN_TOKEN]).scan(text) == []
     with pytest.raises(ValueError, match="emial") as caught:
-        Scanner(["emial"], admin_tokens=[token])
-    assert token not in str(caught.value)
-    assert token not in repr(s) + repr(s.scan(text)) + repr(s.redact(text))
+        Scanner(["emial"], admin_tokens=[ADMIN_TOKEN])
+    assert ADMIN_TOKEN not in str(caught.value)
+    assert ADMIN_TOKEN not in repr(s) + repr(s.scan(text)) + repr(s.redact(text))
+
+
+def test_admin_tokens_offsets_are_characters() -> None:
+    token = "clé-d'accès-€-0042"
+    text = f"é😀{token}é"
+    [m] = Scanner(admin_tokens=[token]).scan(text)
+    assert text[m.start : m.end] == token
+
+
+@pytest.mark.parametrize("token", [ADMIN_TOKEN, VIEWER_TOKEN])
+def test_admin_token_split_across_two_chunks_is_held_back(token: str) -> None:
+    s = Scanner(["secrets"], admin_tokens=[ADMIN_TOKEN, VIEWER_TOKEN])
+    head, tail = "GET /admin/v1/keys?t=", "&v=2 done"
+    want = f"{head}[PALISADE_ADMIN_TOKEN_1]{tail}"
+    text = head + token + tail
+    for cut in range(len(text) + 1):
+        out, prefixes = _stream(s, [text[:cut], text[cut:]])
+        assert out == want, cut
+        # What was released after the first chunk never ends in a piece of the token.
+        assert not any(token[:k] in prefixes[0] for k in range(4, len(token))), cut
+    red = s.stream()
+    assert red.feed(head + token[:-1]) == head
+    assert red.held == len(token) - 1
 
 
 def test_config_errors_name_the_rule_only() -> None:

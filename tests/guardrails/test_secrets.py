@@ -1,5 +1,5 @@
 """The `secrets` guardrail against the gateway's own credentials, as a proxy's compiled guards
-see them: virtual keys and access tokens by their shape, the configured admin tokens literally;
+see them: virtual keys and access tokens by their shape, the configured admin tokens exactly;
 on without an `entities` list, blocked or redacted whole, never named by value."""
 
 from __future__ import annotations
@@ -94,19 +94,34 @@ def test_an_entities_list_can_name_one_of_them(key: str, token: str) -> None:
     assert out == f"{key} [PALISADE_ACCESS_TOKEN_1]"
 
 
-# --- the admin API's tokens: no shape, matched literally ------------------------------------
+# --- the admin API's tokens: no shape, matched exactly --------------------------------------
 
 
 def test_admin_tokens_are_blocked_by_kind_never_echoed() -> None:
     g = guards({"token": ADMIN, "viewer_token": VIEWER}, action="block")
-    for value in (ADMIN, VIEWER, ADMIN.upper()):
+    for text in (
+        f"curl -H 'Authorization: Bearer {ADMIN}' https://gw/admin/v1/keys",
+        f"curl -H 'Authorization: Bearer {VIEWER}' https://gw/admin/v1/keys",
+        # Glued into a URL: the token's characters are the secret, whatever surrounds them.
+        f"open https://gw/admin/v1/keys?t={VIEWER}&page=2",
+        f"Authorization:Bearer{ADMIN}",
+    ):
         with pytest.raises(GuardrailViolation) as caught:
-            scan(g, f"curl -H 'Authorization: Bearer {value}' https://gw/admin/v1/keys")
+            scan(g, text)
         error = caught.value
         assert "(palisade_admin_token)" in error.message
         shown = error.message + orjson.dumps(error.body()).decode() + repr(error) + repr(g)
-        assert value not in shown
-        assert value[:10] not in shown
+        for value in (ADMIN, VIEWER):
+            assert value not in shown
+            assert value[:10] not in shown
+
+
+def test_a_case_folded_admin_token_is_not_the_token() -> None:
+    # The admin API compares a token byte for byte: an upper-cased copy opens nothing, so it is
+    # not the secret and passes.
+    g = guards({"token": ADMIN}, action="block")
+    text = f"was it {ADMIN.upper()} or {ADMIN.lower()}?"
+    assert scan(g, text) == (text, [])
 
 
 def test_admin_tokens_are_redacted_and_short_ones_left_alone() -> None:
@@ -115,6 +130,16 @@ def test_admin_tokens_are_redacted_and_short_ones_left_alone() -> None:
     # A 13-character token would be an ordinary word: only tokens of 16 or more are matched.
     assert out == f"the token is [PALISADE_ADMIN_TOKEN_1]; the viewer's is {SHORT}"
     assert decisions[0].counts == (("palisade_admin_token", 1),)
+
+
+def test_admin_and_viewer_tokens_are_both_redacted() -> None:
+    g = guards({"token": ADMIN, "viewer_token": VIEWER}, action="redact")
+    out, decisions = scan(g, f"admin={ADMIN}&viewer={VIEWER}, again {ADMIN}")
+    assert out == (
+        "admin=[PALISADE_ADMIN_TOKEN_1]&viewer=[PALISADE_ADMIN_TOKEN_2], "
+        "again [PALISADE_ADMIN_TOKEN_1]"
+    )
+    assert decisions[0].counts == (("palisade_admin_token", 3),)
 
 
 def test_admin_tokens_follow_the_entities_list() -> None:
