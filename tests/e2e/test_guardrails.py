@@ -281,6 +281,23 @@ def test_stream_block_never_leaks_a_fragment(
     assert streamed_text(stream) == f"{SPLIT_REPLY_HEAD}[OPENAI_API_KEY_1] keep it safe."
 
 
+ADMIN_REPLY_HEAD = "Log in at https://gw/admin/v1/keys?t="
+
+
+@pytest.mark.parametrize("cut", range(1, len(ADMIN_TOKEN)))
+def test_stream_admin_token_split_in_a_url_is_redacted(redacted: openai.OpenAI, cut: int) -> None:
+    # Glued into a URL and split across two provider chunks: held back, then redacted whole.
+    at = len(ADMIN_REPLY_HEAD) + cut
+    reply = f"{ADMIN_REPLY_HEAD}{ADMIN_TOKEN}&page=2 to see them."
+    mock = {"reply_chunks": [reply[:at], reply[at:]], "chunk_interval_ms": 0}
+    stream = redacted.chat.completions.create(
+        model="mock-gpt", messages=user("where?"), stream=True, extra_body={"mock": mock}
+    )
+    assert (
+        streamed_text(stream) == f"{ADMIN_REPLY_HEAD}[PALISADE_ADMIN_TOKEN_1]&page=2 to see them."
+    )
+
+
 # --- injection -------------------------------------------------------------------------------
 
 
