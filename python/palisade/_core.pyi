@@ -84,7 +84,9 @@ def count_chat_tokens(messages_json: bytes, model: str, tools_json: bytes | None
 # ---- scan --------------------------------------------------------------------------------
 # Built-in kinds. PII: email, phone, credit_card, iban, us_ssn, ip_address. Secrets:
 # openai_api_key, anthropic_api_key, aws_access_key, aws_secret_key, github_token, slack_token,
-# stripe_key, google_api_key, private_key, jwt, generic_secret. Custom rules report their own
+# stripe_key, google_api_key, private_key, jwt, generic_secret, and the gateway's own:
+# palisade_virtual_key (`pal-…`), palisade_access_token (`pat-…`), palisade_admin_token (the
+# `admin_tokens` a Scanner is given). Custom rules report their own
 # name with category "custom". Wherever a list of kinds is taken, the group names "pii",
 # "secrets" (and, for `kinds=`, "custom") stand for every kind of that category.
 #
@@ -129,11 +131,15 @@ class Scanner:
         entities: list[str] | None = None,
         custom_patterns: dict[str, str] | None = None,
         keywords: dict[str, list[str]] | None = None,
+        admin_tokens: list[str] | None = None,
     ) -> None:
         """`entities`: built-in kinds (or "pii"/"secrets") to turn on; None means all.
         `custom_patterns`: name -> regex (Rust `regex` syntax, linear time). `keywords`:
-        name -> words matched case-insensitively (ASCII) on word boundaries. Raises ValueError
-        naming the offending entity, rule or keyword list."""
+        name -> words matched case-insensitively (ASCII) on word boundaries. `admin_tokens`:
+        the gateway's admin API tokens, found as the built-in kind `palisade_admin_token` when
+        that kind is on: the exact value, case-sensitive, wherever it occurs (also glued to
+        other characters, as in `?t=<token>&`); tokens under 16 characters are ignored.
+        Raises ValueError naming the offending entity, rule or keyword list, never a token."""
     @property
     def kinds(self) -> list[str]:
         """Kinds this scanner reports: enabled built-ins, then custom rules."""
@@ -163,8 +169,9 @@ class Scanner:
 class StreamRedactor:
     """Chunk-by-chunk redaction whose concatenated output equals `Scanner.redact` of the whole
     text, for any chunking. Text is released as soon as no match can still start in it; the
-    held tail is usually the last word, at most 8 KiB past a candidate's start (16 KiB after an
-    unterminated private-key header). Not for concurrent use by several tasks."""
+    held tail is usually the last word, at most 8 KiB past a candidate's start (or the longest
+    admin token's length, if longer; 16 KiB after an unterminated private-key header). Not for
+    concurrent use by several tasks."""
 
     def feed(self, chunk: str) -> str:
         """Returns the text that became final (possibly empty)."""

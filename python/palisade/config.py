@@ -85,6 +85,11 @@ class AdminConfig:
     token: str | None = None
     viewer_token: str | None = None
 
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """The tokens that are set, for the `secrets` guardrails to find in texts."""
+        return tuple(t for t in (self.token, self.viewer_token) if t)
+
 
 @dataclass(frozen=True)
 class IdentityConfig:

@@ -35,7 +35,10 @@ class Gateway:
     def __post_init__(self) -> None:
         # With a store, the proxies are the store's (seeded from the file), even if none.
         if not self.proxies and self.identity is None:
-            self.proxies = {p.id: ProxyGuards.build(p) for p in self.config.proxies}
+            tokens = self.config.admin.tokens
+            self.proxies = {
+                p.id: ProxyGuards.build(p, admin_tokens=tokens) for p in self.config.proxies
+            }
 
     def proxy(self, proxy_id: str | None) -> ProxyGuards:
         """The proxy a URL names, or the default one for URLs that name none."""

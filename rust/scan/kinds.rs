@@ -37,10 +37,14 @@ pub const GOOGLE_API_KEY: KindId = 13;
 pub const PRIVATE_KEY: KindId = 14;
 pub const JWT: KindId = 15;
 pub const GENERIC_SECRET: KindId = 16;
-pub const N_BUILTIN: usize = 17;
+pub const PALISADE_VIRTUAL_KEY: KindId = 17;
+pub const PALISADE_ACCESS_TOKEN: KindId = 18;
+pub const PALISADE_ADMIN_TOKEN: KindId = 19;
+pub const N_BUILTIN: usize = 20;
 
 /// (name, category, priority). Higher priority names a merged span: specific secret formats
-/// beat checksummed PII, which beats heuristics (generic secret, IP, phone).
+/// beat checksummed PII, which beats heuristics (generic secret, IP, phone). An admin token is
+/// matched as the exact configured value, which no format is more certain of.
 pub const BUILTINS: [(&str, Category, u8); N_BUILTIN] = [
     ("email", Category::Pii, 60),
     ("phone", Category::Pii, 30),
@@ -59,6 +63,9 @@ pub const BUILTINS: [(&str, Category, u8); N_BUILTIN] = [
     ("private_key", Category::Secret, 100),
     ("jwt", Category::Secret, 90),
     ("generic_secret", Category::Secret, 50),
+    ("palisade_virtual_key", Category::Secret, 90),
+    ("palisade_access_token", Category::Secret, 90),
+    ("palisade_admin_token", Category::Secret, 95),
 ];
 
 /// Custom rules rank between the specific secrets and validated PII: the operator wrote them

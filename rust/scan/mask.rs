@@ -136,7 +136,7 @@ mod tests {
     use super::*;
 
     fn masker() -> Masker {
-        Masker::new(Arc::new(RuleSet::new(None, &[], &[]).unwrap()), None)
+        Masker::new(Arc::new(RuleSet::new(None, &[], &[], &[]).unwrap()), None)
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Candidate finding. Clean prose must cost close to a memory scan, so no detector regex runs
 //! until a cheap trigger fires: an Aho-Corasick hit on a secret's fixed prefix, or one of the
 //! few bytes every other detector needs ('@' for email, a digit for numbers and IPv4, ':' and
-//! '=' for IPv6 and "key: value" assignments).
+//! '=' for IPv6 and "key: value" assignments, '-' for the gateway's own `pal-` / `pat-`
+//! credentials). Those two are not literals: "pa" starts so many words that adding them slowed
+//! the literal search on clean prose by about 4% (benches/core_scan.py), and a '-' is rare there.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
@@ -21,12 +23,15 @@ pub enum Lit {
     SlackHook,
     PrivateKey,
     Jwt,
+    /// `pal-` / `pat-`, the gateway's own virtual keys and access tokens, at a '-' trigger.
+    Palisade,
 }
 
 pub const T_DIGIT: u8 = 1;
 pub const T_AT: u8 = 2;
 pub const T_COLON: u8 = 4;
 pub const T_EQ: u8 = 8;
+pub const T_DASH: u8 = 16;
 
 pub struct Prefilter {
     pub literals: Option<AhoCorasick>,
@@ -92,6 +97,9 @@ impl Prefilter {
         }
         if on[GENERIC_SECRET as usize] || on[AWS_SECRET_KEY as usize] {
             triggers[b'=' as usize] |= T_EQ;
+        }
+        if on[PALISADE_VIRTUAL_KEY as usize] || on[PALISADE_ACCESS_TOKEN as usize] {
+            triggers[b'-' as usize] |= T_DASH;
         }
         Prefilter {
             literals,

@@ -133,11 +133,12 @@ pub struct PyScanner {
 #[pymethods]
 impl PyScanner {
     #[new]
-    #[pyo3(signature = (entities=None, custom_patterns=None, keywords=None))]
+    #[pyo3(signature = (entities=None, custom_patterns=None, keywords=None, admin_tokens=None))]
     fn new(
         entities: Option<Vec<String>>,
         custom_patterns: Option<HashMap<String, String>>,
         keywords: Option<HashMap<String, Vec<String>>>,
+        admin_tokens: Option<Vec<String>>,
     ) -> PyResult<Self> {
         // Sorted so that kind ids, and so placeholder order ties, do not depend on dict order.
         let mut custom: Vec<(String, String)> =
@@ -145,7 +146,12 @@ impl PyScanner {
         custom.sort();
         let mut kw: Vec<(String, Vec<String>)> = keywords.unwrap_or_default().into_iter().collect();
         kw.sort();
-        let rules = RuleSet::new(entities.as_deref(), &custom, &kw)?;
+        let rules = RuleSet::new(
+            entities.as_deref(),
+            &custom,
+            &kw,
+            &admin_tokens.unwrap_or_default(),
+        )?;
         Ok(PyScanner {
             rules: Arc::new(rules),
         })

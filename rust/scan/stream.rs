@@ -10,9 +10,10 @@
 //! earliest live start is final, so scanning it gives the same matches as scanning the whole
 //! text — the streamed output equals whole-text redaction for every chunking.
 //!
-//! Bound on the hold-back: at most `MAX_HOLD` bytes (8 KiB, the longest JWT) past a live start,
-//! and at most `PRIVATE_KEY_MAX` (16 KiB) after an unterminated private-key header. In prose it
-//! is the last word (any word could still become an email address).
+//! Bound on the hold-back: at most `MAX_HOLD` bytes (8 KiB, the longest JWT) past a live start
+//! (or the longest admin token's length, if longer), and at most `PRIVATE_KEY_MAX` (16 KiB)
+//! after an unterminated private-key header. In prose it is the last word (any word could still
+//! become an email address).
 
 use regex_automata::dfa::dense;
 use regex_automata::dfa::{Automaton, StartKind};
@@ -30,6 +31,9 @@ pub const MAX_HOLD: usize = 8 * 1024 + 64;
 
 pub struct Liveness {
     dfa: dense::DFA<Vec<u32>>,
+    /// Bytes past a live start after which it is dropped (`MAX_HOLD`, or more for a longer
+    /// admin token, whose every proper prefix must stay held).
+    max_hold: usize,
 }
 
 impl Liveness {
@@ -62,7 +66,7 @@ impl Liveness {
                 words.join("|")
             ));
         }
-        let secrets: [(KindId, &str); 11] = [
+        let secrets: [(KindId, &str); 13] = [
             (OPENAI_API_KEY, r"sk-[A-Za-z0-9_\-]*"),
             (ANTHROPIC_API_KEY, r"sk-[A-Za-z0-9_\-]*"),
             (STRIPE_KEY, r"[rs]k_(?:live|test)_[A-Za-z0-9]*"),
@@ -74,6 +78,8 @@ impl Liveness {
             (SLACK_TOKEN, r"https://hooks\.slack\.com/[A-Za-z0-9_/+\-]*"),
             (PRIVATE_KEY, r"-----BEGIN[ A-Z0-9]*-----"),
             (JWT, r"eyJ[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]*){0,2}"),
+            (PALISADE_VIRTUAL_KEY, r"pal-[A-Za-z0-9_\-]*"),
+            (PALISADE_ACCESS_TOKEN, r"pat-[A-Za-z0-9_\-]*"),
         ];
         for (k, p) in secrets {
             if on(k) {
@@ -88,6 +94,14 @@ impl Liveness {
                 .map(|i| regex_syntax_escape(&rules.keyword_text(i)))
                 .collect();
             pats.push(format!("(?i:{})", words.join("|")));
+        }
+        // Exact and case-sensitive, as they are matched: a start stays live while the text
+        // after it is a prefix of a token, so a tail of up to (longest token - 1) bytes that
+        // could still complete one is held back, and nothing more.
+        let mut max_hold = MAX_HOLD;
+        for t in rules.admin_tokens() {
+            pats.push(regex_syntax_escape(t));
+            max_hold = max_hold.max(t.len() + 1);
         }
         if pats.is_empty() {
             pats.push("[^\\s\\S]".into());
@@ -109,7 +123,7 @@ impl Liveness {
                     "the custom patterns are too complex to stream: {e}"
                 ))
             })?;
-        Ok(Liveness { dfa })
+        Ok(Liveness { dfa, max_hold })
     }
 
     #[inline]
@@ -175,10 +189,10 @@ impl StreamScanner {
             self.live.retain_mut(|(s, st)| {
                 if dfa.is_quit_state(*st) {
                     // Non-ASCII under a Unicode word boundary: undecidable, keep until the cap.
-                    return g - *s < MAX_HOLD;
+                    return g - *s < lv.max_hold;
                 }
                 let n = dfa.next_state(*st, c);
-                if dfa.is_dead_state(n) || g - *s >= MAX_HOLD {
+                if dfa.is_dead_state(n) || g - *s >= lv.max_hold {
                     false
                 } else {
                     *st = n;
@@ -405,6 +419,7 @@ mod tests {
                 None,
                 &[("ticket".into(), r"TCK-\d{4,8}\b".into())],
                 &[("code".into(), vec!["Blue Falcon".into()])],
+                &[],
             )
             .unwrap(),
         )
@@ -441,30 +456,106 @@ mod tests {
         "é😀 4111 1111 1111 1111 中文 DE89 3704 0044 0532 0130 00 fe80::1 ghp_abcdefghijklmnopqrstuvwxyz0123456789",
         "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN\nBgkq\n-----END PRIVATE KEY-----\nbye a@b.io",
         "x value=956c:c3d0:7e60:a1b9:8fed:b77c:702:8fa2 latency=565ms 4111-1111-1111-1111x",
+        "use pal-0a1b2c3d4e5f--Xq3_vB9kLm2nOp5qRs8tUv1wXy4zAb7dEf0hIj3kL_, not pal-friendly \
+         pat-9f8e7d6c5b4a-Xq3_vB9kLm2nOp5qRs8tUv1wXy4zAb7dEf0hIj3kLm6",
     ];
+
+    fn assert_every_split(r: &Arc<RuleSet>, text: &str) {
+        let want = whole(r, text);
+        let cuts: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for &i in &cuts {
+            let (got, _) = streamed(r, &[&text[..i], &text[i..]]);
+            assert_eq!(got, want, "split at {i} of {text:?}");
+        }
+        for &i in cuts.iter().step_by(3) {
+            for &j in cuts.iter().filter(|&&j| j >= i).step_by(5) {
+                let (got, _) = streamed(r, &[&text[..i], &text[i..j], &text[j..]]);
+                assert_eq!(got, want, "split at {i},{j}");
+            }
+        }
+        let chars: Vec<String> = text.chars().map(String::from).collect();
+        let parts: Vec<&str> = chars.iter().map(String::as_str).collect();
+        assert_eq!(streamed(r, &parts).0, want, "char by char");
+    }
 
     #[test]
     fn every_split_equals_whole_text() {
         let r = rules();
         for text in TEXTS {
-            let want = whole(&r, text);
-            let cuts: Vec<usize> = (0..=text.len())
-                .filter(|&i| text.is_char_boundary(i))
-                .collect();
-            for &i in &cuts {
-                let (got, _) = streamed(&r, &[&text[..i], &text[i..]]);
-                assert_eq!(got, want, "split at {i} of {text:?}");
-            }
-            for &i in cuts.iter().step_by(3) {
-                for &j in cuts.iter().filter(|&&j| j >= i).step_by(5) {
-                    let (got, _) = streamed(&r, &[&text[..i], &text[i..j], &text[j..]]);
-                    assert_eq!(got, want, "split at {i},{j}");
+            assert_every_split(&r, text);
+        }
+    }
+
+    #[test]
+    fn own_credentials_stream_without_the_email_superset() {
+        // With every kind on, the email pattern alone keeps any word live; with secrets only,
+        // the credentials' own liveness patterns must hold them back.
+        let r = Arc::new(RuleSet::new(Some(&["secrets".to_owned()]), &[], &[], &[]).unwrap());
+        let text = TEXTS[5];
+        assert_eq!(r.scan(text).len(), 2);
+        assert_every_split(&r, text);
+    }
+
+    #[test]
+    fn admin_tokens_split_across_chunks_are_held_back_and_caught() {
+        let (admin, viewer) = ("s3cret-Admin-Token.42", "viewer.k4Wm+k4Wm/k4Wm");
+        let tokens = [admin.to_owned(), viewer.to_owned()];
+        for entities in [Some(vec!["secrets".to_owned()]), None] {
+            let r = Arc::new(RuleSet::new(entities.as_deref(), &[], &[], &tokens).unwrap());
+            let text = format!(
+                "GET /a?t={admin}&v=1 then Bearer{viewer}, not {}",
+                admin.to_uppercase()
+            );
+            assert_eq!(r.scan(&text).len(), 2, "{entities:?}");
+            assert_every_split(&r, &text);
+            // Every proper prefix of a token at the end of what has arrived is held back
+            // (up to the longest token's length - 1 bytes), and nothing before it.
+            for token in [admin, viewer] {
+                for k in 1..token.len() {
+                    let mut s =
+                        StreamRedactor::new(Arc::clone(&r), Style::Placeholder, None).unwrap();
+                    let mut out = s.feed(&format!("see {}", &token[..k]));
+                    if entities.is_some() {
+                        assert_eq!(
+                            (out.as_str(), s.held_bytes()),
+                            ("see ", k),
+                            "{token} at {k}"
+                        );
+                    }
+                    out.push_str(&s.feed(&format!("{} ok", &token[k..])));
+                    out.push_str(&s.finish());
+                    assert_eq!(out, "see [PALISADE_ADMIN_TOKEN_1] ok", "{token} at {k}");
                 }
             }
-            let chars: Vec<String> = text.chars().map(String::from).collect();
-            let parts: Vec<&str> = chars.iter().map(String::as_str).collect();
-            assert_eq!(streamed(&r, &parts).0, want, "char by char");
         }
+    }
+
+    #[test]
+    fn an_admin_token_longer_than_the_usual_hold_is_still_held() {
+        // Not periodic, as a real token is not: in "Zq8-Zq8-..." every 'Z' starts a prefix of
+        // the token again, each a live start of its own, and 8 KiB of them make a slow test.
+        let mut x = 7u32;
+        let token: String = (0..MAX_HOLD + 400)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                char::from(
+                    b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789"
+                        [(x >> 16) as usize % 55],
+                )
+            })
+            .collect();
+        let only = Some(vec!["palisade_admin_token".to_owned()]);
+        let r = Arc::new(
+            RuleSet::new(only.as_deref(), &[], &[], std::slice::from_ref(&token)).unwrap(),
+        );
+        let mut s = StreamRedactor::new(Arc::clone(&r), Style::Placeholder, None).unwrap();
+        let cut = token.len() - 3;
+        assert_eq!(s.feed(&format!("a {}", &token[..cut])), "a ");
+        assert_eq!(s.held_bytes(), cut);
+        let out = s.feed(&format!("{} b", &token[cut..])) + &s.finish();
+        assert_eq!(out, "[PALISADE_ADMIN_TOKEN_1] b");
     }
 
     #[test]

@@ -250,6 +250,13 @@ class Corpus:
         )
         return ("jwt", "", f"{head}.{body}.{self.s(43, B64URL)}")
 
+    def palisade(self) -> tuple[str, str, str]:
+        # The gateway's own credentials, shaped as identity/credentials.py issues them.
+        kind, prefix = self.rng.choice(
+            [("palisade_virtual_key", "pal"), ("palisade_access_token", "pat")]
+        )
+        return (kind, "", f"{prefix}-{self.s(12, '0123456789abcdef')}-{self.s(43, B64URL)}")
+
     def generic(self) -> tuple[str, str, str]:
         pre = self.rng.choice(
             [
@@ -292,6 +299,7 @@ class Corpus:
             self.private_key,
             self.jwt,
             self.generic,
+            self.palisade,
         ]
 
     # ---- clean look-alikes -----------------------------------------------------------------
@@ -350,6 +358,9 @@ class Corpus:
                     "AKIA is a prefix",
                     "eyJ is how JSON starts in base64",
                     "xoxb- tokens start like this",
+                    "a pal-friendly pat-down",
+                    f"key pal-{f.hexify('^' * 12)}-... (elided)",
+                    f"pat-{f.hexify('^' * 11)}-{self.s(43, B64URL)}",
                 ]
             ),
             f"score {r.randint(0, 100)}/{r.randint(100, 200)} at {r.randint(1, 99)}%",

@@ -11,6 +11,7 @@ from collections import defaultdict
 import pytest
 
 from palisade._core import Match, Scanner
+from palisade.identity import credentials
 from tests.core.scan_corpus import Sample, generate
 
 VALIDATED = {
@@ -29,6 +30,8 @@ VALIDATED = {
     "private_key",
     "jwt",
     "generic_secret",
+    "palisade_virtual_key",
+    "palisade_access_token",
 }
 # Phone numbers and IP addresses have no checksum: a "+44 20 ..." and a dotted quad can be
 # written by anything. Their floor is lower but still asserted.
@@ -171,6 +174,90 @@ def test_entity_selection_and_custom_rules() -> None:
     assert s.redact(text, kinds=["custom"]).text.startswith("[EMPLOYEE_ID_1] on [CODENAME_1]")
 
 
+def test_own_credentials_are_secrets_on_by_default() -> None:
+    _, key, _ = credentials.issue("pal")
+    _, token, _ = credentials.issue("pat")
+    secrets = Scanner(["secrets"])
+    assert {"palisade_virtual_key", "palisade_access_token"} <= set(secrets.kinds)
+    text = f"curl -H 'Authorization: Bearer {key}' and x-api-key: {token}; done"
+    got = [(m.kind, m.category, text[m.start : m.end]) for m in secrets.scan(text)]
+    assert got == [
+        ("palisade_virtual_key", "secret", key),
+        ("palisade_access_token", "secret", token),
+    ]
+    redacted = secrets.redact(text).text
+    assert redacted == (
+        "curl -H 'Authorization: Bearer [PALISADE_VIRTUAL_KEY_1]' and "
+        "x-api-key: [PALISADE_ACCESS_TOKEN_1]; done"
+    )
+    only_keys = Scanner(["palisade_virtual_key"])
+    assert [m.kind for m in only_keys.scan(text)] == ["palisade_virtual_key"]
+    secret = key.split("-", 2)[2]
+    for near in (
+        f"pal-0a1b2c3d4e5-{secret}",
+        f"pal-0A1B2C3D4E5F-{secret}",
+        f"pal-0a1b2c3d4e5f-{secret[:39]}",
+        f"x{key}",
+        "a pal-friendly pat-down",
+    ):
+        assert Scanner().scan(f"see {near} here") == [], near
+
+
+# Shaped like `admin.token` / `admin.viewer_token`; built here so no secret scanner flags them.
+ADMIN_TOKEN = "/".join(["Op3rator-chosen", "admin+token"])
+VIEWER_TOKEN = "viewer." + "k4Wm" * 4
+
+
+def test_admin_tokens_are_an_exact_secret_kind() -> None:
+    s = Scanner(["secrets"], admin_tokens=[ADMIN_TOKEN, VIEWER_TOKEN, "short-token"])
+    # Glued to other characters (a URL's query, "Bearer" without its blank), the token's
+    # characters are the secret itself: no word boundary is asked for. The upper-cased copy is
+    # not a match: the admin API compares a token byte for byte, so a case-folded variant is a
+    # different string that opens nothing. A token under 16 characters is ignored.
+    text = (
+        f"Bearer {ADMIN_TOKEN}, https://gw/keys?t={VIEWER_TOKEN}&v=2 Bearer{ADMIN_TOKEN}; "
+        f"BEARER {ADMIN_TOKEN.upper()} short-token"
+    )
+    got = [(m.kind, m.category, text[m.start : m.end]) for m in s.scan(text)]
+    assert got == [
+        ("palisade_admin_token", "secret", ADMIN_TOKEN),
+        ("palisade_admin_token", "secret", VIEWER_TOKEN),
+        ("palisade_admin_token", "secret", ADMIN_TOKEN),
+    ]
+    assert s.redact(text).text == (
+        "Bearer [PALISADE_ADMIN_TOKEN_1], https://gw/keys?t=[PALISADE_ADMIN_TOKEN_2]&v=2 "
+        f"Bearer[PALISADE_ADMIN_TOKEN_1]; BEARER {ADMIN_TOKEN.upper()} short-token"
+    )
+    assert Scanner(["pii"], admin_tokens=[ADMIN_TOKEN]).scan(text) == []
+    with pytest.raises(ValueError, match="emial") as caught:
+        Scanner(["emial"], admin_tokens=[ADMIN_TOKEN])
+    assert ADMIN_TOKEN not in str(caught.value)
+    assert ADMIN_TOKEN not in repr(s) + repr(s.scan(text)) + repr(s.redact(text))
+
+
+def test_admin_tokens_offsets_are_characters() -> None:
+    token = "clé-d'accès-€-0042"
+    text = f"é😀{token}é"
+    [m] = Scanner(admin_tokens=[token]).scan(text)
+    assert text[m.start : m.end] == token
+
+
+@pytest.mark.parametrize("token", [ADMIN_TOKEN, VIEWER_TOKEN])
+def test_admin_token_split_across_two_chunks_is_held_back(token: str) -> None:
+    s = Scanner(["secrets"], admin_tokens=[ADMIN_TOKEN, VIEWER_TOKEN])
+    head, tail = "GET /admin/v1/keys?t=", "&v=2 done"
+    want = f"{head}[PALISADE_ADMIN_TOKEN_1]{tail}"
+    text = head + token + tail
+    for cut in range(len(text) + 1):
+        out, prefixes = _stream(s, [text[:cut], text[cut:]])
+        assert out == want, cut
+        # What was released after the first chunk never ends in a piece of the token.
+        assert not any(token[:k] in prefixes[0] for k in range(4, len(token))), cut
+    red = s.stream()
+    assert red.feed(head + token[:-1]) == head
+    assert red.held == len(token) - 1
+
+
 def test_config_errors_name_the_rule_only() -> None:
     with pytest.raises(ValueError, match=r'"ticket" is not a valid regular expression'):
         Scanner(custom_patterns={"ticket": "TCK-(\\d+"})
@@ -215,6 +302,8 @@ STREAM_TEXTS = [
     '.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"}',
     "x\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIr\n9zq+/w==\n-----END EC PRIVATE KEY-----\n"
     "536-22-1234 xoxb-123456789012-abcDEF123456",
+    "key pal-0a1b2c3d4e5f--Xq3_vB9kLm2nOp5qRs8tUv1wXy4zAb7dEf0hIj3kL_, token "
+    "pat-9f8e7d6c5b4a-Xq3_vB9kLm2nOp5qRs8tUv1wXy4zAb7dEf0hIj3kLm6; pal-friendly",
 ]
 
 

@@ -17,6 +17,8 @@ from tests.helpers.servers import free_port, start_process_server
 
 MOCK_KEY = "mock-provider-key"
 CLIENT_KEY = "client-side-key"
+# The admin API is on so that the `secrets` guardrails have an admin token to find.
+ADMIN_TOKEN = "e2e-admin-token-" + "Zq8" * 6
 
 
 @dataclass
@@ -82,6 +84,7 @@ def write_config(path: Path, gateway_port: int, mock_port: int, raw_port: int) -
 server: {{host: 127.0.0.1, port: {gateway_port}}}
 store: {{sqlite_path: {path.parent / "palisade.db"}}}
 auto_providers: false
+admin: {{token: {ADMIN_TOKEN}}}
 firewall: {{max_body_bytes: 65536}}
 upstream: {{connect_timeout_s: 2, read_timeout_s: 30}}
 providers:

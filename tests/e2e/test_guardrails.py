@@ -10,7 +10,8 @@ from typing import Any
 import openai
 import pytest
 
-from tests.e2e.conftest import CLIENT_KEY, Stack
+from palisade.identity import credentials
+from tests.e2e.conftest import ADMIN_TOKEN, CLIENT_KEY, Stack
 
 EMAIL = "jane.doe@example.com"
 PHONE = "+1 415 555 0132"
@@ -184,6 +185,49 @@ def test_blocked_request_never_reaches_the_provider(blocking: openai.OpenAI, sta
     assert stack.mock_requests() == []
 
 
+@pytest.mark.parametrize(
+    ("prefix", "kind"), [("pal", "palisade_virtual_key"), ("pat", "palisade_access_token")]
+)
+def test_own_credential_in_a_prompt_never_reaches_the_provider(
+    blocking: openai.OpenAI, stack: Stack, prefix: credentials.Kind, kind: str
+) -> None:
+    _, value, _ = credentials.issue(prefix)
+    stack.clear_mock()
+    with pytest.raises(openai.BadRequestError) as caught:
+        blocking.chat.completions.create(
+            model="mock-gpt", messages=user(f"The gateway refuses {value}, why?")
+        )
+    error = caught.value
+    assert (error.status_code, error.type, error.code) == (
+        400,
+        "guardrail_violation",
+        "secret_detected",
+    )
+    assert kind in error.message
+    assert value.split("-", 2)[2][:12] not in error.response.text
+    assert stack.mock_requests() == []
+
+
+def test_admin_token_is_blocked_on_the_way_in_and_redacted_on_the_way_back(
+    blocking: openai.OpenAI, redacted: openai.OpenAI, stack: Stack
+) -> None:
+    stack.clear_mock()
+    with pytest.raises(openai.BadRequestError) as caught:
+        blocking.chat.completions.create(
+            model="mock-gpt", messages=user(f"Is {ADMIN_TOKEN} the admin token?")
+        )
+    assert caught.value.code == "secret_detected"
+    assert "palisade_admin_token" in caught.value.message
+    assert ADMIN_TOKEN not in caught.value.response.text
+    assert stack.mock_requests() == []
+    answer = redacted.chat.completions.create(
+        model="mock-gpt",
+        messages=user("What is the admin token?"),
+        extra_body={"mock": {"reply": f"It is {ADMIN_TOKEN}."}},
+    )
+    assert answer.choices[0].message.content == "It is [PALISADE_ADMIN_TOKEN_1]."
+
+
 def test_pii_block_names_entity_types_not_values(blocking: openai.OpenAI, stack: Stack) -> None:
     stack.clear_mock()
     with pytest.raises(openai.BadRequestError) as caught:
@@ -235,6 +279,23 @@ def test_stream_block_never_leaks_a_fragment(
         model="mock-gpt", messages=user("key?"), stream=True, extra_body={"mock": mock}
     )
     assert streamed_text(stream) == f"{SPLIT_REPLY_HEAD}[OPENAI_API_KEY_1] keep it safe."
+
+
+ADMIN_REPLY_HEAD = "Log in at https://gw/admin/v1/keys?t="
+
+
+@pytest.mark.parametrize("cut", range(1, len(ADMIN_TOKEN)))
+def test_stream_admin_token_split_in_a_url_is_redacted(redacted: openai.OpenAI, cut: int) -> None:
+    # Glued into a URL and split across two provider chunks: held back, then redacted whole.
+    at = len(ADMIN_REPLY_HEAD) + cut
+    reply = f"{ADMIN_REPLY_HEAD}{ADMIN_TOKEN}&page=2 to see them."
+    mock = {"reply_chunks": [reply[:at], reply[at:]], "chunk_interval_ms": 0}
+    stream = redacted.chat.completions.create(
+        model="mock-gpt", messages=user("where?"), stream=True, extra_body={"mock": mock}
+    )
+    assert (
+        streamed_text(stream) == f"{ADMIN_REPLY_HEAD}[PALISADE_ADMIN_TOKEN_1]&page=2 to see them."
+    )
 
 
 # --- injection -------------------------------------------------------------------------------

@@ -41,7 +41,13 @@ class ScanPlan:
     mask_kinds: list[str]
 
     @classmethod
-    def build(cls, guardrails: Iterable[ScanGuardrail], *, response: bool) -> ScanPlan | None:
+    def build(
+        cls,
+        guardrails: Iterable[ScanGuardrail],
+        *,
+        response: bool,
+        admin_tokens: Sequence[str] = (),
+    ) -> ScanPlan | None:
         entities: list[str] = []
         patterns: dict[str, str] = {}
         keywords: dict[str, list[str]] = {}
@@ -61,7 +67,7 @@ class ScanPlan:
         if not action:
             return None
         return cls(
-            scanner=Scanner(entities, patterns or None, keywords or None),
+            scanner=Scanner(entities, patterns or None, keywords or None, list(admin_tokens)),
             action=action,
             owners=owners,
             redact_kinds=[k for k, a in action.items() if a in ("redact", "block")],
@@ -150,15 +156,21 @@ class ProxyGuards:
         )
 
     @classmethod
-    def build(cls, proxy: ProxyConfig) -> ProxyGuards:
+    def build(cls, proxy: ProxyConfig, *, admin_tokens: Sequence[str] = ()) -> ProxyGuards:
+        """`admin_tokens`: the admin API's tokens (`AdminConfig.tokens`), which a `secrets`
+        guardrail finds as the kind `palisade_admin_token`."""
         scans = [g for g in proxy.guardrails if isinstance(g, ScanGuardrail)]
         return cls(
             proxy=proxy,
             request_scan=ScanPlan.build(
-                (g for g in scans if g.applies_to("request")), response=False
+                (g for g in scans if g.applies_to("request")),
+                response=False,
+                admin_tokens=admin_tokens,
             ),
             response_scan=ScanPlan.build(
-                (g for g in scans if g.applies_to("response")), response=True
+                (g for g in scans if g.applies_to("response")),
+                response=True,
+                admin_tokens=admin_tokens,
             ),
             injection=tuple(g for g in proxy.guardrails if isinstance(g, InjectionGuardrail)),
             tool_policies=tuple(

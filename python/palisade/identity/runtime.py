@@ -88,7 +88,7 @@ def build_proxies(
         out[proxy.id] = (
             previous
             if previous is not None and previous.proxy == proxy
-            else ProxyGuards.build(proxy)
+            else ProxyGuards.build(proxy, admin_tokens=config.admin.tokens)
         )
     return out
 
