@@ -1,10 +1,10 @@
 """The firewall's JSON shape check through the Python binding, single-threaded.
 
-`json_depth(body, 64)` runs on every request body before it is parsed, so its cost is paid by
+`json_shape(body, 64)` runs on every request body before it is parsed, so its cost is paid by
 every request; `orjson.loads` of the same body (which follows it) is timed alongside as the
 yardstick. Realistic chat bodies (1 KB, 16 KB and 256 KB of messages, tool calls and tool
 schemas, one with the `\\uXXXX` escapes Python's encoder writes for non-ASCII text) and hostile
-ones (4 MB of `[`, objects of 100k keys, arrays of objects of 24 keys).
+ones (4 MB of `[`, objects of 100k keys, arrays of objects just past the hash threshold).
 Reports the median and best ns per body over several repeats of the process's CPU time, prints
 a table and writes `bench-results/core_shape.json`.
 
@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from palisade._core import json_depth
+from palisade._core import json_shape
 
 MAX_DEPTH = 64
 # The check must stay far below the parse it guards.
@@ -139,8 +139,8 @@ def main() -> None:
 
     rows = []
     for name, body in bodies().items():
-        answer = json_depth(body, MAX_DEPTH)
-        shape = per_call_ns(lambda b=body: json_depth(b, MAX_DEPTH), args.budget, args.repeats)  # type: ignore[misc]
+        answer = json_shape(body, MAX_DEPTH)
+        shape = per_call_ns(lambda b=body: json_shape(b, MAX_DEPTH), args.budget, args.repeats)  # type: ignore[misc]
         try:
             orjson.loads(body)
             parse: list[float] | None = per_call_ns(
@@ -164,7 +164,7 @@ def main() -> None:
             }
         )
 
-    print(f"json_depth(body, {MAX_DEPTH}) vs orjson.loads, CPU ns per body, {args.repeats} runs")
+    print(f"json_shape(body, {MAX_DEPTH}) vs orjson.loads, CPU ns per body, {args.repeats} runs")
     print(f"{'body':<26}{'bytes':>10}{'median':>12}{'best':>12}{'orjson':>13}{'share':>8}  answer")
     for r in rows:
         parse_ns = r["orjson_loads_ns_median"]
