@@ -8,7 +8,9 @@ ones (4 MB of `[`, objects of 100k keys, arrays of objects just past the hash th
 Reports the median and best ns per body over several repeats of the process's CPU time, prints
 a table and writes `bench-results/core_shape.json`.
 
-Benches report, tests assert: the exit code is 0 even when a target is missed.
+The check must stay far below the parse it guards (`share`); when it changes, time the old
+and the new version on the same machine, since a figure from another run says little on a
+shared one. Benches report, tests assert: the exit code is always 0.
 
     .venv/bin/python benches/core_shape.py
 """
@@ -29,8 +31,6 @@ import orjson
 from palisade._core import json_shape
 
 MAX_DEPTH = 64
-# The check must stay far below the parse it guards.
-TARGET_SHARE_OF_PARSE = 0.25
 RESULTS = Path("bench-results") / "core_shape.json"
 _PROSE = (
     "the gateway answers every request with the model's reply after checking it for secrets "
@@ -180,7 +180,6 @@ def main() -> None:
             {
                 "bench": "core_shape",
                 "max_depth": MAX_DEPTH,
-                "target_share_of_parse": TARGET_SHARE_OF_PARSE,
                 "rows": rows,
             },
             indent=2,
