@@ -1,9 +1,9 @@
 //! The keys of every object still open during a scan, to find a key repeated in one of them.
 //!
 //! All open objects share one stack of keys (an object's keys sit above its parent's, and
-//! leave with it), so a scan allocates a few buffers that grow and are reused, never one per
-//! key. A key is a slice of the input, unless it contains an escape: then its decoded text is
-//! appended to one shared buffer, which also shrinks back when the object closes.
+//! leave with it), kept on the stack for a typical body; a scan never allocates per key. A key
+//! is a slice of the input, unless it contains an escape: then its decoded text is appended to
+//! one shared buffer, which also shrinks back when the object closes.
 
 use hashbrown::HashTable;
 use smallvec::SmallVec;
@@ -143,7 +143,7 @@ impl Texts<'_> {
 pub(super) struct OpenObjects<'a> {
     texts: Texts<'a>,
     objects: SmallVec<[Object; INLINE_OBJECTS]>,
-    /// The keys of all open objects, innermost last: its tag, and where its text is.
+    /// The keys of all open objects, innermost last: each key's tag, and where its text is.
     keys: SmallVec<[(u64, (usize, usize)); INLINE_KEYS]>,
     index: Option<Index>,
     /// How many open objects use the index.

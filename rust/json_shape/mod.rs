@@ -16,9 +16,15 @@
 //! need nothing here (orjson 3.13, checked by the firewall's tests): a UTF-8 byte order mark,
 //! lone surrogate escapes, invalid UTF-8, raw control characters in strings, NaN and
 //! Infinity, numbers beyond f64's range, comments, trailing commas and trailing content are
-//! all refused. Integers beyond 64 bits are accepted and become the nearest f64, the value
-//! Go's encoding/json, serde_json and JavaScript's JSON.parse read too (only Python's json
-//! keeps every digit); no guardrail reads numbers, so that is left as it is.
+//! all refused. Integers beyond 64 bits are accepted and become the nearest f64, which is what
+//! Go's encoding/json (into an interface), serde_json (without arbitrary precision) and
+//! JavaScript's JSON.parse read too; only Python's json keeps every digit. No guardrail reads
+//! numbers, so that is left as it is.
+//!
+//! One differential is beyond a scan: Go's encoding/json fills a struct field from a key that
+//! matches it only when case is folded (`MESSAGES`, even `meſſages` with a long s), and the
+//! last such key wins. Keys that differ are not duplicates, so this is the dialect layer's to
+//! refuse, which knows the fields.
 //!
 //! It is a scan, not a validator: any bytes get an answer, and invalid JSON may get any
 //! answer, since orjson refuses it afterwards. Valid JSON gets the exact one.
