@@ -2,7 +2,7 @@
 in the package touches the extension directly, so this stub is the whole contract."""
 
 from collections.abc import Sequence
-from typing import Any, final
+from typing import Any, Literal, final
 
 __version__: str
 
@@ -242,14 +242,37 @@ def normalize_for_injection(text: str) -> str:
 
 # ---- json_shape --------------------------------------------------------------------------
 
-def json_depth(data: bytes, limit: int | None = None) -> int:
-    """Maximum nesting depth of objects and arrays in a JSON text: 0 for a scalar, 1 for `{}`
-    or `[1]`, 2 for `[{}]`. One byte scan that skips string contents (escapes included) and
-    allocates nothing; it does not validate, so any bytes get an answer (an unmatched closer
-    never takes the depth below 0, an unterminated string runs to the end). With `limit` (>= 0)
-    the scan stops at the first bracket that takes the depth above it and returns `limit + 1`,
-    so a hostile body costs no more than its first `limit + 1` brackets. Releases the GIL for
-    inputs of 16 KiB and more."""
+# One byte scan of a request body before it is parsed, for what a parser would spend long on
+# and for what parsers read differently (the gateway judges orjson's parse but forwards the
+# bytes). It skips string contents with memchr and allocates nothing for a typical body. It
+# does not validate: any bytes get an answer, and invalid JSON may get any answer (orjson
+# refuses it afterwards); valid JSON gets the exact one.
+
+@final
+class ShapeFault:
+    """Why a body failed `json_shape`: the first fault in the text, where the scan stopped."""
+
+    @property
+    def kind(self) -> Literal["too_deep", "duplicate_key", "nul_escape"]:
+        """What was found. "too_deep": an object or array opens deeper than `max_depth`.
+        "duplicate_key": an object repeats one of its keys (at any depth; keys compare as
+        decoded, so `"mess\\u0061ges"` repeats `"messages"`; keys of different objects never
+        clash). "nul_escape": a string holds the escape `\\u0000`."""
+    @property
+    def key(self) -> str | None:
+        """The repeated key, decoded, for "duplicate_key"; None otherwise. Never a value."""
+    @property
+    def offset(self) -> int:
+        """Byte offset into the body: of the opening bracket over the limit, of the repeated
+        key's opening quote, or of the backslash of `\\u0000`."""
+
+def json_shape(data: bytes, max_depth: int) -> ShapeFault | None:
+    """None when the body nests objects and arrays at most `max_depth` (>= 0) deep (0 for a
+    scalar, 1 for `{}` or `[1]`, 2 for `[{}]`), repeats no key within an object, and has no
+    `\\u0000` escape; else the first fault. Past a bracket over the limit nothing is read, so
+    a hostile body costs no more than its first `max_depth + 1` brackets. Linear in the size
+    of the body, objects of any number of keys included. Releases the GIL for inputs of 16 KiB
+    and more."""
 
 # ---- otlp --------------------------------------------------------------------------------
 

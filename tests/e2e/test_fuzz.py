@@ -24,7 +24,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import ResponseOutputItem, ResponseUsage
 from pydantic import TypeAdapter
 
-from palisade._core import json_depth
+from palisade._core import json_shape
 from tests.helpers.odd_bodies import (
     ANY_JSON,
     CHAT_BODY,
@@ -392,6 +392,9 @@ def test_at_the_limits_requests_still_pass(gateway: httpx.Client, route: str) ->
     message = {"role": "user", "content": [{"type": "text", "text": "hello", "x": filler}]}
     messages = [message] + [{"role": "user", "content": "hi"}] * (MAX_MESSAGES - 1)
     body = orjson.dumps({"model": MODEL, list_key: messages})
-    assert json_depth(body) == MAX_DEPTH
+    too_deep = json_shape(body, MAX_DEPTH - 1)
+    assert json_shape(body, MAX_DEPTH) is None
+    assert too_deep is not None
+    assert too_deep.kind == "too_deep"
     answer = send(gateway, path, Case(body))
     assert answer.status_code == 200, answer.text

@@ -1,4 +1,5 @@
-"""The firewall's JSON shape limits: nesting depth (on the raw bytes) and message counts."""
+"""The firewall's JSON shape limits: nesting depth, repeated keys and the parser differentials
+(on the raw bytes), and message counts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from palisade.config import FirewallConfig
 from palisade.errors import BadRequest
-from palisade.pipeline.firewall import check_messages, check_shape
+from palisade.pipeline.firewall import check_messages, check_shape, parse_json_object
 
 CONFIG = FirewallConfig(max_json_depth=4, max_messages=3)
 
@@ -74,6 +75,136 @@ def test_default_limit_fits_real_requests() -> None:
         ],
     }
     check_shape(orjson.dumps(request), FirewallConfig())
+
+
+# ---- parser differentials: the gateway judges orjson's parse but forwards the raw bytes -------
+
+SECRET = "sk-proj-" + "a1B2c3D4e5F6" * 4
+
+
+def _shape_then_parse(raw: bytes) -> None:
+    """The route's first two steps on a body."""
+    check_shape(raw, FirewallConfig())
+    parse_json_object(raw)
+
+
+def _refused(raw: bytes) -> BadRequest:
+    with pytest.raises(BadRequest) as caught:
+        _shape_then_parse(raw)
+    error = caught.value
+    assert (error.status, error.type) == (400, "invalid_request_error")
+    assert error.message.startswith("Palisade:")
+    return error
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # A first-wins provider would read the secret; orjson (last wins) reads "hi".
+        (
+            b'{"model": "x", "messages": [{"role": "user", "content": "%s"}], '
+            b'"messages": [{"role": "user", "content": "hi"}]}' % SECRET.encode()
+        ),
+        # The same with the second key escaped, which only a decoding comparison catches.
+        (
+            b'{"model": "x", "messages": [{"role": "user", "content": "%s"}], '
+            b'"mess\\u0061ges": [{"role": "user", "content": "hi"}]}' % SECRET.encode()
+        ),
+    ],
+)
+def test_a_smuggled_duplicate_messages_key_is_a_400(raw: bytes) -> None:
+    error = _refused(raw)
+    assert (error.code, error.param) == ("duplicate_key", "messages")
+    assert "repeats the key `messages` in one object" in error.message
+    assert "parsers disagree" in error.message
+    assert SECRET not in error.message
+
+
+def test_a_duplicate_deep_inside_is_a_400_naming_the_key() -> None:
+    raw = (
+        b'{"model": "x", "messages": [{"role": "user", "content": "hi"}, '
+        b'{"role": "user", "content": "%s", "content": "ok"}]}' % SECRET.encode()
+    )
+    error = _refused(raw)
+    assert (error.code, error.param) == ("duplicate_key", "content")
+    assert SECRET not in error.message
+
+
+def test_a_long_duplicate_key_is_echoed_cut_to_64_characters() -> None:
+    key = "k" * 63 + "é" + "x" * 1000
+    error = _refused(b'{"%s": 1, "%s": 2}' % (key.encode(), key.encode()))
+    assert error.param == key[:64]
+    assert f"`{key[:64]}`" in error.message
+    assert "x" not in error.message.split("`")[1]
+
+
+def test_the_same_key_in_different_objects_passes() -> None:
+    body = {
+        "model": "x",
+        "messages": [
+            {"role": "user", "content": "role"},
+            {"role": "assistant", "content": "messages", "name": "model"},
+        ],
+        "metadata": {"model": "x", "messages": "y"},
+    }
+    check_shape(orjson.dumps(body), FirewallConfig())
+
+
+def test_a_nul_escape_is_a_400() -> None:
+    # Scanners see `sk-proj-\x00…`, no key; a provider that drops the NUL sees a key.
+    raw = orjson.dumps({"model": "x", "messages": [{"role": "user", "content": "sk-\x00proj"}]})
+    error = _refused(raw)
+    assert error.code == "invalid_json"
+    assert "NUL" in error.message
+    assert "does not accept" in error.message
+    assert error.param is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # Refused by orjson itself (3.13), right after the shape check; each of these some
+        # provider parser reads (Python's json: NaN, Infinity, 1e400, lone surrogates, UTF-16).
+        b'\xef\xbb\xbf{"model": "x", "messages": []}',
+        b'{"model": "x", "messages": [{"role": "user", "content": "\\ud800"}]}',
+        b'{"model": "x", "messages": [{"role": "user", "content": "\\udc00\\ud800"}]}',
+        b'{"model": "x", "messages": [{"role": "user", "content": "\\ud83d\\u0041"}]}',
+        b'{"model": "x", "\\ud800": 1}',
+        b'{"model": "x", "messages": [{"role": "user", "content": "\xed\xa0\x80"}]}',
+        b'{"model": "x", "messages": [{"role": "user", "content": "\xff"}]}',
+        b'{"model": "x", "messages": [{"role": "user", "content": "a\x00b"}]}',
+        b'{"model": "x", "messages": [{"role": "user", "content": "a\x1fb"}]}',
+        b'{"model": "x", "temperature": NaN}',
+        b'{"model": "x", "temperature": Infinity}',
+        b'{"model": "x", "temperature": 1e400}',
+        b'{"model": "x", "max_tokens": ' + b"9" * 400 + b"}",
+        b'{"model": "x", "messages": []} {"messages": []}',
+        b'{"model": "x", "messages": []}\x00',
+        b'{"model": "x", /* note */ "messages": []}',
+        b'{"model": "x", "messages": [],}',
+        b"{'model': 'x'}",
+        '{"model": "x", "messages": []}'.encode("utf-16"),
+        '{"model": "x", "messages": []}'.encode("utf-16-le"),
+    ],
+)
+def test_differentials_orjson_refuses_are_a_400(raw: bytes) -> None:
+    assert _refused(raw).code == "invalid_json"
+
+
+def test_integers_beyond_64_bits_become_the_nearest_double() -> None:
+    # Accepted, as by Go's encoding/json, serde_json and JSON.parse, which read the same double
+    # (Python's json alone keeps every digit). No guardrail reads a number; limits read
+    # `max_tokens` only when it is an int, so this value falls back to the default reservation.
+    body = b'{"model": "x", "max_tokens": 18446744073709551616, "seed": -9223372036854775809}'
+    check_shape(body, FirewallConfig())
+    parsed = parse_json_object(body)
+    assert parsed["max_tokens"] == 18446744073709551616.0
+    assert isinstance(parsed["max_tokens"], float)
+    assert parsed["seed"] == -9223372036854775809.0
+    # Up to 64 bits they stay exact integers.
+    exact = parse_json_object(b'{"a": 18446744073709551615, "b": -9223372036854775808}')
+    assert exact == {"a": 2**64 - 1, "b": -(2**63)}
+    assert all(type(v) is int for v in exact.values())
 
 
 @pytest.mark.parametrize("key", ["messages", "input"])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 import orjson
 from starlette.requests import Request
 
-from palisade._core import json_depth
+from palisade._core import json_shape
 from palisade.config import FirewallConfig
 from palisade.disconnect import ClientDisconnected
 from palisade.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
@@ -70,16 +70,44 @@ def check_content_type(request: Request) -> None:
         )
 
 
+# A repeated key is echoed (keys name fields, they are not the user's text) up to this length.
+_SHOWN_KEY_CHARS = 64
+
+
 def check_shape(raw: bytes, config: FirewallConfig) -> None:
-    """Runs before parsing: a body of nested brackets is refused at the cost of a byte scan,
-    and the scan stops at the first bracket over the limit."""
+    """Runs before parsing, on the bytes the gateway forwards. A body of nested brackets is
+    refused at the cost of a byte scan that stops at the first bracket over the limit. What
+    parsers read differently is refused too, since the guardrails judge orjson's reading and
+    the provider makes its own: a repeated key (orjson keeps the last, some parsers the first)
+    and a NUL escape (text that passes through C strings ends at it)."""
     limit = config.max_json_depth
-    if json_depth(raw, limit) > limit:
-        raise BadRequest(
-            "Palisade: the request JSON nests objects and arrays more than "
-            f"{limit} levels deep, the gateway's limit.",
-            code="json_too_deep",
-        )
+    fault = json_shape(raw, limit)
+    if fault is None:
+        return
+    match fault.kind:
+        case "too_deep":
+            raise BadRequest(
+                "Palisade: the request JSON nests objects and arrays more than "
+                f"{limit} levels deep, the gateway's limit.",
+                code="json_too_deep",
+            )
+        case "duplicate_key":
+            key = (fault.key or "")[:_SHOWN_KEY_CHARS]
+            raise BadRequest(
+                f"Palisade: the request JSON repeats the key `{key}` in one object; duplicate "
+                "keys are refused because parsers disagree on which one wins.",
+                param=key,
+                code="duplicate_key",
+            )
+        case "nul_escape":
+            raise BadRequest(
+                "Palisade: the request JSON contains the escape \\u0000 (a NUL character), "
+                "which the gateway does not accept: a parser that stops at a NUL would read "
+                "less than the gateway checked.",
+                code="invalid_json",
+            )
+        case _:
+            assert_never(fault.kind)
 
 
 # Chat counts `messages`, the Responses API `input` items. An embeddings `input` list is
