@@ -26,7 +26,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Iterable
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,41 +66,38 @@ class BodyTimeout(GatewayError):
 
 
 class Exchange:
-    """`Exchange(app, body_timeout_s=..., body_min_rate=...)`: the ASGI app with the above."""
+    """`Exchange(app, body_timeout_s=..., body_min_rate=...)`: the ASGI app with the above.
+
+    It is on every request's path, hence the plain loops and attributes below: a request costs
+    one `_Body`, one coroutine while its body is read, a function call per `send` and a look at
+    its answer's header names."""
 
     def __init__(self, app: ASGIApp, *, body_timeout_s: float, body_min_rate: int) -> None:
         self.app = app
         self.body_timeout_s = body_timeout_s
         self.body_min_rate = body_min_rate
-        self._waiting: set[_Body] = set()
+        self.waiting: set[_Body] = set()
         self._sweeping = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = next_request_id()
-        scope[REQUEST_ID_KEY] = request_id
-        body = _Body(self, receive, scope, request_id.encode())
-        await self.app(scope, body.receive, body.make_send(send))
+        body = _Body(self, receive, send, scope)
+        await self.app(scope, body.receive, body.send)
 
-    def wait(self, body: _Body) -> None:
-        self._waiting.add(body)
+    def sweep_soon(self) -> None:
         if not self._sweeping:
             self._sweeping = True
             asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
 
-    def done(self, body: _Body) -> None:
-        self._waiting.discard(body)
-
     def _sweep(self) -> None:
-        now = asyncio.get_running_loop().time()
-        for body in [b for b in self._waiting if b.deadline <= now]:
+        now = time.monotonic()
+        for body in [b for b in self.waiting if b.deadline <= now]:
             body.expire()
         self._sweeping = False
-        if self._waiting:
-            self._sweeping = True
-            asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
+        if self.waiting:
+            self.sweep_soon()
 
 
 class _Body:
@@ -110,30 +108,41 @@ class _Body:
         "_receive",
         "_request_id",
         "_scope",
+        "_send",
         "_task",
         "complete",
         "deadline",
         "expired",
     )
 
-    def __init__(
-        self, exchange: Exchange, receive: Receive, scope: Scope, request_id: bytes
-    ) -> None:
+    def __init__(self, exchange: Exchange, receive: Receive, send: Send, scope: Scope) -> None:
         self._exchange = exchange
         self._receive = receive
+        self._send = send
         self._scope = scope
-        self._request_id = request_id
+        request_id = scope[REQUEST_ID_KEY] = next_request_id()
+        self._request_id = request_id.encode()
         self._task: asyncio.Task[object] | None = None
         self.complete = False
         self.expired = False
-        self.deadline = asyncio.get_running_loop().time() + exchange.body_timeout_s
+        self.deadline = 0.0
 
-    async def receive(self) -> Message:
+    def receive(self) -> Awaitable[Message]:
+        # Plain functions that hand back the server's own awaitable where they can: a coroutine
+        # of ours in between would cost a frame on every call.
         if self.complete:
             # Past the body, a read only waits for the client to leave: no deadline.
-            return await self._receive()
-        self._task = asyncio.current_task()
-        self._exchange.wait(self)
+            return self._receive()
+        return self._read()
+
+    async def _read(self) -> Message:
+        exchange = self._exchange
+        if self._task is None:
+            self._task = asyncio.current_task()
+            self.deadline = time.monotonic() + exchange.body_timeout_s
+        waiting = exchange.waiting
+        waiting.add(self)
+        exchange.sweep_soon()
         try:
             message = await self._receive()
         except asyncio.CancelledError:
@@ -143,15 +152,15 @@ class _Body:
             self._task.uncancel()
             raise BodyTimeout(
                 "Palisade: the request body did not arrive in time "
-                f"({self._exchange.body_timeout_s:g} s, then at least "
-                f"{self._exchange.body_min_rate} bytes per second).",
+                f"({exchange.body_timeout_s:g} s, then at least "
+                f"{exchange.body_min_rate} bytes per second).",
                 status=408,
             ) from None
         finally:
-            self._exchange.done(self)
+            waiting.discard(self)
         if message["type"] == "http.request":
             if message.get("more_body", False):
-                self.deadline += len(message.get("body", b"")) / self._exchange.body_min_rate
+                self.deadline += len(message.get("body", b"")) / exchange.body_min_rate
             else:
                 self.complete = True
         return message
@@ -161,19 +170,21 @@ class _Body:
             self.expired = True
             self._task.cancel()
 
-    def make_send(self, send: Send) -> Send:
-        async def send_with_head(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": self._head(message.get("headers", ()))}
-            await send(message)
-
-        return send_with_head
+    def send(self, message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start":
+            message["headers"] = self._head(message.get("headers", ()))
+        return self._send(message)
 
     def _head(self, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         out = list(headers)
-        if not any(name.lower() == _X_REQUEST_ID for name, _ in out):
-            out.append((_X_REQUEST_ID, self._request_id))
-        out.append((REQUEST_ID_HEADER, self._request_id))
+        request_id = self._request_id
+        # The length first: most names are not 12 bytes long, and lower() costs a new object.
+        for name, _ in out:
+            if len(name) == 12 and name.lower() == _X_REQUEST_ID:
+                break
+        else:
+            out.append((_X_REQUEST_ID, request_id))
+        out.append((REQUEST_ID_HEADER, request_id))
         if not self.complete and _may_leave_bytes(self._scope):
             out.append(_CLOSE)
         return out
