@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from palisade.exchange import REQUEST_ID_KEY, SWEEP_S, BodyTimeout, Exchange
+from palisade.exchange import REQUEST_ID_KEY, SWEEP_S, BodyTimeout, Exchange, stamp
 
 
 def scope(*headers: tuple[bytes, bytes], http_version: str = "1.1") -> Scope:
@@ -162,3 +162,19 @@ async def test_lifespan_passes_through() -> None:
 
     await exchange(app)({"type": "lifespan"}, feeder(), Sink())
     assert seen == ["lifespan"]
+
+
+async def test_a_head_stamped_by_the_route_is_not_stamped_again() -> None:
+    stamped: list[tuple[bytes, bytes]] = [(b"content-type", b"application/json")]
+    stamp(stamped, "req_route", has_x_request_id=False)
+    app, _ = answering(200, read=True, headers=stamped)
+    sink = Sink()
+    await exchange(app)(scope(BODY), feeder({"type": "http.request", "body": b"{}"}), sink)
+    assert sink.headers[b"x-palisade-request-id"] == [b"req_route"]
+    assert sink.headers[b"x-request-id"] == [b"req_route"]
+
+
+def test_stamp_keeps_the_providers_request_id() -> None:
+    headers: list[tuple[bytes, bytes]] = [(b"X-Request-Id", b"req_provider")]
+    stamp(headers, "req_ours", has_x_request_id=True)
+    assert headers == [(b"X-Request-Id", b"req_provider"), (b"x-palisade-request-id", b"req_ours")]

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from palisade._core import SseEvent, SseParser
 from palisade.disconnect import ClientDisconnected, DisconnectWatch, ShuttingDown
 from palisade.errors import UpstreamTimeout, UpstreamUnreachable
+from palisade.exchange import stamp
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.guard_out import StreamBlocked, StreamGuard, guard_answer
 from palisade.upstream.client import RawHeaders, client_headers
@@ -41,6 +42,7 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     ctx.status = resp.status
     assert ctx.target is not None
     headers = client_headers(resp.raw_headers, ctx.target.provider)
+    stamp(headers, ctx.request_id, has_x_request_id="x-request-id" in resp.headers)
     content_type = resp.headers.get("content-type", "")
     if resp.status == 200 and content_type.startswith("text/event-stream"):
         return SseResponse(_stream(ctx, resp), headers, resp, ctx)
