@@ -85,7 +85,7 @@ class ProxySection(BaseModel):
         "digits and `-`, and not a route word (`v1`, `openai`, `models`, `admin`, ...)",
         shown="from `name`",
     )
-    description: Text = key("", "free text for operators")
+    description: Text = key("", "free text for operators", shown="")
     guardrails: list[Text] = key([], "names of guardrails (see [Guardrails](#guardrails))")
     auth: list[AuthMethod] = key(
         [],
