@@ -588,3 +588,17 @@ def test_choices_from_the_environment_are_not_echoed() -> None:
     assert "store.on_redis_failure: must be one of" in text
     assert "hunter2" not in text
     assert "99999" not in text
+
+
+def test_run_time_defaults_are_the_file_defaults() -> None:
+    # The run-time types that are not the file's models keep their own defaults (code builds
+    # them directly); they must say what the file's defaults say.
+    from palisade.config import ProviderConfig, TracingConfig
+    from palisade.config.observability import TracingSection
+    from palisade.config.providers import ProviderSection
+
+    assert TracingSection().build() == TracingConfig()
+    assert ProviderSection(base_url="http://x").build("p") == ProviderConfig(
+        name="p", base_url="http://x"
+    )
+    assert parse({}) == Config(source="t.yaml")

@@ -76,7 +76,7 @@ def _explain(e: ErrorDetails, root: Any, taint: Taint, prefix: str) -> Problem:
     if kind in ("model_type", "model_attributes_type", "dataclass_type", "dict_type"):
         return path, f"must be a mapping, not {type_name(value)}"
     if kind in ("list_type", "tuple_type"):
-        item = get_args(_strip(at))[:1]
+        item = get_args(strip_type(at))[:1]
         what = "a list of strings" if item == (str,) else "a list"
         return path, f"must be {what}, not {type_name(value)}"
     if kind == "string_type":
@@ -113,11 +113,11 @@ def fields_of(model: Any) -> dict[str, Any]:
     return fields
 
 
-def _is_model(tp: Any) -> bool:
+def is_model(tp: Any) -> bool:
     return isinstance(tp, type) and (issubclass(tp, BaseModel) or is_dataclass(tp))
 
 
-def _strip(tp: Any) -> Any:
+def strip_type(tp: Any) -> Any:
     """Annotated[X, ...] -> X and X | None -> X."""
     while True:
         if get_origin(tp) is Annotated:
@@ -132,9 +132,9 @@ def _strip(tp: Any) -> Any:
 
 
 def _union_members(tp: Any) -> list[Any]:
-    tp = _strip(tp)
+    tp = strip_type(tp)
     if get_origin(tp) in (Union, types.UnionType):
-        return [a for a in get_args(tp) if _is_model(a)]
+        return [a for a in get_args(tp) if is_model(a)]
     return []
 
 
@@ -148,7 +148,7 @@ def _tags(tp: Any) -> list[str]:
 def _literal_values(field: Any) -> tuple[str, ...]:
     if field is None:
         return ()
-    annotation = _strip(field.annotation)
+    annotation = strip_type(field.annotation)
     return get_args(annotation) if get_origin(annotation) is Literal else ()
 
 
@@ -157,7 +157,7 @@ def _locate(root: Any, loc: Iterable[str | int], prefix: str) -> tuple[str, Any,
     leaves the models) and the model that holds the last key."""
     path, tp, parent = prefix, root, None
     for part in loc:
-        tp = _strip(tp)
+        tp = strip_type(tp)
         if part == "[key]":  # the key of a mapping, not a value under it
             continue
         members = _union_members(tp)
@@ -169,7 +169,7 @@ def _locate(root: Any, loc: Iterable[str | int], prefix: str) -> tuple[str, Any,
             continue
         origin, args = get_origin(tp), get_args(tp)
         path = join(path, part)
-        if _is_model(tp):
+        if is_model(tp):
             parent, field = tp, fields_of(tp).get(str(part))
             tp = field.rebuild_annotation() if field is not None else None
         elif origin is dict and args:
