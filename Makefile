@@ -60,6 +60,7 @@ lint: $(VENV)/.ext
 	$(VENV)/bin/ruff check python tests benches
 	$(VENV)/bin/ruff format --check python tests benches
 	$(VENV)/bin/mypy
+	$(PY) -m palisade.config.doc --check
 	cargo fmt --check
 	cargo clippy --quiet --all-targets -- -D warnings
 
