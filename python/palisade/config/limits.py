@@ -91,18 +91,11 @@ def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
-def _distinct(scope: list[LimitScope]) -> list[LimitScope]:
-    for value in scope:
-        if scope.count(value) > 1:
-            raise problem(f"{value!r} is named twice")
-    return scope
-
-
 class LimitSection(BaseModel):
     model_config = SECTION
 
     name: RequiredText
-    scope: Annotated[list[LimitScope], BeforeValidator(_one_or_many), AfterValidator(_distinct)]
+    scope: Annotated[list[LimitScope], BeforeValidator(_one_or_many)]
     rpm: PositiveInt | None = None
     tpm: PositiveInt | None = None
     proxies: list[Text] = []
@@ -159,6 +152,10 @@ def build_limits(
     sections: Sequence[LimitSection], proxies: Sequence[ProxyConfig], problems: list[Problem]
 ) -> tuple[RateLimitConfig, ...]:
     _names(sections, "limits", problems)
+    for i, s in enumerate(sections):
+        for j, value in enumerate(s.scope):
+            if value in s.scope[:j]:
+                problems.append((f"limits[{i}].scope[{j}]", f"{value!r} is named twice"))
     return tuple(
         RateLimitConfig(
             name=s.name,
