@@ -34,9 +34,18 @@ class _FileSchema(GenerateJsonSchema):
 
 
 def config_schema() -> dict[str, Any]:
-    schema = ConfigFile.model_json_schema(schema_generator=_FileSchema)
+    schema = _without_readme_hints(ConfigFile.model_json_schema(schema_generator=_FileSchema))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **schema,
         "title": "palisade.yaml",
     }
+
+
+def _without_readme_hints(value: Any) -> Any:
+    # `x-default`, `x-key`, `x-leaf` shape the README's table (config.doc); editors need none.
+    if isinstance(value, dict):
+        return {k: _without_readme_hints(v) for k, v in value.items() if not k.startswith("x-")}
+    if isinstance(value, list):
+        return [_without_readme_hints(v) for v in value]
+    return value
