@@ -59,7 +59,7 @@ def _flag(value: object) -> bool:
     return value
 
 
-def _empty_is_none(value: object) -> object:
+def empty_is_none(value: object) -> object:
     # `token: ${ADMIN_TOKEN:-}` unset means "no token", not an empty one.
     return None if value == "" else value
 
@@ -83,6 +83,10 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _optional_http_url(value: str | None) -> str | None:
+    return None if value is None else _http_url(value)
+
+
 def _required_text(value: str) -> str:
     if not value:
         raise problem("is required")
@@ -99,10 +103,9 @@ Port = Annotated[int, BeforeValidator(_number), AfterValidator(_port)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Text = str
 RequiredText = Annotated[str, AfterValidator(_required_text)]
-OptionalText = Annotated[str | None, BeforeValidator(_empty_is_none)]
+OptionalText = Annotated[str | None, BeforeValidator(empty_is_none)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 OptionalHttpUrl = Annotated[
-    str | None,
-    BeforeValidator(_empty_is_none),
-    AfterValidator(lambda v: None if v is None else _http_url(v)),
+    str | None, BeforeValidator(empty_is_none), AfterValidator(_optional_http_url)
 ]
+Number = Annotated[float, BeforeValidator(_number)]

@@ -12,6 +12,7 @@ from palisade.config.fields import (
     SECTION,
     Flag,
     Fraction,
+    Number,
     OptionalHttpUrl,
     PositiveInt,
     Text,
@@ -44,7 +45,7 @@ class LoggingConfig:
         64 * 1024,
         "each stored body is cut there (`request_bytes` / `response_bytes` keep the full sizes)",
     )
-    retention_days: Annotated[float, AfterValidator(_retention)] = key(
+    retention_days: Annotated[Number, AfterValidator(_retention)] = key(
         30.0, "records older than this are deleted (checked every 10 minutes); `0` keeps them"
     )
     queue_size: PositiveInt = key(

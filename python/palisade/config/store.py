@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator
 from pydantic.dataclasses import dataclass
 
-from palisade.config.fields import SECTION, OptionalText, PositiveFloat, Text, key, problem
+from palisade.config.fields import (
+    SECTION,
+    OptionalText,
+    PositiveFloat,
+    Text,
+    empty_is_none,
+    key,
+    problem,
+)
 
 
 def _redis_url(value: str | None) -> str | None:
@@ -17,11 +25,7 @@ def _redis_url(value: str | None) -> str | None:
     return value
 
 
-def _empty_is_none(value: object) -> object:
-    return None if value == "" else value
-
-
-RedisUrl = Annotated[str | None, BeforeValidator(_empty_is_none), AfterValidator(_redis_url)]
+RedisUrl = Annotated[str | None, BeforeValidator(empty_is_none), AfterValidator(_redis_url)]
 
 
 @dataclass(frozen=True, config=SECTION)
