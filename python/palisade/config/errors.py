@@ -69,7 +69,7 @@ def _explain(e: ErrorDetails, root: Any, taint: Taint, prefix: str) -> Problem:
     if kind == "palisade":
         return path, str(ctx["hidden"] if quiet else ctx["shown"])
     if kind == "missing":
-        return path, "is required"
+        return path, "is required" + _choices(at)
     if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         known = ", ".join(sorted(fields_of(parent))) if parent is not None else ""
         return path, f"unknown key (known keys: {known})" if known else "unknown key"
@@ -104,6 +104,17 @@ def _explain(e: ErrorDetails, root: Any, taint: Taint, prefix: str) -> Problem:
     # Not worded here yet: pydantic's own message, which names the expectation, not the value.
     msg = e["msg"]
     return path, msg[:1].lower() + msg[1:]
+
+
+def _choices(tp: Any) -> str:
+    """` (one of a, b)` or ` (a list of a, b)` when the key takes fixed words, else ``."""
+    tp = strip_type(tp)
+    if get_origin(tp) is Literal:
+        return f" (one of {', '.join(map(str, get_args(tp)))})"
+    item = strip_type(get_args(tp)[0]) if get_origin(tp) in (list, tuple) else None
+    if get_origin(item) is Literal:
+        return f" (a list of {', '.join(map(str, get_args(item)))})"
+    return ""
 
 
 def fields_of(model: Any) -> dict[str, Any]:
