@@ -8,9 +8,9 @@ came from the environment.
 Validation is pydantic's (v2), not msgspec's: msgspec stops at the first error, and an operator
 fixing a file wants all of them. Speed does not decide it: the file is read once per process.
 Measured on the repository's palisade.yaml (2 shared cores, other load running, medians of 300):
-a load takes 1.6-1.9 ms against 1.7-2.0 ms with the old hand-written reader, PyYAML's parse
-(~1.4 ms) being most of both; importing the package costs ~180-200 ms against ~60 ms, pydantic's
-import and the models' schemas being the difference.
+a load takes 1.5-1.9 ms against 1.5-2.0 ms with the old hand-written reader, PyYAML's parse
+(~1.4 ms) being most of both; importing the package costs ~180-230 ms against ~60-70 ms,
+pydantic's import and the models' schemas being the difference.
 """
 
 from __future__ import annotations
