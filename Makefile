@@ -10,7 +10,7 @@ CONFIG ?= palisade.yaml
 MOCK_PORT ?= 9100
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: run test lint bench mock fmt clean redis-server sqlite-dev
+.PHONY: run test lint bench mock fmt docs clean redis-server sqlite-dev
 
 # Dependencies, read from pyproject.toml so that the pins live in one place.
 $(VENV)/.deps: pyproject.toml
@@ -60,6 +60,7 @@ lint: $(VENV)/.ext
 	$(VENV)/bin/ruff check python tests benches
 	$(VENV)/bin/ruff format --check python tests benches
 	$(VENV)/bin/mypy
+	$(PY) -m palisade.config.doc --check
 	cargo fmt --check
 	cargo clippy --quiet --all-targets -- -D warnings
 
@@ -67,6 +68,10 @@ fmt: $(VENV)/.deps
 	$(VENV)/bin/ruff format python tests benches
 	$(VENV)/bin/ruff check --fix python tests benches
 	cargo fmt
+
+# The README's configuration reference, from the config models' field descriptions.
+docs: $(VENV)/.ext
+	$(PY) -m palisade.config.doc
 
 bench: $(VENV)/.ext
 	command -v wrk >/dev/null || { \

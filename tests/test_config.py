@@ -296,7 +296,7 @@ def tool_rules(*rules: object, kind: str = TOOLS) -> dict[str, object]:
             {"guardrails": {"g": {"type": "injection", "targets": ["user", "system"]}}},
             "guardrails.g.targets[1]: must be one of user, tool",
         ),
-        (tool_rules({"tool": "x"}), "guardrails.t.rules[0]: a rule needs `tool` and `action`"),
+        (tool_rules({"tool": "x"}), "guardrails.t.rules[0].action: is required"),
         (
             tool_rules({"tool": "x", "action": "trust"}),
             "guardrails.t.rules[0].action: must be one of allow, block, "
@@ -523,3 +523,82 @@ def test_a_proxy_from_the_admin_api_is_not_interpolated() -> None:
     assert proxy.description == "${HOME}"
     with pytest.raises(ConfigError, match="proxy: name: is required"):
         parse_proxy({}, {}, source="proxy")
+
+
+def test_every_error_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(
+            {
+                "server": {"port": 70000, "prot": 1},
+                "firewall": {"max_body_bytes": 0},
+                "providers": {"p": {}},
+                "guardrails": {"g": {"type": "pii", "action": "shred"}},
+                "proxies": [{"name": "a", "guardrails": ["nope"]}],
+                "limits": [{"name": "x", "scope": [], "rpm": 1, "proxies": ["b"]}],
+            }
+        )
+    lines = str(info.value).splitlines()
+    assert all(line.startswith("t.yaml: ") for line in lines)
+    for expected in (
+        "server.port: must be a port number",
+        "server.prot: unknown key",
+        "firewall.max_body_bytes: must be greater than 0",
+        "providers.p.base_url: is required",
+        "guardrails.g.action: must be one of",
+        # The proxy's own reference is checked although other sections failed; the guardrail
+        # section it leans on failed, so whether `nope` exists is not guessed at.
+        "limits[0].proxies[0]: no proxy has the id 'b'",
+    ):
+        assert any(expected in line for line in lines), (expected, lines)
+    assert not any("nope" in line for line in lines)
+    assert len(info.value.problems) == len(lines) == 6
+
+
+def test_cross_section_errors_are_all_reported() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(
+            {
+                "proxies": [{"name": "a", "guardrails": ["x", "y"]}, {"name": "A"}],
+                "default_proxy": "zz",
+            }
+        )
+    text = str(info.value)
+    for expected in (
+        "proxies[0].guardrails[0]: no guardrail is named 'x'",
+        "proxies[0].guardrails[1]: no guardrail is named 'y'",
+        "proxies[1].id: 'a' is used by another proxy",
+        "default_proxy: names no proxy: 'zz'",
+    ):
+        assert expected in text
+
+
+def test_choices_from_the_environment_are_not_echoed() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse(
+            {
+                "guardrails": {"g": {"type": "pii", "action": "${ACTION}"}},
+                "server": {"port": "${PORT}"},
+                "store": {"on_redis_failure": "${MODE:-x}"},
+            },
+            {"ACTION": "hunter2", "PORT": "99999"},
+        )
+    text = str(info.value)
+    assert "guardrails.g.action: must be one of block, redact, mask, flag" in text
+    assert "server.port: must be a port number" in text
+    assert "store.on_redis_failure: must be one of" in text
+    assert "hunter2" not in text
+    assert "99999" not in text
+
+
+def test_run_time_defaults_are_the_file_defaults() -> None:
+    # The run-time types that are not the file's models keep their own defaults (code builds
+    # them directly); they must say what the file's defaults say.
+    from palisade.config import ProviderConfig, TracingConfig
+    from palisade.config.observability import TracingSection
+    from palisade.config.providers import ProviderSection
+
+    assert TracingSection().build() == TracingConfig()
+    assert ProviderSection(base_url="http://x").build("p") == ProviderConfig(
+        name="p", base_url="http://x"
+    )
+    assert parse({}) == Config(source="t.yaml")

@@ -1,4 +1,4 @@
-"""`palisade serve | mock-upstream | keys | logs`."""
+"""`palisade serve | mock-upstream | keys | logs | config check | config schema`."""
 
 from __future__ import annotations
 
@@ -45,6 +45,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new rows")
     logs.set_defaults(run=_logs)
 
+    config = commands.add_parser("config", help="check palisade.yaml or print its JSON Schema")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    check = config_commands.add_parser(
+        "check",
+        help="validate a config file",
+        description="Exit 0 with one line if FILE is valid, else exit 2 with every error.",
+    )
+    check.add_argument("file", metavar="FILE", help="path to palisade.yaml")
+    check.set_defaults(run=_config_check)
+    schema = config_commands.add_parser(
+        "schema", help="print the JSON Schema of palisade.yaml (for editors)"
+    )
+    schema.set_defaults(run=_config_schema)
+
     from palisade.mock import server as mock_server
 
     mock = commands.add_parser("mock-upstream", help="run the mock OpenAI-compatible provider")
@@ -67,6 +81,33 @@ def _mock_upstream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_failed(exc: ConfigError) -> int:
+    for line in str(exc).splitlines():
+        print(f"palisade: {line}", file=sys.stderr)
+    return 2
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.file)
+    except ConfigError as exc:
+        return _config_failed(exc)
+    print(
+        f"{args.file}: OK ({len(config.providers)} providers, {len(config.proxies)} proxies, "
+        f"{len(config.guardrails)} guardrails)"
+    )
+    return 0
+
+
+def _config_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from palisade.config.schema import config_schema
+
+    print(json.dumps(config_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
 def _logs(args: argparse.Namespace) -> int:
     from palisade import logs_cli
 
@@ -76,8 +117,7 @@ def _logs(args: argparse.Namespace) -> int:
             try:
                 db = load_config(args.config).store.sqlite_path
             except ConfigError as exc:
-                print(f"palisade: {exc}", file=sys.stderr)
-                return 2
+                return _config_failed(exc)
         else:
             db = StoreConfig().sqlite_path
     return logs_cli.run(args, db)
@@ -88,8 +128,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        print(f"palisade: {exc}", file=sys.stderr)
-        return 2
+        return _config_failed(exc)
     workers = args.workers or config.server.workers
     if workers < 1:
         print("palisade: --workers must be at least 1", file=sys.stderr)

@@ -1,0 +1,111 @@
+"""`logging`, `metrics` and `tracing`: what the gateway records about each request."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel
+from pydantic.dataclasses import dataclass
+
+from palisade.config.fields import (
+    SECTION,
+    Flag,
+    Fraction,
+    Number,
+    OptionalHttpUrl,
+    PositiveInt,
+    Text,
+    key,
+    problem,
+)
+
+
+def _retention(value: float) -> float:
+    if value < 0:
+        raise problem(f"must be 0 (keep) or more, not {value}", "must be 0 (keep) or more")
+    return value
+
+
+@dataclass(frozen=True, config=SECTION)
+class LoggingConfig:
+    """The interaction log: one record per request, written to `store.sqlite_path` off the
+    request path."""
+
+    enabled: Flag = key(
+        True,
+        "write an interaction record per request (see [Observability](#observability))",
+    )
+    bodies: Flag = key(
+        True,
+        "keep the request (as the provider saw it) and response (as the client got it) bodies "
+        "in the record",
+    )
+    max_body_bytes: PositiveInt = key(
+        64 * 1024,
+        "each stored body is cut there (`request_bytes` / `response_bytes` keep the full sizes)",
+    )
+    retention_days: Annotated[Number, AfterValidator(_retention)] = key(
+        30.0, "records older than this are deleted (checked every 10 minutes); `0` keeps them"
+    )
+    queue_size: PositiveInt = key(
+        10_000,
+        "records waiting for the writer, per worker; beyond, a record is dropped and counted",
+    )
+
+
+@dataclass(frozen=True, config=SECTION)
+class MetricsConfig:
+    enabled: Flag = key(True, "Prometheus metrics at `/metrics` (off: 404 and no per-request work)")
+    # Later values are reported as `other`: label values come from clients.
+    max_agent_labels: PositiveInt = key(
+        100,
+        "distinct `external_agent_id` label values per worker; later ones are counted as `other`",
+    )
+    max_model_labels: PositiveInt = key(100, "the same for `model` (model names come from clients)")
+
+
+OtlpProtocol = Literal["http/json", "http/protobuf"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TracingConfig:
+    otlp_endpoint: str | None = None
+    otlp_protocol: OtlpProtocol = "http/json"
+    otlp_headers: tuple[tuple[str, str], ...] = ()
+    service_name: str = "palisade"
+    sample_ratio: float = 1.0
+
+
+class TracingSection(BaseModel):
+    model_config = SECTION
+
+    # None: no spans at all, so no cost.
+    otlp_endpoint: OptionalHttpUrl = key(
+        None,
+        "OTLP/HTTP traces URL, e.g. `http://collector:4318/v1/traces`; unset → no spans, no cost",
+        shown="none (off)",
+    )
+    otlp_protocol: OtlpProtocol = key(
+        "http/json",
+        "`http/json` (the gateway's encoder, a few µs per span) or `http/protobuf` (the SDK's, "
+        "~70 µs per span)",
+    )
+    # A mapping in the file, pairs at run time: header order is kept and nothing mutates it.
+    otlp_headers: dict[str, Text] = key(
+        {}, "headers sent with each export (e.g. `authorization: Bearer ${OTEL_TOKEN}`)"
+    )
+    service_name: Text = key("palisade", "the `service.name` resource attribute")
+    sample_ratio: Fraction = key(
+        1.0,
+        "share of traces started here that are kept; a client's `traceparent` decides for its own",
+    )
+
+    def build(self) -> TracingConfig:
+        return TracingConfig(
+            otlp_endpoint=self.otlp_endpoint,
+            otlp_protocol=self.otlp_protocol,
+            otlp_headers=tuple(self.otlp_headers.items()),
+            service_name=self.service_name,
+            sample_ratio=self.sample_ratio,
+        )
