@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from palisade._core import SseEvent, SseParser
 from palisade.disconnect import ClientDisconnected, DisconnectWatch, ShuttingDown
-from palisade.errors import UpstreamTimeout, UpstreamUnreachable
+from palisade.errors import GatewayError, UpstreamTimeout, UpstreamUnreachable
 from palisade.exchange import stamp
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.guard_out import StreamBlocked, StreamGuard, guard_answer
@@ -30,11 +30,17 @@ from palisade.upstream.client import RawHeaders, client_headers
 
 log = logging.getLogger("palisade.upstream")
 
-_STREAM_BROKEN = orjson.dumps(
+
+def _error_event(error: GatewayError) -> bytes:
+    """An error as the last event of an OpenAI stream: the SDKs raise on it."""
+    return b"data: " + orjson.dumps(error.body()) + b"\n\n"
+
+
+_STREAM_BROKEN = _error_event(
     UpstreamUnreachable(
         "Palisade: the provider's stream broke off before it was complete.",
         code="upstream_stream_interrupted",
-    ).body()
+    )
 )
 
 
@@ -115,12 +121,11 @@ class SseResponse(Response):
             self.ctx.error_code = self.ctx.error_code or "client_disconnected"
         except ShuttingDown as exc:
             # The shutdown grace is over: an error event, never a clean end.
-            self.upstream.close()
             self.ctx.error_code = exc.code
             if not started:
                 await exc.to_response()(scope, receive, send)
                 return
-            event = b"data: " + orjson.dumps(exc.body()) + b"\n\n"
+            event = _error_event(exc)
             self.sent.append(event)
             with contextlib.suppress(OSError):
                 await send({"type": "http.response.body", "body": event, "more_body": False})
@@ -142,7 +147,7 @@ async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIte
                     out = _guarded(ctx, guard, events)
                 except StreamBlocked as blocked:
                     ctx.error_code = blocked.error.code
-                    yield b"data: " + orjson.dumps(blocked.error.body()) + b"\n\n"
+                    yield _error_event(blocked.error)
                     return
                 if out:
                     yield out
@@ -158,13 +163,12 @@ async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIte
         if parser.finish():
             log.warning("stream from %s ended mid-event", _provider(ctx))
             ctx.error_code = "upstream_stream_interrupted"
-            yield b"data: " + _STREAM_BROKEN + b"\n\n"
+            yield _STREAM_BROKEN
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("stream from %s broke off: %s", _provider(ctx), type(exc).__name__)
-        ctx.error_code = "upstream_stream_interrupted"
         # The client must see an error, not a clean end: the SDKs raise on an `error` event.
         ctx.error_code = "upstream_stream_interrupted"
-        yield b"data: " + _STREAM_BROKEN + b"\n\n"
+        yield _STREAM_BROKEN
     finally:
         # Cancellation (client gone) lands here too: closing drops the upstream connection,
         # which is how the provider learns to stop generating.
