@@ -61,7 +61,8 @@ from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.admission import Admission
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.limits import Limits
-from palisade.pricing import PriceTable
+from palisade.pricing import PriceTable, Usage
+from palisade.providers.openai import CHAT
 from palisade.store.memory import MemoryStore
 from palisade.store.redis import RedisStore
 
@@ -96,7 +97,7 @@ BODY = {
     ],
     "max_tokens": 64,
 }
-USAGE = {"prompt_tokens": 40, "completion_tokens": 20, "total_tokens": 60}
+USAGE = Usage(40, 20)
 HEADERS = {
     "content-type": "application/json",
     "x-archestra-agent-id": "bench-agent",
@@ -188,7 +189,7 @@ def config() -> Config:
 
 def context(cfg: Config, proxy: str) -> RequestContext:
     guards = ProxyGuards.build(next(p for p in cfg.proxies if p.id == proxy))
-    ctx = RequestContext(endpoint="chat/completions", guards=guards, proxy_id=proxy)
+    ctx = RequestContext(surface=CHAT, guards=guards, proxy_id=proxy)
     ctx.body, ctx.raw_body, ctx.model = dict(BODY), orjson.dumps(BODY), "gpt-4o"
     ctx.agent_id, ctx.user_id = "bench-agent", "bench-user"
     return ctx

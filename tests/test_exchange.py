@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from palisade.exchange import REQUEST_ID_KEY, SWEEP_S, BodyTimeout, Exchange, stamp
+from palisade.exchange import REQUEST_ID_KEY, SWEEP_S, BodyTimeout, Deadlines, Exchange, stamp
 
 
 def scope(*headers: tuple[bytes, bytes], http_version: str = "1.1") -> Scope:
@@ -64,7 +64,7 @@ def answering(status: int, *, read: bool, headers: list[tuple[bytes, bytes]] | N
 
 
 def exchange(app: Any, timeout_s: float = 5.0, min_rate: int = 1000) -> Exchange:
-    return Exchange(app, body_timeout_s=timeout_s, body_min_rate=min_rate)
+    return Exchange(app, Deadlines(timeout_s, min_rate))
 
 
 BODY = (b"content-length", b"2")

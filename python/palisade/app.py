@@ -9,22 +9,30 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.routing import BaseRoute, Route
 
 from palisade.config import Config, load_config
 from palisade.errors import GatewayError, InternalError, NotFound
-from palisade.exchange import Exchange
+from palisade.exchange import (
+    REQUEST_ID_KEY,
+    Deadlines,
+    Exchange,
+    close_header,
+    may_leave_bytes,
+    next_request_id,
+    stamped,
+)
 from palisade.gateway import Gateway
 from palisade.identity import runtime as identity
 from palisade.pipeline.admission import Admission, open_store
 from palisade.pipeline.record import Recording
+from palisade.pipeline.run import Generation
 from palisade.pricing import PriceTable
 from palisade.routes import admin, interactions, oauth, openai, ops
 from palisade.shutdown import Shutdown
@@ -75,19 +83,23 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             recording.drain()
             await run_in_threadpool(recording.stop)
 
-    return _App(
-        config,
-        routes=[
-            *openai.routes("/v1"),
-            *openai.routes("/v1/openai"),
-            *ops.routes(),
-            *oauth.routes(),
-            *admin.routes(),
-            *interactions.routes(),
-            # A proxy id in the URL; after the fixed routes, which they would otherwise shadow.
-            *openai.routes("/v1/openai/{proxy}"),
-            *openai.routes("/{proxy}"),
-        ],
+    deadlines = Deadlines(config.firewall.body_timeout_s, config.firewall.body_min_rate)
+    return Starlette(
+        routes=_exchanged(
+            [
+                *openai.routes("/v1"),
+                *openai.routes("/v1/openai"),
+                *ops.routes(),
+                *oauth.routes(),
+                *admin.routes(),
+                *interactions.routes(),
+                # A proxy id in the URL; after the fixed routes, which they would otherwise
+                # shadow.
+                *openai.routes("/v1/openai/{proxy}"),
+                *openai.routes("/{proxy}"),
+            ],
+            deadlines,
+        ),
         lifespan=lifespan,
         exception_handlers={
             GatewayError: _gateway_error,
@@ -97,20 +109,25 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
     )
 
 
-class _App(Starlette):
-    """Starlette with `Exchange` outside its whole stack, its error middleware included, so
-    that every answer (an unexpected 500 too) carries the request id."""
+def _exchanged(routes: list[BaseRoute], deadlines: Deadlines) -> list[BaseRoute]:
+    """Every route but the generation endpoints (which do it themselves) inside an `Exchange`:
+    request ids, body deadlines, `Connection: close` on early answers. What no route answers
+    (404, 405, an error that escapes) gets the same from the handlers below."""
+    for route in routes:
+        if isinstance(route, Route) and not isinstance(route.app, Generation):
+            route.app = Exchange(route.app, deadlines)
+    return routes
 
-    def __init__(self, config: Config, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._firewall = config.firewall
 
-    def build_middleware_stack(self) -> ASGIApp:
-        return Exchange(
-            super().build_middleware_stack(),
-            body_timeout_s=self._firewall.body_timeout_s,
-            body_min_rate=self._firewall.body_min_rate,
-        )
+def _outside_routes(request: Request, response: Response) -> Response:
+    """Ids and `Connection: close` for an answer no route's exchange saw."""
+    scope = request.scope
+    request_id = scope.get(REQUEST_ID_KEY) or next_request_id()
+    headers = stamped(response.raw_headers, request_id)
+    if may_leave_bytes(scope):
+        headers.append(close_header())
+    response.raw_headers = headers
+    return response
 
 
 def _settle_gc() -> None:
@@ -129,7 +146,15 @@ def app_from_env() -> Starlette:
 
 async def _gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
-    return exc.to_response()
+    return _routed(request, exc.to_response())
+
+
+def _routed(request: Request, response: Response) -> Response:
+    """Inside a route the exchange stamps the answer; outside (the router's 404 and 405) this
+    does."""
+    if REQUEST_ID_KEY in request.scope:
+        return response
+    return _outside_routes(request, response)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -137,12 +162,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if request.headers.get("upgrade", "").lower() == "websocket":
         # No route speaks WebSocket. 426 is what Codex takes as "use HTTP" at once; any other
         # status sends it through its retries first.
-        return GatewayError(
-            "Palisade: WebSocket mode is not supported; send the request over HTTP "
-            f"(POST {request.url.path}).",
-            status=426,
-            code="websocket_not_supported",
-        ).to_response()
+        return _routed(
+            request,
+            GatewayError(
+                "Palisade: WebSocket mode is not supported; send the request over HTTP "
+                f"(POST {request.url.path}).",
+                status=426,
+                code="websocket_not_supported",
+            ).to_response(),
+        )
     if exc.status_code == 404:
         error: GatewayError = NotFound(
             f"Palisade: no route for {request.method} {request.url.path}."
@@ -154,10 +182,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     response = error.to_response()
     if exc.headers:
         response.headers.update(exc.headers)
-    return response
+    return _routed(request, response)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     # Logged with its traceback here; the client gets a generic message, never internals.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return InternalError("Palisade: internal error; the incident was logged.").to_response()
+    # Sent by Starlette's outermost layer, past any exchange: always stamped here.
+    error = InternalError("Palisade: internal error; the incident was logged.")
+    return _outside_routes(request, error.to_response())

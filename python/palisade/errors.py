@@ -1,8 +1,9 @@
-"""Errors the gateway itself makes, rendered in the OpenAI wire format.
+"""Errors the gateway itself makes.
 
-Upstream errors never pass through here: they are relayed byte for byte. Everything the gateway
-decides on its own raises `GatewayError`, and the app's one exception handler renders it, so a
-client always gets `{"error": {"message", "type", "param", "code"}}` with the right status and the
+Upstream errors never pass through here: they are relayed byte for byte (or translated). Every
+refusal the gateway decides on its own raises `GatewayError`; the generation routes render it in
+the client's dialect (`providers.base.Dialect.error_body`), every other route as OpenAI's
+`{"error": {"message", "type", "param", "code"}}`, always with the right status and the
 `x-palisade-error` header that tells a gateway error from a provider's.
 """
 
@@ -52,10 +53,11 @@ class GatewayError(Exception):
             }
         }
 
-    def to_response(self) -> Response:
+    def to_response(self, body: bytes | None = None) -> Response:
+        """`body`: the error in the client's dialect (default: OpenAI's)."""
         headers = {GATEWAY_ERROR_HEADER: self.code or self.type, **self.headers}
         return Response(
-            orjson.dumps(self.body()),
+            orjson.dumps(self.body()) if body is None else body,
             status_code=self.status,
             media_type="application/json",
             headers=headers,

@@ -1,5 +1,6 @@
-"""What one worker holds for its lifetime: the config, the router, the upstream pool, each
-proxy's compiled guardrails, the price table and where records go."""
+"""What one worker holds for its lifetime: the config, the router and its translations, the
+upstream pool, each proxy's compiled guardrails, the body deadlines, the stage-3 admission and
+where records go. Routes hand each stage the part it needs, never the whole."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import aiohttp
 
 from palisade.config import Config
 from palisade.errors import BadRequest, NotFound
+from palisade.exchange import Deadlines
 from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.admission import Admission
 from palisade.pipeline.record import Recording
+from palisade.providers.catalog import Translations
 from palisade.upstream.routing import Router
 
 if TYPE_CHECKING:
@@ -31,8 +34,12 @@ class Gateway:
     admission: Admission | None = None
     # Interaction log, metrics and traces (stage 9); None records nothing.
     recording: Recording | None = None
+    deadlines: Deadlines = field(init=False)
+    translations: Translations = field(default_factory=Translations)
 
     def __post_init__(self) -> None:
+        firewall = self.config.firewall
+        self.deadlines = Deadlines(firewall.body_timeout_s, firewall.body_min_rate)
         # With a store, the proxies are the store's (seeded from the file), even if none.
         if not self.proxies and self.identity is None:
             tokens = self.config.admin.tokens

@@ -22,8 +22,8 @@ from starlette.routing import Route
 from palisade.app import CONFIG_ENV, create_app
 from palisade.config import load_config
 from palisade.pipeline import identity as identity_stage
+from palisade.pipeline import run
 from palisade.pipeline.context import RequestContext
-from palisade.routes import openai as openai_routes
 
 FIELDS = (
     "proxy_id",
@@ -39,9 +39,9 @@ _seen: deque[dict[str, Any]] = deque(maxlen=100)
 
 
 async def _recording_identify(
-    ctx: RequestContext, request: Request, gw: Any
+    ctx: RequestContext, token: str | None, address: str, identity: Any
 ) -> identity_stage.Grant:
-    grant = await identity_stage.identify(ctx, request, gw)
+    grant = await identity_stage.identify(ctx, token, address, identity)
     _seen.append({name: getattr(ctx, name) for name in FIELDS})
     return grant
 
@@ -53,7 +53,7 @@ async def _contexts(request: Request) -> Response:
 
 
 def app_from_env() -> Starlette:
-    openai_routes.identify = _recording_identify  # type: ignore[attr-defined]
+    run.identify = _recording_identify  # type: ignore[attr-defined]
     app = create_app(load_config(os.environ[CONFIG_ENV]))
     app.router.routes.insert(0, Route("/_probe/contexts", _contexts, methods=["GET", "DELETE"]))
     return app

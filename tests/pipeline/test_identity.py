@@ -21,6 +21,7 @@ from palisade.gateway import Gateway
 from palisade.identity import runtime
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.identity import Forbidden, Grant, Unauthorized, authorize_target, identify
+from palisade.providers.openai import CHAT, OPENAI
 from palisade.store import keys
 from palisade.upstream.routing import Router
 from tests.helpers.servers import free_port
@@ -64,8 +65,14 @@ def request(token: str | None, user: str | None = None) -> Request:
     )
 
 
+async def identify_request(ctx: RequestContext, req: Request, gw: Gateway) -> Grant:
+    """The stage as the pipeline calls it: the credential as the OpenAI dialect reads it."""
+    address = req.client.host if req.client else "-"
+    return await identify(ctx, OPENAI.credential(req.headers), address, gw.identity)
+
+
 def context(gw: Gateway, proxy: str) -> RequestContext:
-    return RequestContext(endpoint="chat/completions", guards=gw.proxies[proxy], proxy_id=proxy)
+    return RequestContext(surface=CHAT, guards=gw.proxies[proxy], proxy_id=proxy)
 
 
 async def new_key(gw: Gateway, proxy: str, **kw: object) -> tuple[keys.VirtualKey, str]:
@@ -77,7 +84,7 @@ async def new_key(gw: Gateway, proxy: str, **kw: object) -> tuple[keys.VirtualKe
 
 async def test_an_open_proxy_checks_nothing(gw: Gateway) -> None:
     ctx = context(gw, "open")
-    assert await identify(ctx, request("pal-0123456789ab-wrong"), gw) == Grant()
+    assert await identify_request(ctx, request("pal-0123456789ab-wrong"), gw) == Grant()
     assert ctx.auth_method == "none"
 
 
@@ -85,7 +92,7 @@ async def test_a_key_fills_the_context_and_wins_over_user_id(gw: Gateway) -> Non
     key, token = await new_key(gw, "keys", user_id="ann", limits={"rpm": 3})
     ctx = context(gw, "keys")
     ctx.user_id = "from-header"
-    assert await identify(ctx, request(token), gw) == Grant()
+    assert await identify_request(ctx, request(token), gw) == Grant()
     assert (ctx.auth_method, ctx.key_id, ctx.key_limits, ctx.user_id) == (
         "virtual_key",
         key.id,
@@ -98,7 +105,7 @@ async def test_a_key_without_a_user_keeps_the_header_user(gw: Gateway) -> None:
     _, token = await new_key(gw, "keys", providers=("mock",))
     ctx = context(gw, "keys")
     ctx.user_id = "from-header"
-    assert await identify(ctx, request(token), gw) == Grant(providers=("mock",))
+    assert await identify_request(ctx, request(token), gw) == Grant(providers=("mock",))
     assert ctx.user_id == "from-header"
     assert ctx.key_limits is None
 
@@ -106,42 +113,42 @@ async def test_a_key_without_a_user_keeps_the_header_user(gw: Gateway) -> None:
 async def test_passthrough_forwards_any_other_token_but_never_ours(gw: Gateway) -> None:
     ctx = context(gw, "byok")
     jwt_shaped = "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
-    assert await identify(ctx, request(jwt_shaped), gw) == Grant(provider_key=jwt_shaped)
+    assert await identify_request(ctx, request(jwt_shaped), gw) == Grant(provider_key=jwt_shaped)
     assert ctx.auth_method == "provider_key"
     _, token = await new_key(gw, "byok")
     with pytest.raises(Unauthorized) as info:
-        await identify(context(gw, "byok"), request(token), gw)
+        await identify_request(context(gw, "byok"), request(token), gw)
     assert info.value.code == "auth_method_not_accepted"
     with pytest.raises(Unauthorized) as info:
-        await identify(context(gw, "byok"), request("pal-broken"), gw)
+        await identify_request(context(gw, "byok"), request("pal-broken"), gw)
     assert info.value.code == "invalid_api_key"
 
 
 async def test_with_keys_and_passthrough_a_key_is_a_key(gw: Gateway) -> None:
     key, token = await new_key(gw, "both")
     ctx = context(gw, "both")
-    assert await identify(ctx, request(token), gw) == Grant()
+    assert await identify_request(ctx, request(token), gw) == Grant()
     assert ctx.key_id == key.id
     ctx = context(gw, "both")
-    assert await identify(ctx, request("sk-own"), gw) == Grant(provider_key="sk-own")
+    assert await identify_request(ctx, request("sk-own"), gw) == Grant(provider_key="sk-own")
 
 
 async def test_missing_and_unknown_credentials(gw: Gateway) -> None:
     with pytest.raises(Unauthorized) as info:
-        await identify(context(gw, "keys"), request(None), gw)
+        await identify_request(context(gw, "keys"), request(None), gw)
     assert info.value.code == "missing_credentials"
     assert "it accepts virtual keys" in info.value.message
     with pytest.raises(Unauthorized) as info:
-        await identify(context(gw, "keys"), request("sk-some-openai-key"), gw)
+        await identify_request(context(gw, "keys"), request("sk-some-openai-key"), gw)
     assert info.value.code == "invalid_api_key"
     assert "sk-some" not in info.value.message
 
 
 async def test_without_a_store_only_open_proxies_are_served(gw: Gateway) -> None:
     bare = Gateway(config=gw.config, router=gw.router, session=gw.session, proxies=gw.proxies)
-    assert await identify(context(bare, "open"), request(None), bare) == Grant()
+    assert await identify_request(context(bare, "open"), request(None), bare) == Grant()
     with pytest.raises(GatewayError) as info:
-        await identify(context(bare, "keys"), request("x"), bare)
+        await identify_request(context(bare, "keys"), request("x"), bare)
     assert info.value.status == 503
 
 
@@ -208,7 +215,7 @@ async def test_a_verified_jwt_is_remembered_until_it_expires(
     token = signed(key, email="bob@example.com")
     for _ in range(3):
         ctx = context(gw, "sso")
-        assert await identify(ctx, request(token), gw) == Grant()
+        assert await identify_request(ctx, request(token), gw) == Grant()
         assert (ctx.auth_method, ctx.user_id) == ("jwt", "bob@example.com")
     assert hits == [1]
     assert gw.identity is not None
@@ -218,13 +225,15 @@ async def test_a_verified_jwt_is_remembered_until_it_expires(
     real_exp = gw.identity.verified_jwts[entry][0]
     gw.identity.verified_jwts[entry] = (time.time() - 1, "stale")
     ctx = context(gw, "sso")
-    await identify(ctx, request(token), gw)
+    await identify_request(ctx, request(token), gw)
     assert ctx.user_id == "bob@example.com"
     assert gw.identity.verified_jwts[entry] == (real_exp, "bob@example.com")
     with pytest.raises(Unauthorized) as info:
-        await identify(context(gw, "sso"), request(signed(key, exp=int(time.time()) - 60)), gw)
+        await identify_request(
+            context(gw, "sso"), request(signed(key, exp=int(time.time()) - 60)), gw
+        )
     assert info.value.code == "expired_token"
     forged = token[: token.rindex(".") + 1] + "AAAA"
     with pytest.raises(Unauthorized) as info:
-        await identify(context(gw, "sso"), request(forged), gw)
+        await identify_request(context(gw, "sso"), request(forged), gw)
     assert info.value.code == "invalid_signature"

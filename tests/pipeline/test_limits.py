@@ -22,14 +22,15 @@ from palisade.pipeline.limits import (
     Limits,
     RateLimited,
     duration,
-    prompt_tokens,
 )
+from palisade.pipeline.usage import prompt_tokens
 from palisade.pricing import PriceTable, Usage
+from palisade.providers.openai import CHAT
 from palisade.store.limits_store import LimitsStore
 from palisade.upstream.relay import SseResponse
 
 GUARDS = ProxyGuards.build(ProxyConfig(id="default", name="default"))
-USAGE = {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}
+USAGE = Usage(12, 30)
 
 
 def context(key_limits: dict[str, Any] | None, *, max_tokens: int = 50) -> RequestContext:
@@ -38,13 +39,13 @@ def context(key_limits: dict[str, Any] | None, *, max_tokens: int = 50) -> Reque
         "messages": [{"role": "user", "content": "Count the tokens of this prompt, please."}],
         "max_tokens": max_tokens,
     }
-    ctx = RequestContext(endpoint="chat/completions", guards=GUARDS, proxy_id="default")
+    ctx = RequestContext(surface=CHAT, guards=GUARDS, proxy_id="default")
     ctx.body, ctx.raw_body, ctx.model = body, orjson.dumps(body), "gpt-4o"
     ctx.key_id, ctx.key_limits = "key_123", key_limits
     return ctx
 
 
-async def answered(ctx: RequestContext, usage: dict[str, Any] | None = USAGE) -> Response:
+async def answered(ctx: RequestContext, usage: Usage | None = USAGE) -> Response:
     ctx.status, ctx.usage = 200, usage
     return Response(b"{}", media_type="application/json")
 
@@ -98,7 +99,7 @@ async def test_default_max_tokens_is_reserved_when_the_request_names_none(
 
 async def test_key_budget_is_charged_the_real_cost_then_refuses(store: LimitsStore) -> None:
     limits = Limits(Config(), store, PriceTable())
-    expected = PriceTable().cost("gpt-4o", cast(Usage, Usage.from_provider(USAGE)))
+    expected = PriceTable().cost("gpt-4o", USAGE)
     assert expected is not None
     first = context({"budget_usd": expected / 2, "budget_period": "day"})
     await limits.run(first, lambda: answered(first))

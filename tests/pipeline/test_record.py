@@ -52,7 +52,7 @@ def test_an_unexpected_error_is_a_logged_500_and_still_recorded(
     def broken(*args: object) -> None:
         raise RuntimeError("a bug in a stage")
 
-    monkeypatch.setattr("palisade.routes.openai.check_messages", broken)
+    monkeypatch.setattr("palisade.pipeline.run.check_messages", broken)
     db = tmp_path / "p.db"
     with app_client(mock_port, db) as client, caplog.at_level(logging.ERROR, "palisade"):
         answer = client.post("/v1/chat/completions", json=CHAT)

@@ -11,6 +11,7 @@ from palisade.config import ProviderConfig
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.usage import account
 from palisade.pricing import PriceTable, Usage
+from palisade.providers import openai
 from palisade.upstream.routing import Target
 
 PRICES = PriceTable()
@@ -18,6 +19,9 @@ MESSAGES = [
     {"role": "system", "content": "Be brief."},
     {"role": "user", "content": "What is the capital of France?"},
 ]
+
+
+SURFACES = {s.endpoint: s for s in openai.SURFACES}
 
 
 def context(
@@ -28,7 +32,7 @@ def context(
     status: int | None = 200,
     forwarded: bool = True,
 ) -> RequestContext:
-    ctx = RequestContext(endpoint=endpoint)
+    ctx = RequestContext(surface=SURFACES[endpoint])
     ctx.body = body if body is not None else {"model": model, "messages": MESSAGES}
     ctx.model = model
     ctx.target = Target(ProviderConfig(name="p", base_url="http://x"), model, rewritten=False)
@@ -46,12 +50,14 @@ def sse(*events: dict[str, Any] | str) -> bytes:
 
 def test_the_providers_usage_wins() -> None:
     ctx = context()
-    ctx.usage = {
-        "prompt_tokens": 1000,
-        "completion_tokens": 200,
-        "prompt_tokens_details": {"cached_tokens": 400},
-        "completion_tokens_details": {"reasoning_tokens": 50},
-    }
+    ctx.usage = Usage.from_provider(
+        {
+            "prompt_tokens": 1000,
+            "completion_tokens": 200,
+            "prompt_tokens_details": {"cached_tokens": 400},
+            "completion_tokens_details": {"reasoning_tokens": 50},
+        }
+    )
     usage = account(ctx, PRICES, b"{}")
     assert usage == Usage(1000, 200, 400, 50)
     assert ctx.tokens_counted is False
@@ -147,7 +153,7 @@ def test_nothing_forwarded_costs_nothing() -> None:
 
 def test_an_unknown_model_has_no_cost() -> None:
     ctx = context(model="house-model-7")
-    ctx.usage = {"prompt_tokens": 10, "completion_tokens": 5}
+    ctx.usage = Usage(10, 5)
     assert account(ctx, PRICES, None) == Usage(10, 5)
     assert ctx.cost_usd is None
 

@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 
 from palisade.pipeline.context import RequestContext
 from palisade.pricing import Usage
+from palisade.providers.openai import CHAT
 from palisade.telemetry.otlp_json import OtlpJsonExporter, OtlpJsonSpanQueue, encode
 from palisade.telemetry.span_queue import SpanQueue
 from palisade.telemetry.tracing import Tracing
@@ -178,7 +179,7 @@ def test_the_gateways_own_spans_encode_like_the_sdks(
     """The request path writes its span's text without the SDK's span object; the text must
     be the one the SDK's span would have given, attribute for attribute."""
     ctx = RequestContext(
-        endpoint="chat/completions",
+        surface=CHAT,
         model="gpt-4o",
         proxy_id="default",
         request_id="req_1",

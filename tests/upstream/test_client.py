@@ -1,4 +1,5 @@
 from palisade.config import ProviderConfig
+from palisade.providers.openai import OPENAI
 from palisade.upstream.client import client_headers, upstream_headers
 
 
@@ -23,6 +24,7 @@ def test_upstream_headers_drop_hop_by_hop_auth_and_own_headers() -> None:
             "x-stainless-lang": "python",
         },
         provider,
+        OPENAI,
     )
     assert sent == {
         "openai-organization": "org-1",
@@ -34,7 +36,10 @@ def test_upstream_headers_drop_hop_by_hop_auth_and_own_headers() -> None:
 
 def test_custom_auth_header_carries_the_bare_key() -> None:
     provider = ProviderConfig(name="p", base_url="http://p", api_key="k", auth_header="api-key")
-    assert upstream_headers({}, provider) == {"content-type": "application/json", "api-key": "k"}
+    assert upstream_headers({}, provider, OPENAI) == {
+        "content-type": "application/json",
+        "api-key": "k",
+    }
 
 
 def test_client_headers_drop_transport_headers_and_keep_provider_ones() -> None:
@@ -127,10 +132,10 @@ async def test_pooled_session_uses_nodelay_keepalive_and_no_total_timeout() -> N
 def test_a_passed_through_client_key_replaces_the_configured_one() -> None:
     incoming = {"authorization": "Bearer sk-client", "x-trace": "1"}
     bearer = ProviderConfig(name="p", base_url="http://x", api_key="sk-gateway")
-    headers = upstream_headers(incoming, bearer, "sk-client")
+    headers = upstream_headers(incoming, bearer, OPENAI, "sk-client")
     assert headers["authorization"] == "Bearer sk-client"
     assert headers["x-trace"] == "1"
     azure = ProviderConfig(name="a", base_url="http://x", auth_header="api-key")
-    headers = upstream_headers(incoming, azure, "sk-client")
+    headers = upstream_headers(incoming, azure, OPENAI, "sk-client")
     assert headers["api-key"] == "sk-client"
     assert "authorization" not in headers

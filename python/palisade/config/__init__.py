@@ -31,7 +31,7 @@ from palisade.config.limits import (
 )
 from palisade.config.loader import load_config, parse_config
 from palisade.config.observability import LoggingConfig, MetricsConfig, TracingConfig
-from palisade.config.providers import AUTO_PROVIDER_PRIORITY, KNOWN_PROVIDERS, ProviderConfig
+from palisade.config.providers import AUTO_PROVIDER_PRIORITY, ProviderConfig
 from palisade.config.proxies import (
     AUTH_METHODS,
     DEFAULT_PROXY_ID,
@@ -52,7 +52,6 @@ __all__ = [
     "AUTO_PROVIDER_PRIORITY",
     "DEFAULT_PROXY_ID",
     "JWT_ALGORITHMS",
-    "KNOWN_PROVIDERS",
     "LIMIT_SCOPES",
     "RESERVED_PROXY_IDS",
     "AdminConfig",

@@ -20,6 +20,7 @@ from palisade.config.fields import (
     key,
     problem,
 )
+from palisade.providers.catalog import KNOWN_PROVIDERS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,30 +108,6 @@ class ProviderSection(BaseModel):
         )
 
 
-# OpenAI-compatible providers added on their own when their key is in the environment and the
-# file does not configure a provider of that name. name -> (key variable, base URL, models).
-KNOWN_PROVIDERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "openai": (
-        "OPENAI_API_KEY",
-        "https://api.openai.com/v1",
-        ("gpt-*", "chatgpt-*", "o1*", "o3*", "o4*", "text-embedding-*", "omni-*", "codex-*"),
-    ),
-    "groq": ("GROQ_API_KEY", "https://api.groq.com/openai/v1", ()),
-    "mistral": (
-        "MISTRAL_API_KEY",
-        "https://api.mistral.ai/v1",
-        ("mistral-*", "codestral-*", "ministral-*", "magistral-*", "pixtral-*"),
-    ),
-    "deepseek": ("DEEPSEEK_API_KEY", "https://api.deepseek.com/v1", ("deepseek-*",)),
-    "together": ("TOGETHER_API_KEY", "https://api.together.xyz/v1", ()),
-    "fireworks": ("FIREWORKS_API_KEY", "https://api.fireworks.ai/inference/v1", ()),
-    "openrouter": ("OPENROUTER_API_KEY", "https://openrouter.ai/api/v1", ()),
-    "gemini": (
-        "GEMINI_API_KEY",
-        "https://generativelanguage.googleapis.com/v1beta/openai",
-        ("gemini-*",),
-    ),
-}
 AUTO_PROVIDER_PRIORITY = 100
 
 
@@ -140,16 +117,18 @@ def build_providers(
     out = [section.build(name) for name, section in sections.items()]
     if not auto:
         return tuple(out)
-    for name, (key_var, base_url, models) in KNOWN_PROVIDERS.items():
-        api_key = env.get(key_var, "")
+    for name, known in KNOWN_PROVIDERS.items():
+        api_key = env.get(known.env_key, "")
         if name in sections or not api_key:
             continue
         out.append(
             ProviderConfig(
                 name=name,
-                base_url=base_url,
+                base_url=known.base_url,
                 api_key=api_key,
-                models=models,
+                kind=known.dialect,
+                auth_header=known.auth,
+                models=known.models,
                 priority=AUTO_PROVIDER_PRIORITY,
             )
         )

@@ -11,7 +11,7 @@ import logging
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -22,9 +22,6 @@ from palisade.identity.failures import FailedAuthLimiter
 from palisade.identity.jwks import JwksCache
 from palisade.store import clients, keys, proxies
 from palisade.store.sqlite import Database, connect, counters
-
-if TYPE_CHECKING:
-    from palisade.gateway import Gateway
 
 log = logging.getLogger("palisade.identity")
 
@@ -121,13 +118,19 @@ async def start(
     return identity, guards
 
 
-async def refresh(gw: Gateway, identity: Identity) -> None:
+class ProxyHolder(Protocol):
+    """What a refresh updates: the proxies a worker serves (the gateway)."""
+
+    proxies: dict[str, ProxyGuards]
+
+
+async def refresh(gw: ProxyHolder, identity: Identity) -> None:
     """One poll: the counters, and the rows and proxies that changed since the last one."""
     async with identity.refreshing:
         await _refresh(gw, identity)
 
 
-async def _refresh(gw: Gateway, identity: Identity) -> None:
+async def _refresh(gw: ProxyHolder, identity: Identity) -> None:
     seen = identity.seen
     old_guards = gw.proxies
 
@@ -164,7 +167,7 @@ async def _refresh(gw: Gateway, identity: Identity) -> None:
     identity.seen = now
 
 
-async def follow(gw: Gateway, identity: Identity) -> None:
+async def follow(gw: ProxyHolder, identity: Identity) -> None:
     """The background task: polls until cancelled; a failing poll is logged and retried."""
     interval = identity.config.identity.sync_interval_s
     while True:

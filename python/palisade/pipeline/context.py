@@ -13,6 +13,9 @@ from palisade.config import ProxyConfig
 from palisade.exchange import next_request_id
 from palisade.guardrails.decisions import Decision
 from palisade.guardrails.policy import ProxyGuards
+from palisade.pricing import Usage
+from palisade.providers.base import Surface
+from palisade.providers.translation import Translation
 from palisade.upstream.routing import Target
 
 # A request whose proxy is not known yet (or does not exist) still gets a context, so that its
@@ -22,16 +25,20 @@ NO_PROXY = ProxyGuards(ProxyConfig(id="", name=""))
 
 @dataclass(slots=True)
 class RequestContext:
-    endpoint: str
+    # The API the client speaks (its dialect and endpoint).
+    surface: Surface
     guards: ProxyGuards = NO_PROXY
     raw_body: bytes = b""
     body: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
     stream: bool = False
     target: Target | None = None
+    # Set when the provider speaks another dialect than the client: the request and the answer
+    # are translated on the way (guardrails judge the client's side of both).
+    translation: Translation | None = None
     # The gateway asked the provider for stream usage on its own and must hide it.
     injected_stream_usage: bool = False
-    usage: dict[str, Any] | None = None
+    usage: Usage | None = None
     status: int | None = None
     request_id: str = field(default_factory=next_request_id)
     started: float = field(default_factory=time.perf_counter)
@@ -68,9 +75,24 @@ class RequestContext:
     forwarded_body: bytes | None = None
     sent_chunks: list[bytes] | None = None
 
+    @property
+    def endpoint(self) -> str:
+        return self.surface.endpoint
+
+    @property
+    def upstream_surface(self) -> Surface:
+        """The API the provider speaks: where its usage and events are read."""
+        return self.surface if self.translation is None else self.translation.upstream
+
     def outgoing_body(self) -> bytes:
         """The bytes that leave for the provider: the client's own bytes unless a stage changed
-        the request, so an untouched request is forwarded exactly as sent."""
+        the request (or it is translated), so an untouched request is forwarded exactly as
+        sent."""
+        if self.translation is not None:
+            body = self.translation.request(self.body)
+            if self.target is not None:
+                body["model"] = self.target.model
+            return orjson.dumps(body)
         if self.target is not None and self.target.rewritten:
             self.body["model"] = self.target.model
         elif not (self.injected_stream_usage or self.body_changed):

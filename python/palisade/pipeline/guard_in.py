@@ -12,8 +12,8 @@ from palisade._core import score_injection
 from palisade.errors import GuardrailViolation
 from palisade.guardrails.decisions import Decision, path_text
 from palisade.guardrails.policy import ERROR_CODES, ProxyGuards, ScanPlan
-from palisade.guardrails.texts import Slot, request_texts
 from palisade.pipeline.context import RequestContext
+from palisade.providers.base import Slot
 
 _TRUST_STRENGTH = {"trust": 0, "untrust": 1, "block": 2}
 
@@ -22,7 +22,7 @@ def guard_request(ctx: RequestContext) -> None:
     guards = ctx.guards
     plan = guards.request_scan
     injection = guards.injection
-    for slot in request_texts(ctx.body, ctx.endpoint):
+    for slot in ctx.surface.request_texts(ctx.body):
         role = slot.role
         if role == "tool":
             _trust(ctx, guards, slot)

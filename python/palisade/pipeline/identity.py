@@ -22,7 +22,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import jwt
-from starlette.requests import Request
 
 from palisade.config import AuthMethod, JwtConfig
 from palisade.errors import GatewayError
@@ -31,7 +30,6 @@ from palisade.identity.credentials import ACCESS_TOKEN, VIRTUAL_KEY, Credential
 from palisade.pipeline.context import RequestContext
 
 if TYPE_CHECKING:
-    from palisade.gateway import Gateway
     from palisade.identity.runtime import Identity
 
 
@@ -75,32 +73,25 @@ def _accepted(auth: tuple[AuthMethod, ...]) -> str:
     return ", ".join(_NAMES[m] for m in auth)
 
 
-def bearer(request: Request) -> str | None:
-    value = request.headers.get("authorization")
-    if value is None:
-        return None
-    scheme, _, token = value.partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
-
-
-async def identify(ctx: RequestContext, request: Request, gw: Gateway) -> Grant:
+async def identify(
+    ctx: RequestContext, token: str | None, address: str, identity: Identity | None
+) -> Grant:
+    """`token`: the credential as the client's dialect presents it; `address`: the client's,
+    for throttling failed attempts."""
     proxy = ctx.guards.proxy
     auth = proxy.auth
     if not auth:
         return OPEN
-    identity = gw.identity
     if identity is None:  # no store: only open proxies can be served
         raise GatewayError(
             "Palisade: authentication is not available in this gateway.",
             status=503,
             code="auth_unavailable",
         )
-    token = bearer(request)
     if token is None:
         raise Unauthorized(
             f"Palisade: the LLM proxy `{proxy.id}` needs a credential in "
-            f"`Authorization: Bearer ...` (it accepts {_accepted(auth)}).",
+            f"{ctx.surface.dialect.credential_hint} (it accepts {_accepted(auth)}).",
             code="missing_credentials",
         )
     cred = credentials.parse(token)
@@ -109,7 +100,6 @@ async def identify(ctx: RequestContext, request: Request, gw: Gateway) -> Grant:
     if not ours and not a_jwt and "provider_key" in auth:
         ctx.auth_method = "provider_key"
         return Grant(provider_key=token)
-    address = request.client.host if request.client else "-"
     # Our tokens by id; others (JWTs share their first characters) by their last ones.
     prefix = f"{cred.kind}-{cred.id}" if cred is not None else token[-16:]
     identity.failures.check(address, prefix)

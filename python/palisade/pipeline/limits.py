@@ -19,16 +19,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from prometheus_client import Counter
 from starlette.responses import Response
 
-from palisade._core import count_chat_tokens, count_tokens, encoding_for_model
 from palisade.config import BudgetConfig, Config, RateLimitConfig, parse_period
 from palisade.disconnect import ClientDisconnected
 from palisade.errors import GatewayError
 from palisade.pipeline.context import RequestContext
-from palisade.pricing import PriceTable, Usage
+from palisade.pipeline.usage import prompt_tokens
+from palisade.pricing import PriceTable
 from palisade.store.limits_store import (
     CheckResult,
     LimitsStore,
@@ -347,16 +346,7 @@ class Limits:
         )
 
     def _max_tokens(self, ctx: RequestContext) -> int:
-        if ctx.endpoint == "embeddings":
-            return 0
-        body = ctx.body
-        most = self._default_max_tokens
-        for name in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
-            value = _positive_int(body.get(name))
-            if value is not None:
-                most = value
-                break
-        return most * (_positive_int(body.get("n")) or 1)  # each choice may use them all
+        return ctx.surface.max_output_tokens(ctx.body, self._default_max_tokens)
 
     def _refusal(
         self,
@@ -435,7 +425,7 @@ class Limits:
         pending.add_done_callback(_settled)
 
     def _account(self, ctx: RequestContext, plan: _Plan, *, sent: bool) -> tuple[int, int]:
-        usage = Usage.from_provider(ctx.usage)
+        usage = ctx.usage
         if usage is None:
             # Nothing reported, but the prompt reached the provider (it answered 200, or the
             # client left while it worked): count the prompt.
@@ -507,36 +497,3 @@ def _rate_headers(plan: _Plan, result: CheckResult, now_ms: int) -> list[tuple[b
 
 def _as_str(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in headers}
-
-
-def prompt_tokens(ctx: RequestContext) -> int:
-    """The request's prompt tokens as the gateway counts them (exact for chat; the texts of the
-    other endpoints otherwise)."""
-    body = ctx.body
-    model = ctx.target.model if ctx.target is not None else (ctx.model or "")
-    messages = body.get("messages")
-    if ctx.endpoint == "chat/completions" and isinstance(messages, list):
-        tools = body.get("tools")
-        try:
-            return count_chat_tokens(
-                orjson.dumps(messages), model, orjson.dumps(tools) if tools else None
-            )
-        except (ValueError, TypeError):
-            pass
-    texts: list[str] = []
-    for field in ("prompt", "input", "instructions", "messages"):
-        _collect_texts(body.get(field), texts)
-    if not texts:
-        return 0
-    return count_tokens("\n".join(texts), encoding_for_model(model))
-
-
-def _collect_texts(value: object, out: list[str]) -> None:
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, list):
-        for item in value:
-            _collect_texts(item, out)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _collect_texts(item, out)

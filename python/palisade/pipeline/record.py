@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from starlette.responses import Response
 
@@ -29,9 +28,6 @@ from palisade.pricing import PriceTable
 from palisade.store.interactions import InteractionWriter, NoEvents, Record
 from palisade.telemetry.metrics import Metrics
 from palisade.telemetry.tracing import Tracing
-
-if TYPE_CHECKING:
-    from palisade.gateway import Gateway
 
 log = logging.getLogger("palisade.record")
 
@@ -106,9 +102,11 @@ class Recording:
 
 
 def record(
-    gw: Gateway, ctx: RequestContext, headers: Mapping[str, str], response: Response
+    recording: Recording | None,
+    ctx: RequestContext,
+    headers: Mapping[str, str],
+    response: Response,
 ) -> None:
-    recording = gw.recording
     if recording is None or not recording.active:
         return
     recording.defer((ctx, headers, response, time.perf_counter(), time.time_ns()))

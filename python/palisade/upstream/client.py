@@ -9,6 +9,7 @@ from yarl import URL
 
 from palisade.config import ProviderConfig, UpstreamConfig
 from palisade.errors import UpstreamTimeout, UpstreamUnreachable
+from palisade.providers.base import Dialect
 
 # Never forwarded in either direction: hop-by-hop (RFC 9110 7.6.1) or owned by the gateway.
 HOP_BY_HOP = frozenset(
@@ -70,10 +71,14 @@ def create_session(config: UpstreamConfig) -> aiohttp.ClientSession:
 
 
 def upstream_headers(
-    client_headers: Mapping[str, str], provider: ProviderConfig, client_key: str | None = None
+    client_headers: Mapping[str, str],
+    provider: ProviderConfig,
+    dialect: Dialect,
+    client_key: str | None = None,
 ) -> dict[str, str]:
-    """The headers for the provider. `client_key` is the client's own provider key (a proxy
-    that allows passthrough): sent in place of the configured key, unchanged."""
+    """The headers for the provider, which speaks `dialect`. `client_key` is the client's own
+    provider key (a proxy that allows passthrough): sent in place of the configured key,
+    unchanged."""
     drop = _REQUEST_DROP
     connection = client_headers.get("connection")
     if connection:
@@ -84,12 +89,11 @@ def upstream_headers(
         if k not in drop and not k.startswith(_OWN_HEADER_PREFIXES)
     }
     headers["content-type"] = "application/json"
+    for name, value in dialect.upstream_headers().items():
+        headers.setdefault(name, value)
     api_key = client_key or provider.api_key
     if api_key:
-        if provider.auth_header == "authorization":
-            headers["authorization"] = f"Bearer {api_key}"
-        else:
-            headers[provider.auth_header] = api_key
+        headers.update(dialect.auth_headers(api_key, provider.auth_header))
     return headers
 
 

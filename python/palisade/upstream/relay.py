@@ -1,9 +1,10 @@
 """From the provider's response to the client's: relayed as it arrives, usage read on the way.
 
-Non-stream answers are relayed with their status and body unchanged (errors included). Streams
-go through the Rust SSE parser chunk by chunk: each network chunk is forwarded as soon as it is
-read, unless the gateway injected `stream_options.include_usage`, in which case the events are
-re-framed without the usage fields the client did not ask for.
+Non-stream answers are relayed with their status and body unchanged (errors included) unless a
+response guardrail changes them or the provider speaks another dialect (then the answer, or the
+error, is translated). Streams go through the Rust SSE parser chunk by chunk: each network chunk
+is forwarded as soon as it is read, unless the gateway changes events (guardrails, translation,
+usage it asked for on its own), in which case they are parsed and framed again.
 """
 
 from __future__ import annotations
@@ -22,26 +23,14 @@ from starlette.types import Receive, Scope, Send
 
 from palisade._core import SseEvent, SseParser
 from palisade.disconnect import ClientDisconnected, DisconnectWatch, ShuttingDown
-from palisade.errors import GatewayError, UpstreamTimeout, UpstreamUnreachable
+from palisade.errors import UpstreamTimeout, UpstreamUnreachable
 from palisade.exchange import stamp
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.guard_out import StreamBlocked, StreamGuard, guard_answer
+from palisade.providers.base import Event, StreamTransform
 from palisade.upstream.client import RawHeaders, client_headers
 
 log = logging.getLogger("palisade.upstream")
-
-
-def _error_event(error: GatewayError) -> bytes:
-    """An error as the last event of an OpenAI stream: the SDKs raise on it."""
-    return b"data: " + orjson.dumps(error.body()) + b"\n\n"
-
-
-_STREAM_BROKEN = _error_event(
-    UpstreamUnreachable(
-        "Palisade: the provider's stream broke off before it was complete.",
-        code="upstream_stream_interrupted",
-    )
-)
 
 
 async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
@@ -67,12 +56,18 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
         ) from None
     finally:
         resp.release()
+    translation = ctx.translation
     if resp.status == 200 and content_type.startswith("application/json"):
         obj = _json_object(body)
         if obj is not None:
-            ctx.usage = _usage_in(obj)
+            ctx.usage = ctx.upstream_surface.usage(obj)
+            if translation is not None:
+                obj = translation.answer(obj)
+                body = orjson.dumps(obj)
             if ctx.guards.on_answer:
                 body = guard_answer(ctx, body, obj)
+    elif translation is not None and resp.status >= 400:
+        body = translation.error(resp.status, body)
     return raw_response(body, resp.status, headers)
 
 
@@ -125,7 +120,7 @@ class SseResponse(Response):
             if not started:
                 await exc.to_response()(scope, receive, send)
                 return
-            event = _error_event(exc)
+            event = self.ctx.surface.dialect.error_event(exc)
             self.sent.append(event)
             with contextlib.suppress(OSError):
                 await send({"type": "http.response.body", "body": event, "more_body": False})
@@ -135,123 +130,114 @@ class SseResponse(Response):
 
 async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     parser = SseParser()
+    surface = ctx.surface
+    upstream = ctx.upstream_surface
     guard = StreamGuard(ctx) if ctx.guards.on_answer else None
-    strip = ctx.injected_stream_usage
+    rewrite = None
+    if guard is not None or ctx.translation is not None:
+        rewrite = _Rewrite(ctx, None if guard is None else surface.stream_guard(guard))
+    hide = ctx.injected_stream_usage
     try:
         async for chunk in resp.content.iter_any():
             if ctx.first_chunk_at is None:
                 ctx.first_chunk_at = time.perf_counter()
             events = parser.feed(chunk)
-            if guard is not None:
+            if rewrite is not None:
                 try:
-                    out = _guarded(ctx, guard, events)
+                    out = rewrite.events(events)
                 except StreamBlocked as blocked:
                     ctx.error_code = blocked.error.code
-                    yield _error_event(blocked.error)
+                    yield surface.dialect.error_event(blocked.error)
                     return
                 if out:
                     yield out
-            elif strip:
-                out = _reframe(ctx, events)
+            elif hide:
+                out = surface.hide_usage(ctx, events)
                 if out:
                     yield out
             else:
-                _read_usage(ctx, events)
+                upstream.read_usage(ctx, events)
                 yield chunk
+        if rewrite is not None:
+            out = rewrite.finish()
+            if out:
+                yield out
         if guard is not None:
             guard.finish()
         if parser.finish():
             log.warning("stream from %s ended mid-event", _provider(ctx))
             ctx.error_code = "upstream_stream_interrupted"
-            yield _STREAM_BROKEN
+            yield surface.dialect.error_event(_broken())
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("stream from %s broke off: %s", _provider(ctx), type(exc).__name__)
         # The client must see an error, not a clean end: the SDKs raise on an `error` event.
         ctx.error_code = "upstream_stream_interrupted"
-        yield _STREAM_BROKEN
+        yield surface.dialect.error_event(_broken())
+    except StreamBlocked as blocked:  # held text judged at the end
+        ctx.error_code = blocked.error.code
+        yield surface.dialect.error_event(blocked.error)
     finally:
         # Cancellation (client gone) lands here too: closing drops the upstream connection,
         # which is how the provider learns to stop generating.
         resp.close()
 
 
-# With include_usage on, every chunk carries this; its compact form is removed as bytes, without
-# a JSON round trip. In valid JSON the sequence can only be a real key, never string content.
-_USAGE_NULL = ',"usage":null'
+def _broken() -> UpstreamUnreachable:
+    return UpstreamUnreachable(
+        "Palisade: the provider's stream broke off before it was complete.",
+        code="upstream_stream_interrupted",
+    )
 
 
-def _has_usage_value(data: str) -> bool:
-    """True when the event may carry a usage object (not just `"usage":null`)."""
-    count = data.count('"usage"')
-    return count > 1 or (count == 1 and _USAGE_NULL not in data)
+class _Rewrite:
+    """A stream whose events the gateway changes: parsed, their usage read on the provider's
+    side, translated to the client's dialect if it differs, guarded, framed again."""
 
+    __slots__ = ("ctx", "surface", "transform", "translation", "upstream")
 
-def _reframe(ctx: RequestContext, events: list[SseEvent]) -> bytes:
-    parts: list[bytes] = []
-    for event in events:
-        data = event.data
-        if not _has_usage_value(data):
-            data = data.replace(_USAGE_NULL, "", 1)
-        if '"usage"' in data:
-            obj = orjson.loads(data)
-            if isinstance(obj, dict) and not _take_usage(ctx, obj):
-                continue
-            data = orjson.dumps(obj).decode()
-        parts.append(_frame(event, data))
-    return b"".join(parts)
+    def __init__(self, ctx: RequestContext, transform: StreamTransform | None) -> None:
+        self.ctx = ctx
+        self.surface = ctx.surface
+        self.upstream = ctx.upstream_surface
+        self.translation = ctx.translation
+        self.transform = transform
 
+    def events(self, events: list[SseEvent]) -> bytes:
+        parts: list[bytes] = []
+        upstream, translation = self.upstream, self.translation
+        for event in events:
+            data = event.data
+            try:
+                obj = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                obj = None
+            if isinstance(obj, dict):
+                if not upstream.take_usage(self.ctx, obj):
+                    continue
+                item: Event = (event.event, obj)
+            else:
+                item = (event.event, data)  # `[DONE]` and anything not an object
+            if translation is None:
+                self._send(item, parts)
+            else:
+                for translated in translation.stream(item):
+                    self._send(translated, parts)
+        return b"".join(parts)
 
-def _take_usage(ctx: RequestContext, obj: dict[str, Any]) -> bool:
-    """Reads the event's usage, and hides it when the gateway asked for it on its own; False
-    for the usage-only chunk the client did not ask for."""
-    if not ctx.injected_stream_usage:
-        usage = _usage_in(obj)
-        if usage is not None:
-            ctx.usage = usage
-        return True
-    if "usage" not in obj:
-        return True
-    usage = obj.pop("usage")
-    if usage:
-        ctx.usage = usage
-        return bool(obj.get("choices"))
-    return True
+    def finish(self) -> bytes:
+        parts: list[bytes] = []
+        if self.translation is not None:
+            for item in self.translation.finish():
+                self._send(item, parts)
+        return b"".join(parts)
 
-
-def _guarded(ctx: RequestContext, guard: StreamGuard, events: list[SseEvent]) -> bytes:
-    parts: list[bytes] = []
-    for event in events:
-        try:
-            obj = orjson.loads(event.data)
-        except orjson.JSONDecodeError:
-            obj = None
-        if not isinstance(obj, dict):
-            parts.append(_frame(event, event.data))  # `[DONE]` and anything not an object
-            continue
-        if not _take_usage(ctx, obj):
-            continue
-        for out in guard.transform(obj):
-            # Events the guard added (a released tail, a notice) carry their own type.
-            name = out.get("type") if event.event != "message" else None
-            parts.append(_frame(event, orjson.dumps(out).decode(), name))
-    return b"".join(parts)
-
-
-def _frame(event: SseEvent, data: str, name: object = None) -> bytes:
-    kind = name if isinstance(name, str) else event.event
-    if kind == "message" and "\n" not in data:
-        return b"data: " + data.encode() + b"\n\n"
-    head = "" if kind == "message" else f"event: {kind}\n"
-    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
-    return f"{head}{lines}\n".encode()
-
-
-def _read_usage(ctx: RequestContext, events: list[SseEvent]) -> None:
-    for event in events:
-        if _has_usage_value(event.data):
-            usage = _usage_of(event.data)
-            if usage:
-                ctx.usage = usage
+    def _send(self, item: Event, parts: list[bytes]) -> None:
+        surface = self.surface
+        if self.transform is None or not isinstance(item[1], dict):
+            parts.append(surface.frame(item))
+            return
+        for out in self.transform.transform(item):
+            parts.append(surface.frame(out))
 
 
 def _json_object(body: bytes | str) -> dict[str, Any] | None:
@@ -260,18 +246,6 @@ def _json_object(body: bytes | str) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return obj if isinstance(obj, dict) else None
-
-
-def _usage_of(body: bytes | str) -> dict[str, Any] | None:
-    obj = _json_object(body)
-    return None if obj is None else _usage_in(obj)
-
-
-def _usage_in(obj: dict[str, Any]) -> dict[str, Any] | None:
-    usage = obj.get("usage")
-    if usage is None and isinstance(obj.get("response"), dict):
-        usage = obj["response"].get("usage")  # Responses API: response.completed
-    return usage if isinstance(usage, dict) else None
 
 
 def _provider(ctx: RequestContext) -> str:

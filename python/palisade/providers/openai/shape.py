@@ -1,48 +1,21 @@
-"""Where the texts are in a request or an answer, for every API surface.
+"""Where the texts and tool calls are in OpenAI requests and answers, one walker per endpoint.
 
-Each text is yielded as a slot: the container that holds it and the key under which it sits, so
-that a guardrail can replace it in place; its role (whose words they are, which decides the
-checks that apply); and its path for decisions. Odd-typed bodies are walked as far as they make
-sense and never raise: the provider rejects what is malformed, the gateway only reads texts.
+Each text is a slot: the container that holds it and the key under which it sits, so that a
+guardrail can replace it in place; its role (whose words they are, which decides the checks that
+apply); and its path for decisions. Odd-typed bodies are walked as far as they make sense and
+never raise: the provider rejects what is malformed, the gateway only reads texts. Lists, not
+generators: a request has a handful of texts, and a chain of `yield from` costs more per text
+than the walk itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
-Path = tuple[str | int, ...]
-
-
-class Slot(NamedTuple):
-    container: Any  # dict or list
-    key: Any  # str or int
-    role: str  # user | system | assistant | tool | tool_call | tool_description | developer
-    path: Path
-    tool: str | None = None  # tool results: the name of the tool that produced them
-
-    @property
-    def text(self) -> str:
-        value: str = self.container[self.key]
-        return value
+from palisade.providers.base import Path, Slot, ToolCallSlot
 
 
-def request_texts(body: dict[str, Any], endpoint: str) -> list[Slot]:
-    # Lists, not generators: a request has a handful of texts, and a chain of `yield from`
-    # costs more per text than the walk itself.
-    out: list[Slot] = []
-    if endpoint == "chat/completions":
-        _chat_request(body, out)
-    elif endpoint == "responses":
-        _responses_request(body, out)
-    elif endpoint == "completions":
-        _strings(body, "prompt", "user", out)
-    elif endpoint == "embeddings":
-        _strings(body, "input", "user", out)
-    return out
-
-
-def _chat_request(body: dict[str, Any], out: list[Slot]) -> None:
+def chat_request(body: dict[str, Any], out: list[Slot]) -> None:
     messages = body.get("messages")
     if isinstance(messages, list):
         names = _tool_call_names(messages)
@@ -63,7 +36,7 @@ def _chat_request(body: dict[str, Any], out: list[Slot]) -> None:
     _tool_descriptions(body, out)
 
 
-def _responses_request(body: dict[str, Any], out: list[Slot]) -> None:
+def responses_request(body: dict[str, Any], out: list[Slot]) -> None:
     if isinstance(body.get("instructions"), str):
         out.append(Slot(body, "instructions", "system", ("instructions",)))
     items = body.get("input")
@@ -127,7 +100,7 @@ def _tool_descriptions(body: dict[str, Any], out: list[Slot]) -> None:
             out.append(Slot(tool, "description", "tool_description", ("tools", i, "description")))
 
 
-def _strings(body: dict[str, Any], key: str, role: str, out: list[Slot]) -> None:
+def strings(body: dict[str, Any], key: str, role: str, out: list[Slot]) -> None:
     value = body.get(key)
     if isinstance(value, str):
         out.append(Slot(body, key, role, (key,)))
@@ -165,69 +138,101 @@ def _name(value: object) -> str | None:
 # --- answers ---------------------------------------------------------------------------------
 
 
-class ToolCallSlot(NamedTuple):
-    """A tool call in an answer: `holder[key]` is the call list (chat) or the output list
-    (Responses), `position` the call's place in it."""
-
-    holder: list[Any]
-    position: int
-    name: str
-    arguments: str
-    path: Path
-
-
-def answer_texts(obj: dict[str, Any], endpoint: str) -> list[Slot]:
+def chat_answer(obj: dict[str, Any]) -> list[Slot]:
     out: list[Slot] = []
-    if endpoint == "chat/completions":
-        for i, choice in enumerate(_list(obj.get("choices"))):
-            message = choice.get("message") if isinstance(choice, dict) else None
-            if not isinstance(message, dict):
-                continue
-            _content(message, "content", "assistant", ("choices", i, "message"), out)
-            if isinstance(message.get("refusal"), str):
-                where: Path = ("choices", i, "message", "refusal")
-                out.append(Slot(message, "refusal", "assistant", where))
-            for j, call in enumerate(_list(message.get("tool_calls"))):
-                fn = call.get("function") if isinstance(call, dict) else None
-                if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-                    path = ("choices", i, "message", "tool_calls", j, "function", "arguments")
-                    out.append(Slot(fn, "arguments", "tool_call", path))
-    elif endpoint == "completions":
-        for i, choice in enumerate(_list(obj.get("choices"))):
-            if isinstance(choice, dict) and isinstance(choice.get("text"), str):
-                out.append(Slot(choice, "text", "assistant", ("choices", i, "text")))
-    elif endpoint == "responses":
-        for i, item in enumerate(_list(obj.get("output"))):
-            if not isinstance(item, dict):
-                continue
-            if item.get("type") == "function_call" and isinstance(item.get("arguments"), str):
-                out.append(Slot(item, "arguments", "tool_call", ("output", i, "arguments")))
-            else:
-                _content(item, "content", "assistant", ("output", i), out)
+    for i, choice in enumerate(_list(obj.get("choices"))):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            continue
+        _content(message, "content", "assistant", ("choices", i, "message"), out)
+        if isinstance(message.get("refusal"), str):
+            where: Path = ("choices", i, "message", "refusal")
+            out.append(Slot(message, "refusal", "assistant", where))
+        for j, call in enumerate(_list(message.get("tool_calls"))):
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+                path = ("choices", i, "message", "tool_calls", j, "function", "arguments")
+                out.append(Slot(fn, "arguments", "tool_call", path))
     return out
 
 
-def answer_tool_calls(obj: dict[str, Any], endpoint: str) -> Iterator[ToolCallSlot]:
-    if endpoint == "chat/completions":
-        for i, choice in enumerate(_list(obj.get("choices"))):
-            message = choice.get("message") if isinstance(choice, dict) else None
-            calls = message.get("tool_calls") if isinstance(message, dict) else None
-            if not isinstance(calls, list):
-                continue
-            for j, call in enumerate(calls):
-                fn = call.get("function") if isinstance(call, dict) else None
-                if isinstance(fn, dict):
-                    path = ("choices", i, "message", "tool_calls", j)
-                    yield ToolCallSlot(
-                        calls, j, _str(fn.get("name")), _str(fn.get("arguments")), path
-                    )
-    elif endpoint == "responses":
-        output = obj.get("output")
-        if isinstance(output, list):
-            for i, item in enumerate(output):
-                if isinstance(item, dict) and item.get("type") == "function_call":
-                    name, arguments = _str(item.get("name")), _str(item.get("arguments"))
-                    yield ToolCallSlot(output, i, name, arguments, ("output", i))
+def completions_answer(obj: dict[str, Any]) -> list[Slot]:
+    out: list[Slot] = []
+    for i, choice in enumerate(_list(obj.get("choices"))):
+        if isinstance(choice, dict) and isinstance(choice.get("text"), str):
+            out.append(Slot(choice, "text", "assistant", ("choices", i, "text")))
+    return out
+
+
+def responses_answer(obj: dict[str, Any]) -> list[Slot]:
+    out: list[Slot] = []
+    for i, item in enumerate(_list(obj.get("output"))):
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "function_call" and isinstance(item.get("arguments"), str):
+            out.append(Slot(item, "arguments", "tool_call", ("output", i, "arguments")))
+        else:
+            _content(item, "content", "assistant", ("output", i), out)
+    return out
+
+
+def chat_tool_calls(obj: dict[str, Any]) -> list[ToolCallSlot]:
+    out: list[ToolCallSlot] = []
+    for i, choice in enumerate(_list(obj.get("choices"))):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        calls = message.get("tool_calls") if isinstance(message, dict) else None
+        if not isinstance(calls, list):
+            continue
+        for j, call in enumerate(calls):
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict):
+                path = ("choices", i, "message", "tool_calls", j)
+                out.append(
+                    ToolCallSlot(calls, j, _str(fn.get("name")), _str(fn.get("arguments")), path)
+                )
+    return out
+
+
+def responses_tool_calls(obj: dict[str, Any]) -> list[ToolCallSlot]:
+    out: list[ToolCallSlot] = []
+    output = obj.get("output")
+    if isinstance(output, list):
+        for i, item in enumerate(output):
+            if isinstance(item, dict) and item.get("type") == "function_call":
+                name, arguments = _str(item.get("name")), _str(item.get("arguments"))
+                out.append(ToolCallSlot(output, i, name, arguments, ("output", i)))
+    return out
+
+
+def chat_replace_blocked(obj: dict[str, Any], blocked: list[tuple[ToolCallSlot, str]]) -> None:
+    for call, notice in reversed(blocked):
+        del call.holder[call.position]
+        choice = obj["choices"][call.path[1]]
+        message = choice["message"]
+        content = message.get("content")
+        message["content"] = (
+            f"{content}\n\n{notice}" if isinstance(content, str) and content else notice
+        )
+        if not call.holder:
+            message.pop("tool_calls", None)
+            if choice.get("finish_reason") == "tool_calls":
+                choice["finish_reason"] = "stop"
+
+
+def responses_replace_blocked(obj: dict[str, Any], blocked: list[tuple[ToolCallSlot, str]]) -> None:
+    for call, notice in blocked:
+        call.holder[call.position] = message_item(call.position, notice)
+
+
+def message_item(index: int, notice: str) -> dict[str, Any]:
+    """A Responses output message that holds a notice (in the place of a blocked call)."""
+    return {
+        "type": "message",
+        "id": f"msg_palisade_{index}",
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": notice, "annotations": []}],
+    }
 
 
 def _list(value: object) -> list[Any]:

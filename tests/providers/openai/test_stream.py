@@ -4,16 +4,18 @@ from palisade._core import SseParser
 from palisade.config import ProxyConfig
 from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.context import RequestContext
-from palisade.upstream.relay import _reframe
+from palisade.pricing import Usage
+from palisade.providers.openai import CHAT
+from palisade.providers.openai.stream import hide_usage
 
 
 def reframe(stream: bytes) -> tuple[bytes, RequestContext]:
     ctx = RequestContext(
-        endpoint="chat/completions",
+        surface=CHAT,
         guards=ProxyGuards.build(ProxyConfig(id="default", name="default")),
         injected_stream_usage=True,
     )
-    return _reframe(ctx, SseParser().feed(stream)), ctx
+    return hide_usage(ctx, SseParser().feed(stream)), ctx
 
 
 def test_compact_usage_null_is_removed_without_touching_the_rest() -> None:
@@ -34,7 +36,7 @@ def test_usage_only_chunk_is_dropped_and_recorded() -> None:
     chunk = orjson.dumps({"id": "c", "choices": [], "usage": usage})
     out, ctx = reframe(b"data: " + chunk + b"\n\ndata: [DONE]\n\n")
     assert out == b"data: [DONE]\n\n"
-    assert ctx.usage == usage
+    assert ctx.usage == Usage.from_provider(usage)
 
 
 def test_usage_riding_on_a_content_chunk_is_recorded_and_removed() -> None:
@@ -42,7 +44,7 @@ def test_usage_riding_on_a_content_chunk_is_recorded_and_removed() -> None:
     chunk = orjson.dumps({"id": "c", "choices": [{"index": 0}], "usage": usage})
     out, ctx = reframe(b"data: " + chunk + b"\n\n")
     assert orjson.loads(out.removeprefix(b"data: ")) == {"id": "c", "choices": [{"index": 0}]}
-    assert ctx.usage == usage
+    assert ctx.usage == Usage.from_provider(usage)
 
 
 def test_named_events_and_multi_line_data_keep_their_framing() -> None:

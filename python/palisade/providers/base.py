@@ -1,0 +1,181 @@
+"""The dialect protocol: what the stages need to know about one provider API.
+
+A *dialect* is a family of wire formats (OpenAI's, Anthropic's): how a credential is presented,
+how an error is written, how the gateway authenticates to a provider of that kind. A *surface*
+is one endpoint of a dialect (OpenAI's chat completions, its Responses API, Anthropic's
+messages): where the texts, tool calls and usage sit in its bodies and stream events, and how
+its streams are guarded and framed. Stages call these and never branch on either.
+
+Everything here runs on every request: the walkers build lists rather than chains of
+generators, and a surface is a module-level object built once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple, Protocol
+
+from palisade._core import SseEvent
+from palisade.errors import GatewayError
+from palisade.pricing import Usage
+
+Path = tuple[str | int, ...]
+
+
+class Slot(NamedTuple):
+    """A text in a body: `container[key]`, so that a guardrail can replace it in place."""
+
+    container: Any  # dict or list
+    key: Any  # str or int
+    role: str  # user | system | assistant | tool | tool_call | tool_description | developer
+    path: Path
+    tool: str | None = None  # tool results: the name of the tool that produced them
+
+    @property
+    def text(self) -> str:
+        value: str = self.container[self.key]
+        return value
+
+
+class ToolCallSlot(NamedTuple):
+    """A tool call in an answer: `holder[position]` is the call (or the item that holds it)."""
+
+    holder: list[Any]
+    position: int
+    name: str
+    arguments: str
+    path: Path
+
+
+# One stream event: its SSE name ("message" when unnamed) and its data, a JSON object or the
+# raw text when it is none (`[DONE]`).
+Event = tuple[str, Any]
+
+
+class AnswerGuard(Protocol):
+    """What a surface's stream transform asks of the response guardrails; the pipeline builds
+    it per request. Keys name one text of the answer (a choice, a content block)."""
+
+    @property
+    def holds_calls(self) -> bool:
+        """Tool calls must be held until complete (a policy, a scan or a mask applies)."""
+
+    @property
+    def checks_calls(self) -> bool:
+        """Tool policies apply."""
+
+    def feed(self, key: tuple[int, int], text: str, where: str) -> str:
+        """A piece of streamed text: what may be sent now (the rest is held back)."""
+
+    def flush(self, key: tuple[int, int]) -> str:
+        """The text is complete: what was still held back."""
+
+    def arguments(self, arguments: str, path: Path) -> str:
+        """A complete tool call's arguments, redacted and un-masked (decisions recorded)."""
+
+    def whole(self, text: str) -> str:
+        """A text the stream repeats in full: redacted and un-masked, decisions not repeated."""
+
+    def tool_call(self, name: str, arguments: str, where: str) -> str | None:
+        """None when the tool policies allow the call, else the notice that replaces it."""
+
+    def finish(self) -> None:
+        """The stream ended: whatever is still held is checked (and dropped)."""
+
+
+class StreamTransform(Protocol):
+    """Guards one streamed answer, event by event."""
+
+    def transform(self, event: Event) -> list[Event]:
+        """The events to send in the place of `event` (its data may be changed in place)."""
+
+
+class UsageHolder(Protocol):
+    """Where a stream's usage goes (the request context)."""
+
+    usage: Usage | None
+    # The gateway asked for stream usage on its own: the client must not see it.
+    injected_stream_usage: bool
+
+
+class Dialect(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def credential(self, headers: Mapping[str, str]) -> str | None:
+        """The credential a client of this dialect presents, if any."""
+
+    @property
+    def credential_hint(self) -> str:
+        """Where this dialect's clients put it, for error messages."""
+
+    def error_body(self, error: GatewayError) -> bytes: ...
+
+    def error_event(self, error: GatewayError) -> bytes:
+        """The error as a stream's last event: the dialect's SDKs raise on it."""
+
+    def error_type(self, error: GatewayError) -> str:
+        """The dialect's error type for a gateway error (its `type` field)."""
+
+    def auth_headers(self, api_key: str, auth_header: str) -> dict[str, str]:
+        """The headers that present `api_key` to a provider of this dialect."""
+
+    def upstream_headers(self) -> Mapping[str, str]:
+        """Headers the gateway sends to every provider of this dialect (a version)."""
+
+
+class Surface(Protocol):
+    @property
+    def dialect(self) -> Dialect: ...
+
+    @property
+    def endpoint(self) -> str:
+        """The path under the provider's base URL, also the record's `endpoint`."""
+
+    def request_texts(self, body: dict[str, Any]) -> list[Slot]: ...
+
+    def prompt_tokens(self, body: dict[str, Any], model: str) -> int:
+        """The prompt as the gateway counts it, for reservations and for a provider that
+        reports no usage: one counter, so the two never disagree."""
+
+    def max_output_tokens(self, body: dict[str, Any], default: int) -> int:
+        """The most output tokens the request allows, all choices together (`default` when
+        it does not say); 0 for a surface that generates none."""
+
+    def answer_texts(self, obj: dict[str, Any]) -> list[Slot]: ...
+
+    def answer_tool_calls(self, obj: dict[str, Any]) -> list[ToolCallSlot]: ...
+
+    def replace_blocked(self, obj: dict[str, Any], blocked: list[tuple[ToolCallSlot, str]]) -> None:
+        """Blocked tool calls become assistant text that names the rule; the stop reason
+        follows."""
+
+    def output_texts(self, obj: dict[str, Any]) -> Iterator[str]:
+        """An answer's generated texts, for counting."""
+
+    def usage(self, obj: dict[str, Any]) -> Usage | None:
+        """The usage of a whole answer."""
+
+    def read_usage(self, holder: UsageHolder, events: list[SseEvent]) -> None:
+        """The usage in stream events relayed unchanged: a look at the raw text first, a parse
+        only of the events that may hold it."""
+
+    def take_usage(self, holder: UsageHolder, obj: dict[str, Any]) -> bool:
+        """Reads a parsed event's usage; False when the event only carried usage the client did
+        not ask for (it is dropped)."""
+
+    def stream_guard(self, guard: AnswerGuard) -> StreamTransform: ...
+
+    def event_texts(self, event: Event) -> Iterator[str]:
+        """A stream event's generated texts, for counting."""
+
+    def frame(self, event: Event) -> bytes:
+        """An event as SSE bytes for the client."""
+
+    def hide_usage(self, holder: UsageHolder, events: list[SseEvent]) -> bytes:
+        """Stream events re-framed without the usage the gateway asked for on its own (only
+        called after `ask_stream_usage` returned True)."""
+
+    def ask_stream_usage(self, body: dict[str, Any]) -> bool:
+        """Asks a stream for its usage when the client did not (True: it must be hidden from
+        the client); only for providers that accept the request."""

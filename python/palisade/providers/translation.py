@@ -1,0 +1,39 @@
+"""A translation between the client's surface and a provider's of another dialect.
+
+One object per request: it carries the notes on fields that had no equivalent (reported in a
+response header and the interaction record, never dropped without a trace) and the state of a
+translated stream. Guardrails judge the client's side of both directions; usage is read on the
+provider's side, where it is exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from palisade.providers.base import Event, Surface
+
+
+class Translation(Protocol):
+    @property
+    def upstream(self) -> Surface:
+        """The provider's surface: the request leaves for its endpoint, its answer is read by
+        it."""
+
+    @property
+    def notes(self) -> list[str]:
+        """Fields mapped by a documented rule or dropped, one note each."""
+
+    def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The client's request (as the guardrails left it) in the provider's dialect."""
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """A whole answer in the client's dialect."""
+
+    def error(self, status: int, body: bytes) -> bytes:
+        """A provider's error body in the client's dialect (same status)."""
+
+    def stream(self, event: Event) -> list[Event]:
+        """A provider's stream event as the client's events (none, one or several)."""
+
+    def finish(self) -> list[Event]:
+        """The events that close the client's stream if the provider's ended without them."""
