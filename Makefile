@@ -81,6 +81,7 @@ bench: $(VENV)/.ext
 	$(PY) benches/guardrails_bench.py
 	$(PY) benches/identity_bench.py
 	$(PY) benches/limits_bench.py
+	$(PY) benches/pricing_bench.py
 	$(PY) benches/observability_bench.py
 	$(PY) benches/slow_bodies_bench.py
 	for b in sse tokens scan injection shape; do $(PY) benches/core_$$b.py; done

@@ -456,6 +456,7 @@ def test_proxy_auth_jwt_and_reach_parse_and_round_trip() -> None:
                     "providers": ["mock"],
                     "models": ["gpt-*"],
                     "guardrails": ["s"],
+                    "refuse_unpriced": "true",
                 },
                 {"name": "Open"},
             ],
@@ -471,7 +472,10 @@ def test_proxy_auth_jwt_and_reach_parse_and_round_trip() -> None:
     assert sso.jwt.algorithms == ("RS256", "ES256")
     assert (sso.providers, sso.models) == (("mock",), ("gpt-*",))
     assert open_proxy.auth == ()
+    assert (sso.refuse_unpriced, open_proxy.refuse_unpriced) == (True, False)
     assert parse_proxy(proxy_to_dict(sso), config.guardrails, source="x") == sso
+    # Left out when off: the stored proxies of files that never set it do not change.
+    assert "refuse_unpriced" not in proxy_to_dict(open_proxy)
 
 
 @pytest.mark.parametrize(

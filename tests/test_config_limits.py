@@ -40,7 +40,10 @@ def test_full_stage_three_config() -> None:
                 {"name": "week", "scope": "proxy", "usd": 100, "period": "7d"},
             ],
             "dedup": {"ttl_s": 60, "lock_ttl_s": 5, "max_answer_bytes": 1000},
-            "pricing": {"my-model": {"input": 1, "output": 2.5, "cached_input": 0.1}},
+            "pricing": {
+                "my-model": {"input": 1, "output": 2.5, "cached_input": 0.1},
+                "cached": {"input": 3, "output": 15, "cache_read": 0.3, "cache_write": 3.75},
+            },
             "tpm_default_max_tokens": 0,
         }
     )
@@ -60,7 +63,9 @@ def test_full_stage_three_config() -> None:
     assert config.dedup == DedupConfig(ttl_s=60, lock_ttl_s=5, max_answer_bytes=1000)
     assert config.tpm_default_max_tokens == 0
     table = PriceTable().with_overrides(config.pricing)
-    assert table.lookup("my-model") == Price(1.0, 2.5, 0.1)
+    # `cached_input`, the old name of `cache_read`, still reads.
+    assert table.lookup("my-model") == Price(1.0, 2.5, cache_read=0.1)
+    assert table.lookup("cached") == Price(3.0, 15.0, cache_read=0.3, cache_write=3.75)
     assert table.lookup("gpt-4o") is not None
 
 
@@ -101,6 +106,11 @@ def test_defaults() -> None:
         ({"dedup": {"ttl": 3}}, "dedup.ttl: unknown key"),
         ({"pricing": {"m": {"input": 1}}}, "pricing.m.output: is required"),
         ({"pricing": {"m": {"input": -1, "output": 1}}}, "pricing.m.input"),
+        ({"pricing": {"m": {"input": 1, "output": 1, "cache_write": -1}}}, "pricing.m.cache_write"),
+        (
+            {"pricing": {"m": {"input": 1, "output": 1, "cache_read": 1, "cached_input": 1}}},
+            "pricing.m: give `cache_read` or its old name `cached_input`, not both",
+        ),
         ({"store": {"on_redis_failure": "retry"}}, "store.on_redis_failure: must be one of"),
         ({"store": {"redis_timeout_s": 0}}, "store.redis_timeout_s"),
         ({"store": {"redis_url": "http://x:6379"}}, "store.redis_url: must start with redis://"),

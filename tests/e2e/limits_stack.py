@@ -26,6 +26,7 @@ proxies:
   - {name: agents}
   - {name: tokens}
   - {name: budget}
+  - {name: strict-budget, refuse_unpriced: true}
   - {name: guarded, guardrails: [no-secrets]}
 guardrails:
   no-secrets: {type: secrets, action: block}
@@ -37,6 +38,7 @@ limits:
   - {name: user-tokens-small, scope: [proxy, user], tpm: 400, proxies: [tokens]}
 budgets:
   - {name: user-daily, scope: user, usd: 0.005, period: day, proxies: [budget]}
+  - {name: strict-daily, scope: user, usd: 1, period: day, proxies: [strict-budget]}
 pricing:
   mock-priced: {input: 1000, output: 1000}
 """

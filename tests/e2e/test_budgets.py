@@ -45,7 +45,7 @@ async def test_budget_refuses_once_spent_and_survives_a_restart(
                 error = info.value.response.json()["error"]
                 assert error["code"] == "budget_exceeded"
                 assert "user-daily" in error["message"]
-                # A model the pricing table does not know costs 0: never refused.
+                # A model without a price costs 0: never refused on a proxy that allows it.
                 for _ in range(3):
                     await client.chat.completions.create(
                         model="mock-unpriced", messages=MESSAGES, extra_headers=other
@@ -62,3 +62,26 @@ async def test_budget_refuses_once_spent_and_survives_a_restart(
                 await client.chat.completions.create(
                     model="mock-priced", messages=MESSAGES, extra_headers=other
                 )
+
+
+async def test_a_proxy_refuses_unpriced_models_while_a_budget_applies(tmp_path: Path) -> None:
+    user = {"X-Archestra-User-Id": uuid.uuid4().hex}
+    with mock_upstream() as mock, gateway(tmp_path, mock.url, redis_url=None, workers=1) as gw:
+        async with openai.AsyncOpenAI(
+            base_url=f"{gw.url}/strict-budget", api_key="c", max_retries=0
+        ) as client:
+            with pytest.raises(openai.BadRequestError) as info:
+                await client.chat.completions.create(
+                    model="mock-unpriced", messages=MESSAGES, extra_headers=user
+                )
+            assert info.value.response.headers["x-palisade-error"] == "model_unpriced"
+            error = info.value.response.json()["error"]
+            assert (error["code"], error["param"]) == ("model_unpriced", "model")
+            assert "`mock-unpriced` has no price" in error["message"]
+            assert "`strict-daily`" in error["message"]
+            # Without a user id the user budget does not apply: the call goes through.
+            await client.chat.completions.create(model="mock-unpriced", messages=MESSAGES)
+            # A priced model goes through under the budget.
+            await client.chat.completions.create(
+                model="mock-priced", messages=MESSAGES, extra_headers=user
+            )

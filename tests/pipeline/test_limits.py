@@ -12,7 +12,7 @@ import orjson
 import pytest
 from starlette.responses import Response
 
-from palisade.config import Config, ProxyConfig, RateLimitConfig
+from palisade.config import BudgetConfig, Config, ProviderConfig, ProxyConfig, RateLimitConfig
 from palisade.disconnect import ClientDisconnected
 from palisade.errors import BadRequest
 from palisade.guardrails.policy import ProxyGuards
@@ -20,6 +20,7 @@ from palisade.pipeline.context import RequestContext
 from palisade.pipeline.limits import (
     BudgetExceeded,
     Limits,
+    ModelUnpriced,
     RateLimited,
     duration,
 )
@@ -28,6 +29,7 @@ from palisade.pricing import PriceTable, Usage
 from palisade.providers.openai import CHAT
 from palisade.store.limits_store import LimitsStore
 from palisade.upstream.relay import SseResponse
+from palisade.upstream.routing import Target
 
 GUARDS = ProxyGuards.build(ProxyConfig(id="default", name="default"))
 USAGE = Usage(12, 30)
@@ -258,3 +260,66 @@ async def test_plans_follow_the_keys_own_limits(store: LimitsStore) -> None:
         response = await limits.run(ctx, partial(answered, ctx))
         seen.append(header(response, "x-ratelimit-limit-requests"))
     assert seen == ["5", "9", "9"]
+
+
+STRICT = ProxyConfig(id="strict", name="strict", refuse_unpriced=True)
+
+
+def strict(model: str, key_limits: dict[str, Any] | None = None) -> RequestContext:
+    """A request through the proxy that refuses unpriced models, routed to `model`."""
+    ctx = context(key_limits)
+    ctx.guards, ctx.proxy_id = ProxyGuards.build(STRICT), STRICT.id
+    ctx.target = Target(ProviderConfig(name="openai", base_url="http://x"), model, rewritten=False)
+    return ctx
+
+
+async def test_a_proxy_refuses_unpriced_models_while_a_budget_applies(store: LimitsStore) -> None:
+    config = Config(
+        proxies=(STRICT,), budgets=(BudgetConfig(name="team", scope="proxy", usd=10.0),)
+    )
+    limits = Limits(config, store, PriceTable())
+    calls = []
+
+    async def call(ctx: RequestContext) -> Response:
+        calls.append(ctx)
+        return await answered(ctx)
+
+    # The model as routed decides: the client's `gpt-4o` went to a model nobody priced.
+    ctx = strict("house-model-7")
+    with pytest.raises(ModelUnpriced) as info:
+        await limits.run(ctx, partial(call, ctx))
+    error = info.value
+    assert (error.status, error.code, error.param) == (400, "model_unpriced", "model")
+    assert "`house-model-7` has no price" in error.message
+    assert "proxy `strict`" in error.message
+    assert "`team`" in error.message
+    assert (ctx.limit_outcome, ctx.error_code) == ("model_unpriced", "model_unpriced")
+    assert calls == []
+    priced = strict("gpt-4o")
+    await limits.run(priced, partial(call, priced))
+    assert calls == [priced]
+    assert priced.limit_outcome == "allowed"
+    # A virtual key's own budget applies to its caller as well.
+    limits = Limits(Config(proxies=(STRICT,)), store, PriceTable())
+    ctx = strict("house-model-7", {"budget_usd": 5})
+    with pytest.raises(ModelUnpriced):
+        await limits.run(ctx, partial(call, ctx))
+
+
+async def test_unpriced_models_pass_without_a_budget_or_without_the_option(
+    store: LimitsStore,
+) -> None:
+    # A rate limit applies, no budget does: nothing to charge, nothing to refuse.
+    config = Config(
+        proxies=(STRICT,), limits=(RateLimitConfig(name="r", scope=("proxy",), rpm=100),)
+    )
+    limits = Limits(config, store, PriceTable())
+    ctx = strict("house-model-7")
+    await limits.run(ctx, partial(answered, ctx))
+    assert ctx.limit_outcome == "allowed"
+    # A budget, on a proxy that does not refuse: the call passes and costs 0 (and is counted).
+    limits = Limits(Config(), store, PriceTable())
+    ctx = context({"budget_usd": 5})
+    ctx.target = Target(ProviderConfig(name="p", base_url="http://x"), "house-model-7", False)
+    await limits.run(ctx, partial(answered, ctx))
+    assert (ctx.limit_outcome, ctx.cost_usd) == ("allowed", 0.0)

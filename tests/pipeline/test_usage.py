@@ -13,6 +13,7 @@ from palisade.pipeline.usage import account
 from palisade.pricing import PriceTable, Usage
 from palisade.providers import openai
 from palisade.upstream.routing import Target
+from tests.helpers.prices import library_rates
 
 PRICES = PriceTable()
 MESSAGES = [
@@ -61,8 +62,11 @@ def test_the_providers_usage_wins() -> None:
     usage = account(ctx, PRICES, b"{}")
     assert usage == Usage(1000, 200, 400, 50)
     assert ctx.tokens_counted is False
-    # gpt-4o: 2.50 in, 1.25 cached in, 10 out per million.
-    assert ctx.cost_usd == pytest.approx((600 * 2.5 + 400 * 1.25 + 200 * 10) / 1e6)
+    price = library_rates("gpt-4o")
+    expected = (
+        600 * price["input_mtok"] + 400 * price["cache_read_mtok"] + 200 * price["output_mtok"]
+    )
+    assert ctx.cost_usd == pytest.approx(float(expected) / 1e6)
 
 
 def test_without_usage_a_chat_answer_is_counted() -> None:

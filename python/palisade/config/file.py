@@ -60,7 +60,7 @@ class Config:
     limits: tuple[RateLimitConfig, ...] = ()
     budgets: tuple[BudgetConfig, ...] = ()
     dedup: DedupConfig = dataclasses.field(default_factory=DedupConfig)
-    # Model -> price overrides on top of palisade.pricing.DEFAULT_PRICES.
+    # Model name or price-database model id -> price; wins over the database.
     pricing: Mapping[str, Price] = dataclasses.field(default_factory=dict)
     # TPM reservation for a request that names no max_tokens / max_completion_tokens.
     tpm_default_max_tokens: int = 256
@@ -129,9 +129,11 @@ class ConfigFile(BaseModel):
     dedup: DedupConfig = _section(DedupConfig)
     pricing: dict[str, PriceSection] = key(
         {},
-        "`input`, `output`, `cached_input` in USD per million tokens; overrides or adds a model "
-        "in the pricing table",
-        shown="built-in table",
+        "`input`, `output`, `cache_read` (old name: `cached_input`), `cache_write` in USD per "
+        "million tokens; `<model>` is a model name or a model id of the price database, and the "
+        "entry wins over the database's price (tiers included); a cache price left out costs "
+        "`input`. See [Prices](#prices)",
+        shown="the genai-prices database",
         json_schema_extra={"x-key": "<model>", "x-leaf": True},
     )
 

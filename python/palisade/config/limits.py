@@ -122,10 +122,24 @@ class PriceSection(BaseModel):
 
     input: NonNegativeFloat
     output: NonNegativeFloat
+    cache_read: NonNegativeFloat | None = None
+    cache_write: NonNegativeFloat | None = None
+    # The old name of `cache_read`, still read.
     cached_input: NonNegativeFloat | None = None
 
+    @model_validator(mode="after")
+    def _one_cache_read(self) -> PriceSection:
+        if self.cache_read is not None and self.cached_input is not None:
+            raise problem("give `cache_read` or its old name `cached_input`, not both")
+        return self
+
     def build(self) -> Price:
-        return Price(input=self.input, output=self.output, cached_input=self.cached_input)
+        return Price(
+            input=self.input,
+            output=self.output,
+            cache_read=self.cached_input if self.cache_read is None else self.cache_read,
+            cache_write=self.cache_write,
+        )
 
 
 def _names(

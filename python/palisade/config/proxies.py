@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from palisade.config.errors import ConfigError, Problem, Taint, explain, join
-from palisade.config.fields import SECTION, HttpUrl, RequiredText, Text, key
+from palisade.config.fields import SECTION, Flag, HttpUrl, RequiredText, Text, key
 from palisade.config.guardrails import Guardrail
 
 AuthMethod = Literal["virtual_key", "provider_key", "jwt", "oauth"]
@@ -71,6 +71,8 @@ class ProxyConfig:
     # What the proxy may reach: provider names and model names/patterns; empty: anything.
     providers: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    # Refuse a model without a price while a budget applies to the caller (it would spend none).
+    refuse_unpriced: bool = False
     # The store's version in which this proxy last changed (0: not from the store).
     version: int = 0
 
@@ -112,6 +114,11 @@ class ProxySection(BaseModel):
         "sent and the provider's); others → 403 `model_not_allowed`",
         shown="`[]` (any)",
     )
+    refuse_unpriced: Flag = key(
+        False,
+        "refuse a model that has no price (see [Prices](#prices)) with 400 `model_unpriced` "
+        "while a budget applies to the caller; off, such a call is let through and costs 0",
+    )
 
     def build(
         self, path: str, guardrails: Mapping[str, Guardrail], problems: list[Problem]
@@ -142,6 +149,7 @@ class ProxySection(BaseModel):
             jwt=self.jwt,
             providers=tuple(self.providers),
             models=tuple(self.models),
+            refuse_unpriced=self.refuse_unpriced,
         )
 
 
@@ -206,6 +214,8 @@ def proxy_to_dict(proxy: ProxyConfig) -> dict[str, Any]:
         "providers": list(proxy.providers),
         "models": list(proxy.models),
     }
+    if proxy.refuse_unpriced:  # only when set: the stored proxies of older files stay the same
+        out["refuse_unpriced"] = True
     if proxy.jwt is not None:
         out["jwt"] = {
             "issuer": proxy.jwt.issuer,

@@ -61,7 +61,7 @@ LIMITED = Counter(
 )
 UNPRICED = Counter(
     "palisade_unpriced_calls_total",
-    "Calls charged 0 to budgets because the pricing table does not know the model.",
+    "Calls charged 0 to budgets because their model has no price.",
 )
 
 
@@ -75,6 +75,12 @@ class BudgetExceeded(GatewayError):
     status = 402
     type = "insufficient_quota"
     code = "budget_exceeded"
+
+
+class ModelUnpriced(GatewayError):
+    status = 400
+    type = "invalid_request_error"
+    code = "model_unpriced"
 
 
 class LimitsUnavailable(GatewayError):
@@ -190,6 +196,8 @@ class Limits:
         plan = self._plan(ctx, now_ms)
         if plan is None:
             return await call()
+        if plan.periods and ctx.guards.proxy.refuse_unpriced:
+            self._check_priced(ctx, plan)
         plan = await self._reserve(ctx, plan)
         try:
             result = await self._store.check(plan.windows, plan.reserve, plan.periods, now_ms)
@@ -290,6 +298,23 @@ class Limits:
             return None
         return _Plan(
             tuple(windows), tuple(labels), tuple(periods), tuple(named), 0, 0, bool(periods)
+        )
+
+    def _check_priced(self, ctx: RequestContext, plan: _Plan) -> None:
+        """A budget cannot count what has no price: the proxy refuses the call instead."""
+        target = ctx.target
+        model = target.model if target is not None else (ctx.model or "")
+        provider = target.provider.name if target is not None else None
+        if self._prices.lookup(model, provider) is not None:
+            return
+        LIMITED.labels("unpriced").inc()
+        ctx.limit_outcome = ctx.error_code = "model_unpriced"
+        budgets = ", ".join(f"`{name}`" for name, *_ in plan.budgets)
+        raise ModelUnpriced(
+            f"Palisade: the model `{model}` has no price, and proxy `{ctx.proxy_id}` refuses "
+            f"models without one while a budget applies ({budgets}): the call could not be "
+            "charged to it. Use a priced model, or add its price under `pricing:`.",
+            param="model",
         )
 
     async def _reserve(self, ctx: RequestContext, plan: _Plan) -> _Plan:
@@ -432,8 +457,9 @@ class Limits:
             ctx.tokens_counted = sent or ctx.status == 200
             return (plan.prompt_tokens if ctx.tokens_counted else 0), 0
         used = usage.input_tokens + usage.output_tokens
-        model = ctx.target.model if ctx.target is not None else (ctx.model or "")
-        cost = self._prices.cost(model, usage)
+        target = ctx.target
+        model = target.model if target is not None else (ctx.model or "")
+        cost = self._prices.cost(model, usage, target.provider.name if target else None)
         if cost is None:
             UNPRICED.inc()
             cost = 0.0

@@ -38,7 +38,8 @@ def account(ctx: RequestContext, prices: PriceTable, answer: bytes | None) -> Us
     if not (usage.input_tokens or usage.output_tokens):
         ctx.cost_usd = 0.0
     else:
-        ctx.cost_usd = prices.cost(model, usage) if model else None
+        target = ctx.target
+        ctx.cost_usd = prices.cost(model, usage, target.provider.name) if model and target else None
     return usage
 
 
