@@ -34,7 +34,7 @@ from palisade.pipeline.admission import Admission, open_store
 from palisade.pipeline.record import Recording
 from palisade.pipeline.run import Generation
 from palisade.pricing import PriceTable
-from palisade.routes import admin, interactions, oauth, openai, ops
+from palisade.routes import admin, anthropic, interactions, oauth, openai, ops
 from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
@@ -89,6 +89,8 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             [
                 *openai.routes("/v1"),
                 *openai.routes("/v1/openai"),
+                *anthropic.routes("/v1/anthropic"),
+                *anthropic.routes("", listing=False),
                 *ops.routes(),
                 *oauth.routes(),
                 *admin.routes(),
@@ -96,6 +98,8 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 # A proxy id in the URL; after the fixed routes, which they would otherwise
                 # shadow.
                 *openai.routes("/v1/openai/{proxy}"),
+                *anthropic.routes("/v1/anthropic/{proxy}"),
+                *anthropic.routes("/{proxy}", listing=False),
                 *openai.routes("/{proxy}"),
             ],
             deadlines,

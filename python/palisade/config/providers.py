@@ -22,6 +22,9 @@ from palisade.config.fields import (
 )
 from palisade.providers.catalog import KNOWN_PROVIDERS
 
+# The header a provider's key goes in when the file does not say.
+DIALECT_AUTH = {"openai": "authorization", "anthropic": "x-api-key"}
+
 
 @dataclasses.dataclass(frozen=True)
 class ProviderConfig:
@@ -60,17 +63,22 @@ class ProviderSection(BaseModel):
 
     model_config = SECTION
 
-    kind: Literal["openai"] = key("openai", "wire protocol (OpenAI-compatible)")
+    kind: Literal["openai", "anthropic"] = key(
+        "openai",
+        "the API it speaks: `openai` (OpenAI-compatible) or `anthropic` (Messages API); a "
+        "client of the other dialect is translated",
+    )
     base_url: HttpUrl = key(..., "e.g. `https://api.openai.com/v1`")
     api_key: OptionalText = key(
         None,
         "sent by the gateway; the client's own Authorization never leaves (except on a proxy "
         "with `auth: [provider_key]`, which forwards the client's key instead)",
     )
-    auth_header: Text = key(
-        "authorization",
+    auth_header: OptionalText = key(
+        None,
         "`authorization` sends `Bearer <key>`; any other name sends the bare key in that header "
         "(e.g. `api-key`)",
+        shown="`authorization`; `x-api-key` for `kind: anthropic`",
     )
     models: list[Text] = key([], "names or shell patterns (`gpt-*`) routed here without a prefix")
     priority: Int = key(
@@ -102,7 +110,7 @@ class ProviderSection(BaseModel):
             models=tuple(self.models),
             priority=self.priority,
             stream_usage=self.stream_usage,
-            auth_header=self.auth_header.lower(),
+            auth_header=(self.auth_header or DIALECT_AUTH[self.kind]).lower(),
             read_timeout_s=self.read_timeout_s,
             expose_account_headers=self.expose_account_headers,
         )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from palisade.errors import BadRequest
+from palisade.providers.anthropic import ANTHROPIC
 from palisade.providers.base import Dialect, Surface
 from palisade.providers.openai import OPENAI
 from palisade.providers.translation import Translation
@@ -47,6 +48,13 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
     "together": KnownProvider("TOGETHER_API_KEY", "https://api.together.xyz/v1"),
     "fireworks": KnownProvider("FIREWORKS_API_KEY", "https://api.fireworks.ai/inference/v1"),
     "openrouter": KnownProvider("OPENROUTER_API_KEY", "https://openrouter.ai/api/v1"),
+    "anthropic": KnownProvider(
+        "ANTHROPIC_API_KEY",
+        "https://api.anthropic.com/v1",
+        dialect="anthropic",
+        auth="x-api-key",
+        models=("claude-*",),
+    ),
     "gemini": KnownProvider(
         "GEMINI_API_KEY",
         "https://generativelanguage.googleapis.com/v1beta/openai",
@@ -54,7 +62,7 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
     ),
 }
 
-DIALECTS: dict[str, Dialect] = {"openai": OPENAI}
+DIALECTS: dict[str, Dialect] = {"openai": OPENAI, "anthropic": ANTHROPIC}
 
 # (client surface, provider dialect) -> a new translation for one request.
 _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {}

@@ -34,6 +34,7 @@ OPERATIONS = {
     "completions": "text_completion",
     "embeddings": "embeddings",
     "responses": "chat",
+    "messages": "chat",
 }
 # Our provider names -> the semantic conventions' well-known `gen_ai.provider.name` values.
 PROVIDER_NAMES = {

@@ -1,0 +1,24 @@
+"""Anthropic's Messages API: `/v1/anthropic/v1/...` (and `/v1/anthropic/{proxy-id}/v1/...`),
+and at the root (`/v1/messages`, `/{proxy-id}/v1/messages`) for clients that take a bare base
+URL, such as Claude Code's `ANTHROPIC_BASE_URL`. Generation runs the pipeline; a model served by
+an OpenAI-dialect provider is translated there and back."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from palisade.pipeline.run import Generation
+from palisade.providers.anthropic import SURFACES
+from palisade.routes import models
+
+
+def routes(prefix: str, *, listing: bool = True) -> list[BaseRoute]:
+    """`prefix` ends before `/v1`; `listing` False where OpenAI's `/v1/models` lives (the
+    shared route tells the dialects apart by the `anthropic-version` header)."""
+    out: list[BaseRoute] = [
+        Route(f"{prefix}/v1/{surface.endpoint}", Generation(surface), methods=["POST"])
+        for surface in SURFACES
+    ]
+    if listing:
+        out.append(Route(f"{prefix}/v1/models", models.list_anthropic_models, methods=["GET"]))
+    return out
