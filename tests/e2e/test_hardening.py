@@ -23,7 +23,7 @@ import httpx2 as httpx
 import orjson
 import pytest
 
-from palisade.mock.app import MOCK_ORGANIZATION
+from palisade.mock.openai_dialect import MOCK_ORGANIZATION
 from tests.helpers.prometheus import scrape, total
 from tests.helpers.raw_http import closed, read_answer
 from tests.helpers.servers import free_port, start_process_server

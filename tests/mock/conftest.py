@@ -4,6 +4,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
+import anthropic
 import openai
 import pytest
 
@@ -27,6 +28,14 @@ def mock_argv(port: int, *flags: str) -> list[str]:
 def mock_server() -> Iterator[RunningServer]:
     port = free_port()
     with start_process_server(mock_argv(port), port) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def keyed_mock() -> Iterator[RunningServer]:
+    """A mock that wants the key `sk-right` (OpenAI: Bearer; Anthropic: x-api-key or Bearer)."""
+    port = free_port()
+    with start_process_server(mock_argv(port, "--api-key", "sk-right"), port) as server:
         yield server
 
 
@@ -56,3 +65,27 @@ async def http(mock_server: RunningServer) -> AsyncIterator[aiohttp.ClientSessio
 @pytest.fixture(scope="session")
 def mock_server_url(mock_server: RunningServer) -> str:
     return mock_server.url
+
+
+@pytest.fixture(scope="session")
+def claude(mock_server: RunningServer) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(
+        base_url=mock_server.url, api_key="sk-ant-test", max_retries=0, timeout=10
+    ) as sdk:
+        yield sdk
+
+
+@pytest.fixture(scope="session")
+async def async_claude(mock_server: RunningServer) -> AsyncIterator[anthropic.AsyncAnthropic]:
+    async with anthropic.AsyncAnthropic(
+        base_url=mock_server.url, api_key="sk-ant-test", max_retries=0, timeout=10
+    ) as sdk:
+        yield sdk
+
+
+@pytest.fixture(scope="session")
+async def claude_http(mock_server: RunningServer) -> AsyncIterator[aiohttp.ClientSession]:
+    """Raw HTTP as Claude Code sends it: the key in `x-api-key`."""
+    headers = {"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}
+    async with aiohttp.ClientSession(mock_server.url, headers=headers) as session:
+        yield session

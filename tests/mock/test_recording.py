@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import aiohttp
 import openai
 import pytest
 
-from tests.helpers.servers import RunningServer, free_port, start_process_server
-from tests.mock.conftest import mock_argv
+from tests.helpers.servers import RunningServer
 
 
 async def test_requests_are_recorded_newest_last(
@@ -65,13 +62,6 @@ async def test_missing_authorization_is_401(mock_server_url: str) -> None:
         assert response.status == 401
         error = (await response.json())["error"]
     assert error["type"] == "invalid_request_error"
-
-
-@pytest.fixture(scope="module")
-def keyed_mock() -> Iterator[RunningServer]:
-    port = free_port()
-    with start_process_server(mock_argv(port, "--api-key", "sk-right"), port) as server:
-        yield server
 
 
 @pytest.mark.parametrize(("key", "ok"), [("sk-right", True), ("sk-wrong", False)])

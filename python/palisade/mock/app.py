@@ -1,4 +1,10 @@
-"""The mock's Starlette app: routes, auth, knobs, failures and recording around each endpoint."""
+"""The mock's Starlette app: routes, auth, knobs, failures and recording around each endpoint.
+
+Each route speaks one dialect, whose `Dialect` decides what surrounds the endpoint (how it
+authenticates, refuses, fails and which headers it adds). `GET /v1/models` is the one path both
+APIs share: the `anthropic-version` header, which Anthropic's clients always send, picks
+Anthropic's format.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from starlette.applications import Starlette
@@ -15,22 +21,47 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from palisade.mock import models
+from palisade.mock import anthropic_errors, anthropic_models, models
+from palisade.mock.anthropic import count_message_tokens, messages
+from palisade.mock.anthropic_dialect import AnthropicDialect
 from palisade.mock.chat import chat_completions
 from palisade.mock.completions import completions
 from palisade.mock.embeddings import embeddings
-from palisade.mock.errors import InvalidRequest, error_response, invalid_request
-from palisade.mock.failures import failure_response
+from palisade.mock.errors import InvalidRequest, error_response
 from palisade.mock.knobs import Knobs
+from palisade.mock.openai_dialect import OpenAIDialect
 from palisade.mock.params import json_response
 from palisade.mock.recorder import Recorder
 from palisade.mock.responses import responses
 from palisade.mock.settings import SETTINGS_ENV, MockSettings
 
-MOCK_ORGANIZATION = b"mock-org-7f3a"
-
 Handler = Callable[[dict[str, Any], Knobs], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
+AnthropicGet = Callable[[Request, str], Response]
+
+
+class Dialect(Protocol):
+    """What differs between the API surfaces around an endpoint (not inside it)."""
+
+    failures: frozenset[str]
+    """The `mock.fail` values it can perform."""
+    stream_failures: frozenset[str]
+    """Those a stream performs itself, after a 200."""
+    not_json: str
+
+    def gate(self, request: Request, request_id: str) -> Response | None:
+        """The refusal of a request that lacks a credential or a required header."""
+
+    def refuse(self, error: InvalidRequest, request_id: str) -> Response: ...
+
+    async def fail(self, knobs: Knobs, request_id: str) -> Response: ...
+
+    def headers(self, request_id: str) -> list[tuple[bytes, bytes]]:
+        """The headers the provider adds to every answer."""
+
+
+def _request_id() -> str:
+    return "req_" + os.urandom(12).hex()
 
 
 class _Mock:
@@ -40,75 +71,62 @@ class _Mock:
         self.settings = settings
         self.defaults = Knobs.defaults(settings)
         self.recorder = Recorder(settings.record)
-        self.expected_auth = None if settings.api_key is None else f"Bearer {settings.api_key}"
+        self.openai = OpenAIDialect(settings.api_key)
+        self.anthropic = AnthropicDialect(settings.api_key)
 
-    def unauthorized(self, request: Request) -> Response | None:
-        auth = request.headers.get("authorization")
-        if auth is None or not auth.startswith("Bearer ") or len(auth) <= len("Bearer "):
-            return error_response(
-                401,
-                "You didn't provide an API key. You need to provide your API key in an "
-                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-                type="invalid_request_error",
-            )
-        if self.expected_auth is not None and auth != self.expected_auth:
-            return error_response(
-                401,
-                "Incorrect API key provided.",
-                type="invalid_request_error",
-                code="invalid_api_key",
-            )
-        return None
-
-    def post(self, handler: Handler, *, streams: bool) -> Endpoint:
-        answer = self._answer(handler, streams=streams)
+    def post(self, handler: Handler, *, streams: bool, dialect: Dialect | None = None) -> Endpoint:
+        speaks = dialect or self.openai
+        answer = self._answer(handler, speaks, streams=streams)
 
         async def endpoint(request: Request) -> Response:
-            response = await answer(request)
-            # As OpenAI does on every answer: its request id and the caller's organization.
-            response.raw_headers += [
-                (b"x-request-id", b"req_" + os.urandom(12).hex().encode()),
-                (b"openai-organization", MOCK_ORGANIZATION),
-            ]
+            request_id = _request_id()
+            response = await answer(request, request_id)
+            response.raw_headers += speaks.headers(request_id)
             return response
 
         return endpoint
 
-    def _answer(self, handler: Handler, *, streams: bool) -> Endpoint:
-        async def endpoint(request: Request) -> Response:
+    def _answer(
+        self, handler: Handler, dialect: Dialect, *, streams: bool
+    ) -> Callable[[Request, str], Awaitable[Response]]:
+        async def endpoint(request: Request, request_id: str) -> Response:
             raw = await request.body()
             try:
                 body: Any = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 body = None
-            self.recorder.record(request.scope, body)
-            refused = self.unauthorized(request)
+            self.recorder.record(request.scope, body, raw)
+            refused = dialect.gate(request, request_id)
             if refused is not None:
                 return refused
             if not isinstance(body, dict):
-                return error_response(
-                    400,
-                    "We could not parse the JSON body of your request. The body must be a JSON "
-                    "object.",
-                    type="invalid_request_error",
-                )
+                return dialect.refuse(InvalidRequest(dialect.not_json), request_id)
             try:
                 knobs = (
-                    self.defaults if "mock" not in body else self.defaults.override(body["mock"])
+                    self.defaults
+                    if "mock" not in body
+                    else self.defaults.override(body["mock"], dialect.failures)
                 )
                 fail = knobs.fail
-                if fail is not None and not (fail == "drop" and streams and body.get("stream")):
-                    return await failure_response(knobs)
+                streamed = fail in dialect.stream_failures and streams and body.get("stream")
+                if fail is not None and not streamed:
+                    return await dialect.fail(knobs, request_id)
                 return await handler(body, knobs)
             except InvalidRequest as error:
-                return invalid_request(error)
+                return dialect.refuse(error, request_id)
 
         return endpoint
 
-    def get(self, handler: Callable[[Request], Response]) -> Endpoint:
+    def get(self, handler: Callable[[Request], Response], anthropic: AnthropicGet) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             self.recorder.record(request.scope, None)
-            return self.unauthorized(request) or handler(request)
+            if "anthropic-version" not in request.headers:
+                # The OpenAI side's GETs add no headers, and its `gate` needs no id.
+                return self.openai.gate(request, "") or handler(request)
+            request_id = _request_id()
+            response = self.anthropic.gate(request, request_id) or anthropic(request, request_id)
+            response.raw_headers += self.anthropic.headers(request_id)
+            return response
 
         return endpoint
 
@@ -135,6 +153,15 @@ class _Mock:
     async def not_found(self, request: Request, exc: Exception) -> Response:
         self.recorder.record(request.scope, None)
         status = exc.status_code if isinstance(exc, HTTPException) else 404
+        if "anthropic-version" in request.headers:
+            request_id = _request_id()
+            if status == 404:
+                kind, message = "not_found_error", "Not Found"
+            else:
+                kind, message = "invalid_request_error", "Method Not Allowed"
+            response = anthropic_errors.error_response(status, kind, message, request_id)
+            response.raw_headers += self.anthropic.headers(request_id)
+            return response
         return error_response(
             status,
             f"Invalid URL ({request.method} {request.url.path})",
@@ -148,15 +175,31 @@ async def _health(request: Request) -> Response:
 
 def create_mock_app(settings: MockSettings) -> Starlette:
     mock = _Mock(settings)
+    anthropic = mock.anthropic
     routes = [
         Route("/v1/chat/completions", mock.post(chat_completions, streams=True), methods=["POST"]),
         Route("/v1/completions", mock.post(completions, streams=True), methods=["POST"]),
         Route("/v1/embeddings", mock.post(embeddings, streams=False), methods=["POST"]),
         Route("/v1/responses", mock.post(responses, streams=True), methods=["POST"]),
-        Route("/v1/models", mock.get(lambda _: models.list_models()), methods=["GET"]),
+        Route(
+            "/v1/messages", mock.post(messages, streams=True, dialect=anthropic), methods=["POST"]
+        ),
+        Route(
+            "/v1/messages/count_tokens",
+            mock.post(count_message_tokens, streams=False, dialect=anthropic),
+            methods=["POST"],
+        ),
+        Route(
+            "/v1/models",
+            mock.get(lambda _: models.list_models(), anthropic_models.list_models),
+            methods=["GET"],
+        ),
         Route(
             "/v1/models/{model_id:path}",
-            mock.get(lambda request: models.retrieve_model(request.path_params["model_id"])),
+            mock.get(
+                lambda request: models.retrieve_model(request.path_params["model_id"]),
+                anthropic_models.retrieve_model,
+            ),
             methods=["GET"],
         ),
         Route("/_mock/requests", mock.recorded, methods=["GET", "DELETE"]),

@@ -32,16 +32,22 @@ class DroppedResponse(Response):
 
 
 class HangingResponse(Response):
-    """Never answers; ends early only when the client disconnects, so tasks do not pile up."""
+    """Never answers; ends early only when the client disconnects, so tasks do not pile up.
 
-    def __init__(self) -> None:
+    `timeout` is the answer should the hour ever pass, in the endpoint's dialect.
+    """
+
+    def __init__(self, timeout: Response | None = None) -> None:
         super().__init__(status_code=504)
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await asyncio.wait_for(_disconnected(receive), HANG_SECONDS)
         except TimeoutError:
-            response = error_response(504, "mock hang elapsed", type="server_error")
+            response = self.timeout
+            if response is None:
+                response = error_response(504, "mock hang elapsed", type="server_error")
             await response(scope, receive, send)
 
 

@@ -15,7 +15,8 @@ import orjson
 from palisade.mock.errors import InvalidRequest
 from palisade.mock.settings import MockSettings
 
-Failure = Literal["429", "500", "503", "drop", "hang"]
+Failure = Literal["429", "500", "503", "529", "drop", "hang", "stream_error"]
+# What every dialect can fail with; a dialect may add its own (Anthropic: 529, stream_error).
 FAILURES: frozenset[str] = frozenset({"429", "500", "503", "drop", "hang"})
 
 Parser = Callable[[str, Any], object]
@@ -56,8 +57,9 @@ class Knobs:
             chunk_interval_ms=settings.chunk_interval_ms,
         )
 
-    def override(self, raw: Any) -> Knobs:
-        """The knobs of one request: `raw` is the body's `mock` value."""
+    def override(self, raw: Any, failures: frozenset[str] = FAILURES) -> Knobs:
+        """The knobs of one request: `raw` is the body's `mock` value; `failures` are the
+        `fail` values the endpoint's dialect can perform."""
         if not isinstance(raw, dict):
             raise InvalidRequest("'mock' must be an object", param="mock")
         values: dict[str, Any] = {}
@@ -66,6 +68,9 @@ class Knobs:
             if parser is None:
                 raise InvalidRequest(f"unknown mock knob '{key}'", param=f"mock.{key}")
             values[key] = parser(key, value)
+            if key == "fail" and values[key] not in failures:
+                allowed = ", ".join(sorted(failures))
+                raise InvalidRequest(f"mock.fail must be one of {allowed}", param="mock.fail")
         if values.get("reply_chunks"):
             values["reply"] = "".join(values["reply_chunks"])
         return Knobs(**{**_as_dict(self), **values})
@@ -99,11 +104,8 @@ def _text(key: str, value: Any) -> str:
 
 
 def _failure(key: str, value: Any) -> Failure:
-    text = _text(key, value)
-    if text not in FAILURES:
-        allowed = ", ".join(sorted(FAILURES))
-        raise InvalidRequest(f"mock.fail must be one of {allowed}", param="mock.fail")
-    return cast(Failure, text)
+    # Which failures are allowed depends on the endpoint: `Knobs.override` checks.
+    return cast(Failure, _text(key, value))
 
 
 def _tool_calls(key: str, value: Any) -> tuple[ToolCallSpec, ...]:

@@ -1,10 +1,13 @@
 """What the mock received, for tests: `GET/DELETE /_mock/requests`, `GET /_mock/stats`.
 
-In memory and per worker, which is why tests run the mock with one worker.
+In memory and per worker, which is why tests run the mock with one worker. Each request keeps
+its parsed `body` (None unless a JSON value) and the exact bytes it came as (`raw_base64`), so a
+test can tell that a body crossed the gateway byte for byte, not just with the same meaning.
 """
 
 from __future__ import annotations
 
+import base64
 from collections import Counter, deque
 from typing import Any
 
@@ -17,7 +20,7 @@ class Recorder:
         self.requests: deque[dict[str, Any]] = deque(maxlen=keep)
         self.counts: Counter[str] = Counter()
 
-    def record(self, scope: Scope, body: Any) -> None:
+    def record(self, scope: Scope, body: Any, raw: bytes = b"") -> None:
         path: str = scope["path"]
         self.counts[path] += 1
         if not self.keep:
@@ -34,6 +37,7 @@ class Recorder:
                 "query": scope["query_string"].decode("latin-1"),
                 "headers": headers,
                 "body": body,
+                "raw_base64": base64.b64encode(raw).decode("ascii"),
             }
         )
 

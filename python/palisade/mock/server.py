@@ -25,7 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--chunk-interval-ms", type=float, default=0, help="delay between stream chunks"
     )
     parser.add_argument(
-        "--api-key", default=None, help="require 'Authorization: Bearer KEY' (default: any key)"
+        "--api-key",
+        default=None,
+        help="require 'Authorization: Bearer KEY' (or, on Anthropic's routes, 'x-api-key: KEY'); "
+        "default: any key",
     )
     parser.add_argument(
         "--jwks-file", default=None, help="serve this JWKS file at /_mock/jwks.json"

@@ -21,7 +21,8 @@ class MockSettings:
     chunk_interval_ms: float = 0
     """Delay between two stream chunks."""
     api_key: str | None = None
-    """When set, requests must carry `Authorization: Bearer <api_key>`."""
+    """When set, requests must carry `Authorization: Bearer <api_key>` (Anthropic's routes also
+    take `x-api-key: <api_key>`)."""
     record: int = 1000
     """How many received requests `/_mock/requests` keeps (per worker)."""
     jwks_file: str | None = None

@@ -40,3 +40,18 @@ def responses_usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
 
 def embeddings_usage(prompt_tokens: int) -> dict[str, Any]:
     return {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}
+
+
+def anthropic_usage(
+    input_tokens: int, cache_read_tokens: int, output_tokens: int
+) -> dict[str, Any]:
+    """A Messages `usage`: `input_tokens` excludes the cache reads, as Anthropic counts them."""
+    return {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": cache_read_tokens,
+        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "output_tokens": output_tokens,
+        "service_tier": "standard",
+        "inference_geo": "not_available",
+    }
