@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import aiohttp
@@ -142,6 +143,21 @@ async def test_hang_times_out(mock_server_url: str) -> None:
         assert not hanging.done()
         with pytest.raises(anthropic.APITimeoutError):
             await hanging
+
+
+async def test_latency_knobs_delay_the_answer(claude_http: aiohttp.ClientSession) -> None:
+    body: dict[str, Any] = {"model": "m", "max_tokens": 16, "messages": MESSAGES}
+    started = time.monotonic()
+    async with claude_http.post("/v1/messages", json={**body, "mock": {"latency_ms": 200}}):
+        waited = time.monotonic() - started
+    assert waited >= 0.2
+    slow_start = {**body, "stream": True, "mock": {"ttft_ms": 200}}
+    started = time.monotonic()
+    async with claude_http.post("/v1/messages", json=slow_start) as response:
+        first = await response.content.readline()
+        waited = time.monotonic() - started
+    assert first == b"event: message_start\n"
+    assert waited >= 0.2
 
 
 def test_bad_knobs_are_anthropic_400s(claude: anthropic.Anthropic) -> None:
