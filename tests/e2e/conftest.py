@@ -92,6 +92,11 @@ providers:
     base_url: http://127.0.0.1:{mock_port}/v1
     api_key: {MOCK_KEY}
     models: ["mock-*", "gpt-*", "text-embedding-*"]
+  mock-anthropic:
+    kind: anthropic
+    base_url: http://127.0.0.1:{mock_port}/v1
+    api_key: {MOCK_KEY}
+    models: ["claude-*"]
   slow:
     base_url: http://127.0.0.1:{mock_port}/v1
     api_key: {MOCK_KEY}
