@@ -84,6 +84,7 @@ bench: $(VENV)/.ext
 	$(PY) benches/pricing_bench.py
 	$(PY) benches/observability_bench.py
 	$(PY) benches/slow_bodies_bench.py
+	$(PY) benches/translate_bench.py
 	for b in sse tokens scan injection shape; do $(PY) benches/core_$$b.py; done
 
 clean:
