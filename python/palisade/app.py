@@ -89,6 +89,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             [
                 *openai.routes("/v1"),
                 *openai.routes("/v1/openai"),
+                *openai.routes("/v1/model-router"),
                 *anthropic.routes("/v1/anthropic"),
                 *anthropic.routes("", listing=False),
                 *ops.routes(),
@@ -98,6 +99,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 # A proxy id in the URL; after the fixed routes, which they would otherwise
                 # shadow.
                 *openai.routes("/v1/openai/{proxy}"),
+                *openai.routes("/v1/model-router/{proxy}"),
                 *anthropic.routes("/v1/anthropic/{proxy}"),
                 *anthropic.routes("/{proxy}", listing=False),
                 *openai.routes("/{proxy}"),

@@ -146,7 +146,7 @@ def test_wrong_content_type_is_415(client: openai.OpenAI) -> None:
 
 def test_unknown_model_is_404_model_not_found(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as info:
-        client.chat.completions.create(model="claude-nine", messages=MESSAGES)
+        client.chat.completions.create(model="unrouted-nine", messages=MESSAGES)
     error = error_of(info.value)
     assert error["code"] == "model_not_found"
     assert error["param"] == "model"

@@ -35,6 +35,9 @@ from palisade.mock.recorder import Recorder
 from palisade.mock.responses import responses
 from palisade.mock.settings import SETTINGS_ENV, MockSettings
 
+# The knobs as a JSON header, for requests whose body the gateway rewrites in another dialect.
+KNOBS_HEADER = "x-mock-knobs"
+
 Handler = Callable[[dict[str, Any], Knobs], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 AnthropicGet = Callable[[Request, str], Response]
@@ -102,10 +105,19 @@ class _Mock:
             if not isinstance(body, dict):
                 return dialect.refuse(InvalidRequest(dialect.not_json), request_id)
             try:
+                raw_knobs = body.get("mock")
+                header = request.headers.get(KNOBS_HEADER)
+                if raw_knobs is None and header is not None:
+                    # A request the gateway translated lost its body's `mock` field (no
+                    # dialect has it); the header travels unchanged.
+                    try:
+                        raw_knobs = orjson.loads(header)
+                    except orjson.JSONDecodeError:
+                        raise InvalidRequest(f"{KNOBS_HEADER} is not JSON") from None
                 knobs = (
                     self.defaults
-                    if "mock" not in body
-                    else self.defaults.override(body["mock"], dialect.failures)
+                    if raw_knobs is None
+                    else self.defaults.override(raw_knobs, dialect.failures)
                 )
                 fail = knobs.fail
                 streamed = fail in dialect.stream_failures and streams and body.get("stream")

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from palisade.errors import BadRequest
-from palisade.providers.anthropic import ANTHROPIC
+from palisade.providers.anthropic import ANTHROPIC, MESSAGES
+from palisade.providers.anthropic.translation import ChatToAnthropic, MessagesToOpenAI
 from palisade.providers.base import Dialect, Surface
-from palisade.providers.openai import OPENAI
+from palisade.providers.openai import CHAT, OPENAI
 from palisade.providers.translation import Translation
 
 
@@ -65,7 +66,10 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
 DIALECTS: dict[str, Dialect] = {"openai": OPENAI, "anthropic": ANTHROPIC}
 
 # (client surface, provider dialect) -> a new translation for one request.
-_TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {}
+_TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
+    (CHAT, "anthropic"): ChatToAnthropic,
+    (MESSAGES, "openai"): MessagesToOpenAI,
+}
 
 
 class Translations:

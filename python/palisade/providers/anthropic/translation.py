@@ -1,0 +1,80 @@
+"""The two translations of the Anthropic dialect, as the pipeline uses them (`Translation`):
+an OpenAI chat client served by an Anthropic-dialect provider, and an Anthropic Messages client
+(Claude Code) served by an OpenAI-dialect one. The mapping rules are `translate.py`'s and
+`translate_stream.py`'s; this module only adapts them to events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from palisade.providers.anthropic import translate
+from palisade.providers.anthropic.surfaces import MESSAGES
+from palisade.providers.anthropic.translate_stream import ChatStreamToMessages, MessagesStreamToChat
+from palisade.providers.base import Event, Surface
+from palisade.providers.openai import CHAT
+
+
+class ChatToAnthropic:
+    """OpenAI chat completions in, Anthropic Messages out."""
+
+    upstream: Surface = MESSAGES
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self._stream: MessagesStreamToChat | None = None
+
+    def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        options = body.get("stream_options")
+        asked = isinstance(options, dict) and options.get("include_usage") is True
+        self._stream = MessagesStreamToChat(include_usage=asked)
+        return translate.chat_request_to_messages(body, self.notes)
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return translate.messages_answer_to_chat(obj)
+
+    def error(self, status: int, body: bytes) -> bytes:
+        return translate.messages_error_to_chat(status, body)
+
+    def stream(self, event: Event) -> list[Event]:
+        name, data = event
+        if not isinstance(data, dict):
+            return []  # Anthropic sends objects only
+        if self._stream is None:
+            self._stream = MessagesStreamToChat(include_usage=False)
+        return [("message", out) for out in self._stream.feed(name, data)]
+
+    def finish(self) -> list[Event]:
+        return []
+
+
+class MessagesToOpenAI:
+    """Anthropic Messages in, OpenAI chat completions out."""
+
+    upstream: Surface = CHAT
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self._stream: ChatStreamToMessages | None = None
+
+    def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        model = body.get("model")
+        self._stream = ChatStreamToMessages(model=model if isinstance(model, str) else "")
+        out = translate.messages_request_to_chat(body, self.notes)
+        if out.get("stream"):
+            # Anthropic streams always end with their usage: ask the provider for it.
+            out["stream_options"] = {"include_usage": True}
+        return out
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return translate.chat_answer_to_messages(obj)
+
+    def error(self, status: int, body: bytes) -> bytes:
+        return translate.chat_error_to_messages(status, body)
+
+    def stream(self, event: Event) -> list[Event]:
+        if self._stream is None:
+            self._stream = ChatStreamToMessages(model="")
+        return list(self._stream.feed(event[1]))
+
+    def finish(self) -> list[Event]:
+        return [] if self._stream is None else list(self._stream.finish())
