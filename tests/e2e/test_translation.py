@@ -4,13 +4,15 @@ Anthropic-dialect provider, and the anthropic SDK to an OpenAI-dialect model."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import anthropic
+import httpx2 as httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import CLIENT_KEY, Stack
+from tests.e2e.conftest import ADMIN_TOKEN, CLIENT_KEY, Stack
 
 WEATHER = {
     "type": "function",
@@ -146,3 +148,60 @@ def test_an_openai_error_reaches_the_anthropic_client_in_its_format(stack: Stack
             extra_headers={"x-mock-knobs": json.dumps({"fail": "429"})},
         )
     assert caught.value.response.json()["error"]["type"] == "rate_limit_error"
+
+
+def test_a_translated_request_says_so_in_a_header_and_in_its_record(stack: Stack) -> None:
+    with router(stack) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="claude-haiku-4-5",
+            messages=[{"role": "user", "content": "hi"}],
+            logprobs=True,
+            seed=7,
+        )
+    assert raw.headers["x-palisade-translated"] == "anthropic:messages"
+    notes = raw.headers["x-palisade-translation-notes"]
+    assert "logprobs" in notes
+    assert "seed" in notes
+    request_id = raw.headers["x-palisade-request-id"]
+    record = wait_for_record(stack, request_id)
+    assert record["translation"]["client"] == "openai:chat/completions"
+    assert record["translation"]["provider"] == "anthropic:messages"
+    assert any("logprobs" in n for n in record["translation"]["notes"])
+    assert record["endpoint"] == "chat/completions"
+    assert record["provider"] == "mock-anthropic"
+
+
+def test_anthropic_cache_figures_reach_the_record(stack: Stack) -> None:
+    with anthropic_client(stack) as client:
+        raw = client.messages.with_raw_response.create(
+            model="claude-haiku-4-5",
+            max_tokens=16,
+            system=[
+                {"type": "text", "text": "Policy. " * 200, "cache_control": {"type": "ephemeral"}}
+            ],
+            messages=[{"role": "user", "content": "hi"}],
+        )
+    usage = raw.parse().usage
+    record = wait_for_record(stack, raw.headers["x-palisade-request-id"])
+    assert usage.cache_read_input_tokens
+    assert record["cached_tokens"] == usage.cache_read_input_tokens
+    assert record["input_tokens"] == (
+        usage.input_tokens
+        + (usage.cache_read_input_tokens or 0)
+        + (usage.cache_creation_input_tokens or 0)
+    )
+    assert record["endpoint"] == "messages"
+    assert record["translation"] is None
+
+
+def wait_for_record(stack: Stack, request_id: str) -> dict[str, Any]:
+    for _ in range(100):
+        answer = httpx.get(
+            f"{stack.gateway}/admin/v1/interactions/{request_id}",
+            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        if answer.status_code == 200:
+            record: dict[str, Any] = answer.json()
+            return record
+        time.sleep(0.05)
+    raise AssertionError(f"no record of {request_id}")

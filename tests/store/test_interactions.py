@@ -76,6 +76,8 @@ def values(**overrides: Any) -> tuple[Any, ...]:
         "dedup": None,
         "trace_id": None,
         "request_bytes": 42,
+        "cache_write_tokens": 0,
+        "translation": None,
     }
     unknown = set(overrides) - set(row)
     assert not unknown, unknown
@@ -369,3 +371,27 @@ def test_large_batches_are_written_whole_and_in_order(tmp_path: Path) -> None:
     items, _ = list_interactions(str(db), Filters(), limit=500)
     assert [item["id"] for item in items] == [f"req_big{i:03d}" for i in reversed(range(150))]
     assert [item["response_bytes"] for item in items] == list(reversed(range(150)))
+
+
+def test_a_file_an_older_version_wrote_gets_the_new_columns(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    columns = ", ".join(f"{c} {'TEXT' if c == 'id' else ''}" for c in RECORD_COLUMNS[:-2])
+    with sqlite3.connect(db) as conn:  # the table as the first version made it
+        conn.execute(
+            f"CREATE TABLE interactions (seq INTEGER PRIMARY KEY, {columns}, "
+            "guardrail_actions TEXT, decisions TEXT, response_bytes INTEGER, "
+            "request_body BLOB, response_body BLOB)"
+        )
+        conn.execute(
+            "INSERT INTO interactions (id, ts, proxy) VALUES ('req_old', ?, 'p')", (time.time(),)
+        )
+    translation = '{"client": "openai:chat/completions", "provider": "anthropic:messages"}'
+    fresh = values(cache_write_tokens=30, translation=translation)
+    written(writer(db), [Record(fresh, (), None, None)])
+    found = get_interaction(str(db), fresh[0])
+    assert found is not None
+    assert found["cache_write_tokens"] == 30
+    assert found["translation"]["provider"] == "anthropic:messages"
+    old = get_interaction(str(db), "req_old")
+    assert old is not None
+    assert old["translation"] is None

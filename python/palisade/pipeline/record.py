@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import orjson
 from starlette.responses import Response
 
 from palisade.config import Config
@@ -112,6 +113,21 @@ def record(
     recording.defer((ctx, headers, response, time.perf_counter(), time.time_ns()))
 
 
+def translation_record(ctx: RequestContext) -> str | None:
+    """What a translated request became, and the notes on what had no equivalent."""
+    translation = ctx.translation
+    if translation is None:
+        return None
+    client, upstream = ctx.surface, translation.upstream
+    return orjson.dumps(
+        {
+            "client": f"{client.dialect.name}:{client.endpoint}",
+            "provider": f"{upstream.dialect.name}:{upstream.endpoint}",
+            "notes": translation.notes,
+        }
+    ).decode()
+
+
 def _record(
     recording: Recording,
     ctx: RequestContext,
@@ -168,6 +184,8 @@ def _record(
         ctx.dedup,
         trace_id,
         len(ctx.raw_body),
+        usage.cache_write_tokens,
+        translation_record(ctx),
     )
     metrics = recording.metrics
     if metrics is not None:

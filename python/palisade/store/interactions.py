@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import logging
 import math
 import re
@@ -69,6 +70,8 @@ RECORD_COLUMNS = (
     "dedup",
     "trace_id",
     "request_bytes",
+    "cache_write_tokens",
+    "translation",
 )
 _COLUMNS = (
     *RECORD_COLUMNS,
@@ -113,6 +116,8 @@ CREATE TABLE IF NOT EXISTS interactions (
     dedup TEXT,
     trace_id TEXT,
     request_bytes INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    translation TEXT,
     guardrail_actions TEXT,
     decisions TEXT,
     response_bytes INTEGER,
@@ -185,9 +190,34 @@ class NoEvents:
         pass
 
 
+# Columns added after the table's first version: (name, definition), added to an older file
+# when the writer opens it.
+_ADDED_COLUMNS = (
+    ("cache_write_tokens", "INTEGER NOT NULL DEFAULT 0"),
+    ("translation", "TEXT"),
+)
+
+
 def open_writer(path: str) -> SqliteBatchWriter:
     """A connection for writing (WAL, `synchronous=NORMAL`), with the schema in place."""
-    return SqliteBatchWriter(path, _SCHEMA, BUSY_TIMEOUT_S)
+    writer = SqliteBatchWriter(path, _SCHEMA, BUSY_TIMEOUT_S)
+    _add_columns(path)
+    return writer
+
+
+def _add_columns(path: str) -> None:
+    """Brings a file written by an older version up to the current columns (SQLite has no
+    `ADD COLUMN IF NOT EXISTS`); the writer never reads, so Python's module looks."""
+    with contextlib.closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)) as conn:
+        present = {row[1] for row in conn.execute("PRAGMA table_info(interactions)")}
+        for name, definition in _ADDED_COLUMNS:
+            if name not in present:
+                try:
+                    conn.execute(f"ALTER TABLE interactions ADD COLUMN {name} {definition}")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):  # another worker was first
+                        raise
+        conn.commit()
 
 
 @dataclass
@@ -242,6 +272,9 @@ class InteractionWriter:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        # Before serving: readers of a file an older version wrote must find the new columns.
+        with contextlib.suppress(sqlite3.Error, SqliteError):
+            self._connection()
         self._thread = threading.Thread(target=self._run, name="palisade-records", daemon=True)
         self._thread.start()
 
@@ -603,6 +636,8 @@ def _item(columns: Iterable[str], row: Sequence[Any]) -> dict[str, Any]:
     item["guardrail_actions"] = actions.strip(",").split(",") if actions else []
     decisions = item.get("decisions")
     item["decisions"] = orjson.loads(decisions) if decisions else []
+    translation = item.get("translation")
+    item["translation"] = orjson.loads(translation) if translation else None
     for key in ("request_body", "response_body"):
         body = item.get(key)
         if isinstance(body, bytes):

@@ -37,6 +37,8 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     ctx.status = resp.status
     assert ctx.target is not None
     headers = client_headers(resp.raw_headers, ctx.target.provider)
+    if ctx.translation is not None:
+        headers.extend(translation_headers(ctx))
     stamp(headers, ctx.request_id, has_x_request_id="x-request-id" in resp.headers)
     content_type = resp.headers.get("content-type", "")
     if resp.status == 200 and content_type.startswith("text/event-stream"):
@@ -69,6 +71,26 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     elif translation is not None and resp.status >= 400:
         body = translation.error(resp.status, body)
     return raw_response(body, resp.status, headers)
+
+
+TRANSLATED_HEADER = b"x-palisade-translated"
+NOTES_HEADER = b"x-palisade-translation-notes"
+_NOTES_MAX = 2048
+
+
+def translation_headers(ctx: RequestContext) -> RawHeaders:
+    """Which dialect the provider spoke, and what of the request had no equivalent there (also
+    in the interaction record). Notes name fields, some of them the client's own: anything but
+    printable ASCII is replaced, so no note can split or forge a header."""
+    assert ctx.translation is not None
+    upstream = ctx.translation.upstream
+    out = [(TRANSLATED_HEADER, f"{upstream.dialect.name}:{upstream.endpoint}".encode())]
+    notes = ctx.translation.notes
+    if notes:
+        text = "; ".join(notes)
+        clean = "".join(c if " " <= c <= "~" else "?" for c in text[:_NOTES_MAX])
+        out.append((NOTES_HEADER, clean.encode()))
+    return out
 
 
 def raw_response(body: bytes, status: int, headers: RawHeaders) -> Response:
