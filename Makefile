@@ -85,6 +85,7 @@ bench: $(VENV)/.ext
 	$(PY) benches/observability_bench.py
 	$(PY) benches/slow_bodies_bench.py
 	$(PY) benches/translate_bench.py
+	$(PY) benches/dialects_bench.py
 	for b in sse tokens scan injection shape; do $(PY) benches/core_$$b.py; done
 
 clean:
