@@ -4,7 +4,8 @@ import orjson
 import pytest
 
 from palisade.config import Condition, ConditionOp
-from palisade.guardrails.conditions import Arguments, Matcher, parse_argument_path
+from palisade.config.guardrails import parse_argument_path
+from palisade.guardrails.conditions import Arguments, Matcher
 
 
 def holds(op: ConditionOp, value: str, arguments: str, argument: str | None = None) -> bool:

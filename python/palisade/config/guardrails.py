@@ -127,9 +127,19 @@ def _regex(value: str) -> str:
     return value
 
 
-def _argument_path(value: str | None) -> str | None:
-    from palisade.guardrails.conditions import parse_argument_path
+# `files.0.name`: keys and list positions into a tool call's JSON arguments.
+ArgumentPath = tuple[tuple[str, int | None], ...]
 
+
+def parse_argument_path(argument: str) -> ArgumentPath:
+    """`files.0.name` -> segments; ValueError for an empty segment (`a..b`, `.a`, ``)."""
+    segments = argument.split(".")
+    if not all(segments):
+        raise ValueError(f"argument path {argument!r} has an empty segment")
+    return tuple((s, int(s) if s.isascii() and s.isdigit() else None) for s in segments)
+
+
+def _argument_path(value: str | None) -> str | None:
     if value is not None:
         try:
             parse_argument_path(value)

@@ -24,6 +24,7 @@ import orjson
 
 from palisade._core import Scanner
 from palisade.config import Condition, ConditionOp
+from palisade.config.guardrails import ArgumentPath, parse_argument_path
 
 _VERBS: Final[dict[ConditionOp, str]] = {
     "equals": "equals the configured value",
@@ -34,7 +35,6 @@ _VERBS: Final[dict[ConditionOp, str]] = {
 }
 
 # Per segment: the object key, and the list index when the key is a plain number.
-ArgumentPath = tuple[tuple[str, int | None], ...]
 
 _UNPARSED: Final = object()
 _INVALID: Final = object()
@@ -87,14 +87,6 @@ def _json_text(value: object) -> str:
         return orjson.dumps(value).decode()
     except TypeError:  # integers beyond 64 bits, lone surrogates
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def parse_argument_path(argument: str) -> ArgumentPath:
-    """`files.0.name` -> segments; ValueError for an empty segment (`a..b`, `.a`, ``)."""
-    segments = argument.split(".")
-    if not all(segments):
-        raise ValueError(f"argument path {argument!r} has an empty segment")
-    return tuple((s, int(s) if s.isascii() and s.isdigit() else None) for s in segments)
 
 
 @final

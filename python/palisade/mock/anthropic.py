@@ -12,13 +12,13 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 
 from palisade.mock import anthropic_request as read
+from palisade.mock.anthropic_answer import Answer
 from palisade.mock.anthropic_errors import OVERLOADED, error_event
 from palisade.mock.anthropic_stream import events
 from palisade.mock.content import count_tokens, reply_for, seed, truncate_tokens
@@ -28,41 +28,6 @@ from palisade.mock.knobs import Knobs
 from palisade.mock.params import json_response
 from palisade.mock.sse import EventStream, pause
 from palisade.mock.tools import arguments_for
-from palisade.mock.usage import anthropic_usage
-
-# What `message_start` reports before any output exists, as the real stream does.
-PLACEHOLDER_OUTPUT_TOKENS = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    id: str
-    model: str
-    content: tuple[dict[str, Any], ...]
-    stop_reason: str
-    stop_sequence: str | None
-    input_tokens: int
-    """Not read from the cache."""
-    cached_tokens: int
-    output_tokens: int
-
-    def message(self, *, started: bool = False) -> dict[str, Any]:
-        """The whole message, or (`started`) the empty one a stream's `message_start` carries."""
-        return {
-            "id": self.id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": [] if started else list(self.content),
-            "stop_reason": None if started else self.stop_reason,
-            "stop_sequence": None if started else self.stop_sequence,
-            "stop_details": None,
-            "usage": anthropic_usage(
-                self.input_tokens,
-                self.cached_tokens,
-                PLACEHOLDER_OUTPUT_TOKENS if started else self.output_tokens,
-            ),
-        }
 
 
 async def messages(body: dict[str, Any], knobs: Knobs) -> Response:

@@ -10,16 +10,14 @@ event is framed `event: <type>\\ndata: <json>\\n\\n`, the name repeating the pay
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
+from palisade.mock.anthropic_answer import Answer
 from palisade.mock.content import split_chunks
 from palisade.mock.knobs import Knobs
 from palisade.mock.sse import named_event, pause
-
-if TYPE_CHECKING:
-    from palisade.mock.anthropic import Answer
 
 
 def event(kind: str, **fields: Any) -> bytes:
