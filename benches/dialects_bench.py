@@ -38,6 +38,7 @@ from http_bench import (
     parse_bench_args,
     request,
     show_logs,
+    wrk_script,
 )
 
 CONNECTIONS = 32
@@ -46,22 +47,6 @@ _MESSAGES = [
     {"role": "system", "content": "You are a concise assistant for a logistics company."},
     {"role": "user", "content": "Summarise the delivery status of order 4411 in two sentences."},
 ]
-_LUA = """
-wrk.method = "POST"
-{headers}
-wrk.body = [==[{body}]==]
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_RESULT {{"requests": %d, "duration_us": %d, "connect_errors": %d, ' ..
-    '"read_errors": %d, "write_errors": %d, "status_errors": %d, "timeouts": %d, ' ..
-    '"p50_us": %.1f, "p90_us": %.1f, "p99_us": %.1f, "mean_us": %.1f, "max_us": %.1f}}\\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50.0), latency:percentile(90.0), latency:percentile(99.0),
-    latency.mean, latency.max))
-end
-"""
 _OPENAI_HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer bench-key"}
 _ANTHROPIC_HEADERS = {
     "Content-Type": "application/json",
@@ -111,10 +96,8 @@ class Result:
 
 
 def script(workdir: Path, case: Case, stream: bool) -> Path:
-    headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in case.headers().items())
     path = workdir / f"{case.name.replace(' ', '_').replace('>', '')}_{stream}.lua"
-    path.write_text(_LUA.format(headers=headers, body=case.body(stream).decode()))
-    return path
+    return wrk_script(path, case.body(stream), case.headers())
 
 
 def gateway_yaml(port: int, mock_port: int) -> str:

@@ -75,8 +75,7 @@ _MESSAGES = [
 
 _LUA = """
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer bench-client-key"
+{headers}
 wrk.body = [==[{body}]==]
 
 function done(summary, latency, requests)
@@ -112,9 +111,10 @@ def chat_body(
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def wrk_script(path: Path, body: bytes) -> Path:
+def wrk_script(path: Path, body: bytes, headers: Mapping[str, str] = HEADERS) -> Path:
     """A wrk script that POSTs `body` and prints its summary as one JSON line."""
-    path.write_text(_LUA.format(body=body.decode()))
+    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
+    path.write_text(_LUA.format(headers=lines, body=body.decode()))
     return path
 
 
