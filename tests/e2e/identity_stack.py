@@ -129,6 +129,11 @@ providers:
   spare:
     base_url: http://127.0.0.1:{mock_port}/v1
     api_key: {MOCK_KEY}
+  mock-anthropic:
+    kind: anthropic
+    base_url: http://127.0.0.1:{mock_port}/v1
+    api_key: {MOCK_KEY}
+    models: ["claude-*"]
 proxies:
   - {{name: default}}
   - {{name: Keys, auth: [virtual_key]}}

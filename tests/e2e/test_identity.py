@@ -244,6 +244,45 @@ def test_a_provider_key_is_forwarded_unchanged(ids: IdentityStack) -> None:
     assert ids.mock_requests()[-1]["headers"]["authorization"] == f"Bearer {MOCK_KEY}"
 
 
+def test_an_anthropic_key_is_forwarded_unchanged_as_x_api_key(ids: IdentityStack) -> None:
+    own = "sk-ant-client-own-key-5c4b3a"
+    ids.secrets.append(own)
+    httpx.delete(f"{ids.mock}/_mock/requests")
+    for header in ({"x-api-key": own}, {"authorization": f"Bearer {own}"}):
+        answer = httpx.post(
+            f"{ids.gateway.url}/v1/anthropic/byok/v1/messages",
+            json={"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [USER_HI]},
+            headers={**header, "anthropic-version": "2023-06-01"},
+        )
+        assert answer.status_code == 200, answer.text
+        seen = ids.mock_requests()[-1]["headers"]
+        assert seen["x-api-key"] == own
+        assert "authorization" not in seen
+
+
+def test_an_oauth_token_on_the_anthropic_route(ids: IdentityStack) -> None:
+    client_id, secret = _new_client(ids)
+    token = _token(ids, grant_type="client_credentials", client_id=client_id, client_secret=secret)
+    assert token.status_code == 200, token.text
+    access = token.json()["access_token"]
+    ids.secrets.append(access)
+
+    def call(key: str) -> httpx.Response:
+        return httpx.post(
+            f"{ids.gateway.url}/v1/anthropic/apps/v1/messages",
+            json={"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [USER_HI]},
+            headers={"x-api-key": key, "anthropic-version": "2023-06-01"},
+        )
+
+    assert call(access).status_code == 200
+    refused = call("pat-000000000000-wrong")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["type"] == "authentication_error"
+
+
+USER_HI = {"role": "user", "content": "hi"}
+
+
 # -- JWT -----------------------------------------------------------------------------------
 
 
