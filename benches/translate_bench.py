@@ -1,10 +1,12 @@
 """In-process cost of OpenAI <-> Anthropic translation: per non-stream request (the request
-translated one way plus its answer translated back) and per stream event, both directions.
+translated one way plus its answer translated back) and per stream event, both directions, and
+for an OpenAI Responses API client (through chat both ways).
 
 Usage: python benches/translate_bench.py [--seconds S] [--out bench-results/translate.json]
 
 Bodies are realistic: a ~1.5 KB agent turn with a system prompt, two tools, a tool call and its
-result (OpenAI side), a Claude-Code-shaped request of the same size (Anthropic side), and a
+result (OpenAI side, in chat and in Responses form), a Claude-Code-shaped request of the same
+size (Anthropic side), and a
 stream of ~60 events with thinking, text and a tool call whose input arrives in pieces. Each row
 is timed twice: the translation alone (dicts in, dicts out: the relay has the parsed body
 already) and with the orjson parse and dump a relay would add around it. Reported: the mean
@@ -34,6 +36,7 @@ from palisade.providers.anthropic.translate import (
     messages_request_to_chat,
 )
 from palisade.providers.anthropic.translate_stream import ChatStreamToMessages, MessagesStreamToChat
+from palisade.providers.anthropic.translation import ResponsesToAnthropic
 
 REQUEST_TARGET_US = 30.0
 EVENT_TARGET_US = 3.0
@@ -106,6 +109,58 @@ CHAT_REQUEST: dict[str, Any] = {
                 "description": "Shipping status of a parcel",
                 "parameters": SHIPPING_SCHEMA,
             },
+        },
+    ],
+    "tool_choice": "auto",
+}
+# The same turn as the Responses API writes it: instructions, flat tools, call and output items.
+RESPONSES_REQUEST: dict[str, Any] = {
+    "model": "claude-sonnet",
+    "max_output_tokens": 1024,
+    "temperature": 0.3,
+    "user": "customer-8812",
+    "instructions": SYSTEM,
+    "input": [
+        {"role": "user", "content": "Hi, where is my order A-10293? It was due on Monday."},
+        {
+            "type": "message",
+            "role": "assistant",
+            "id": "msg_01",
+            "status": "completed",
+            "content": [
+                {
+                    "type": "output_text",
+                    "text": "Let me look that up.",
+                    "annotations": [],
+                    "logprobs": [],
+                }
+            ],
+        },
+        {
+            "type": "function_call",
+            "id": "fc_01",
+            "call_id": "call_8Hq2kLm3",
+            "name": "get_order",
+            "arguments": '{"order_id":"A-10293","include_items":true}',
+            "status": "completed",
+        },
+        {"type": "function_call_output", "call_id": "call_8Hq2kLm3", "output": ORDER_RESULT},
+        {"role": "user", "content": "Can you also tell me when it will arrive?"},
+    ],
+    "tools": [
+        {
+            "type": "function",
+            "name": "get_order",
+            "description": "Look up an order",
+            "parameters": ORDER_SCHEMA,
+            "strict": False,
+        },
+        {
+            "type": "function",
+            "name": "track_shipment",
+            "description": "Shipping status of a parcel",
+            "parameters": SHIPPING_SCHEMA,
+            "strict": False,
         },
     ],
     "tool_choice": "auto",
@@ -400,6 +455,7 @@ def main() -> None:
     s = args.seconds
 
     chat_request_bytes = orjson.dumps(CHAT_REQUEST)
+    responses_request_bytes = orjson.dumps(RESPONSES_REQUEST)
     anthropic_answer_bytes = orjson.dumps(ANTHROPIC_ANSWER)
     anthropic_request_bytes = orjson.dumps(ANTHROPIC_REQUEST)
     chat_answer_bytes = orjson.dumps(CHAT_ANSWER)
@@ -417,6 +473,16 @@ def main() -> None:
         notes: Notes = []
         orjson.dumps(chat_request_to_messages(orjson.loads(chat_request_bytes), notes))
         return orjson.dumps(messages_answer_to_chat(orjson.loads(anthropic_answer_bytes)))
+
+    def responses_client_request() -> object:
+        t = ResponsesToAnthropic()
+        t.request(RESPONSES_REQUEST)
+        return t.answer(ANTHROPIC_ANSWER)
+
+    def responses_client_request_json() -> object:
+        t = ResponsesToAnthropic()
+        orjson.dumps(t.request(orjson.loads(responses_request_bytes)))
+        return orjson.dumps(t.answer(orjson.loads(anthropic_answer_bytes)))
 
     def anthropic_client_request() -> object:
         notes: Notes = []
@@ -443,6 +509,20 @@ def main() -> None:
                     dumps(item)
         return t
 
+    def responses_stream() -> object:
+        t = ResponsesToAnthropic()
+        for event in events:
+            t.stream(event)
+        return t
+
+    def responses_stream_json() -> object:
+        t = ResponsesToAnthropic()
+        dumps, loads = orjson.dumps, orjson.loads
+        for kind, raw in event_bytes:
+            for _, data in t.stream((kind, loads(raw))):
+                dumps(data)
+        return t
+
     def chat_stream() -> object:
         t = ChatStreamToMessages(model="claude-sonnet")
         for c in chunks:
@@ -465,6 +545,22 @@ def main() -> None:
             "  + json parse/dump", "request", 1, openai_client_request_json, s, REQUEST_TARGET_US
         ),
         measure(
+            "responses client -> anthropic",
+            "request",
+            1,
+            responses_client_request,
+            s,
+            REQUEST_TARGET_US,
+        ),
+        measure(
+            "  + json parse/dump",
+            "request",
+            1,
+            responses_client_request_json,
+            s,
+            REQUEST_TARGET_US,
+        ),
+        measure(
             "anthropic client -> openai",
             "request",
             1,
@@ -481,17 +577,30 @@ def main() -> None:
         measure(
             "  + json parse/dump", "event", len(events), anthropic_stream_json, s, EVENT_TARGET_US
         ),
+        measure(
+            "anthropic stream -> responses",
+            "event",
+            len(events),
+            responses_stream,
+            s,
+            EVENT_TARGET_US,
+        ),
+        measure(
+            "  + json parse/dump", "event", len(events), responses_stream_json, s, EVENT_TARGET_US
+        ),
         measure("openai stream -> events", "event", len(chunks), chat_stream, s, EVENT_TARGET_US),
         measure("  + json parse/dump", "event", len(chunks), chat_stream_json, s, EVENT_TARGET_US),
     ]
     sizes = {
         "chat_request_bytes": len(chat_request_bytes),
+        "responses_request_bytes": len(responses_request_bytes),
         "anthropic_request_bytes": len(anthropic_request_bytes),
         "anthropic_stream_events": len(events),
         "chat_stream_chunks": len(chunks),
     }
     print(
-        f"request bodies: OpenAI {sizes['chat_request_bytes']} B, Anthropic "
+        f"request bodies: OpenAI {sizes['chat_request_bytes']} B (Responses "
+        f"{sizes['responses_request_bytes']} B), Anthropic "
         f"{sizes['anthropic_request_bytes']} B; streams: {len(events)} events, {len(chunks)} chunks"
     )
     print(f"{'case':<30}{'per':>9}{'mean µs':>10}{'best µs':>10}{'target':>8}")

@@ -66,7 +66,9 @@ class ProviderSection(BaseModel):
     kind: Literal["openai", "anthropic"] = key(
         "openai",
         "the API it speaks: `openai` (OpenAI-compatible) or `anthropic` (Messages API); a "
-        "client of the other dialect is translated",
+        "client of the other dialect is translated (OpenAI chat completions and Responses API "
+        "clients to `anthropic`, Messages clients to `openai`; rules in the `translate*.py` "
+        "modules under `providers/`)",
     )
     base_url: HttpUrl = key(..., "e.g. `https://api.openai.com/v1`")
     api_key: OptionalText = key(

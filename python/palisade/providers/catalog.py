@@ -15,9 +15,13 @@ from dataclasses import dataclass
 
 from palisade.errors import BadRequest
 from palisade.providers.anthropic import ANTHROPIC, MESSAGES
-from palisade.providers.anthropic.translation import ChatToAnthropic, MessagesToOpenAI
+from palisade.providers.anthropic.translation import (
+    ChatToAnthropic,
+    MessagesToOpenAI,
+    ResponsesToAnthropic,
+)
 from palisade.providers.base import Dialect, Surface
-from palisade.providers.openai import CHAT, OPENAI
+from palisade.providers.openai import CHAT, OPENAI, RESPONSES
 from palisade.providers.translation import Translation
 
 
@@ -68,6 +72,7 @@ DIALECTS: dict[str, Dialect] = {"openai": OPENAI, "anthropic": ANTHROPIC}
 # (client surface, provider dialect) -> a new translation for one request.
 _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     (CHAT, "anthropic"): ChatToAnthropic,
+    (RESPONSES, "anthropic"): ResponsesToAnthropic,
     (MESSAGES, "openai"): MessagesToOpenAI,
 }
 

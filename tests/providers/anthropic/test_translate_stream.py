@@ -235,6 +235,25 @@ def test_anthropic_error_event_ends_the_stream_as_an_openai_error() -> None:
     assert translator.feed(*ANTHROPIC_EVENTS[-1]) == []
 
 
+def test_anthropic_stream_without_message_stop_gives_its_usage_but_no_done() -> None:
+    translator = MessagesStreamToChat(include_usage=True)
+    assert translator.finish() == []  # nothing started
+    for event in ANTHROPIC_EVENTS[:-1]:
+        translator.feed(*event)
+    [usage] = translator.finish()
+    assert isinstance(usage, dict)
+    assert usage["choices"] == []
+    assert usage["usage"]["completion_tokens"] == 89
+    assert translator.finish() == []
+    quiet = MessagesStreamToChat(include_usage=False)
+    quiet.feed(*ANTHROPIC_EVENTS[0])
+    assert quiet.finish() == []
+    done = MessagesStreamToChat(include_usage=True)
+    for event in ANTHROPIC_EVENTS:
+        done.feed(*event)
+    assert done.finish() == []
+
+
 # --- OpenAI chunks -> Anthropic events --------------------------------------------------------
 
 

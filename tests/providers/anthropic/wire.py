@@ -26,6 +26,11 @@ from openai.types.chat.completion_create_params import (
     CompletionCreateParamsNonStreaming,
     CompletionCreateParamsStreaming,
 )
+from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.responses.response_create_params import (
+    ResponseCreateParamsNonStreaming,
+    ResponseCreateParamsStreaming,
+)
 from pydantic import BaseModel, TypeAdapter
 
 _WRAPPERS = {
@@ -189,6 +194,11 @@ def openai_request(body: dict[str, Any]) -> None:
     _check(body, tp, "body")
 
 
+def responses_request(body: dict[str, Any]) -> None:
+    tp = ResponseCreateParamsStreaming if body.get("stream") else ResponseCreateParamsNonStreaming
+    _check(body, tp, "body")
+
+
 def anthropic_message(obj: dict[str, Any]) -> Message:
     return Message.model_validate(obj)
 
@@ -207,3 +217,15 @@ _EVENTS: TypeAdapter[RawMessageStreamEvent] = TypeAdapter(RawMessageStreamEvent)
 def anthropic_event(event: str, data: dict[str, Any]) -> RawMessageStreamEvent:
     assert data["type"] == event
     return _EVENTS.validate_python(data)
+
+
+def openai_response(obj: dict[str, Any]) -> Response:
+    return Response.model_validate(obj)
+
+
+_RESPONSE_EVENTS: TypeAdapter[ResponseStreamEvent] = TypeAdapter(ResponseStreamEvent)
+
+
+def openai_response_event(event: str, data: dict[str, Any]) -> ResponseStreamEvent:
+    assert data["type"] == event
+    return _RESPONSE_EVENTS.validate_python(data)

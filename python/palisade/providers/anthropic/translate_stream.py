@@ -17,7 +17,9 @@ Anthropic events -> OpenAI chunks (`MessagesStreamToChat`)
 - message_delta -> a chunk with an empty delta and the finish reason; its usage is merged into
   what message_start said.
 - message_stop -> the usage chunk (`choices: []`) if the client asked for it with
-  `stream_options.include_usage`, then "[DONE]".
+  `stream_options.include_usage`, then "[DONE]". `finish()`, for a stream that ended without
+  message_stop: the usage chunk alone (the client sees what was read; no "[DONE]": the stream
+  did not complete).
 - error -> an OpenAI error object `{"error": {...}}`, the stream's last item (no "[DONE]": the
   stream did not complete). ping, content_block_stop, citations and server-tool blocks (which an
   OpenAI request cannot ask for) produce nothing.
@@ -153,21 +155,27 @@ class MessagesStreamToChat:
             return [self._chunk({}, STOP_TO_FINISH.get(stop_reason or "end_turn", "stop"))]
         if event == "message_stop":
             self._done = True
-            if not self._include_usage:
-                return [DONE]
-            usage_chunk = {
-                "id": self._id,
-                "object": _CHUNK,
-                "created": self._created,
-                "model": self._model,
-                "choices": [],
-                "usage": chat_usage(self._usage),
-            }
-            return [usage_chunk, DONE]
+            return [self._usage_chunk(), DONE] if self._include_usage else [DONE]
         if event == "error":
             self._done = True
             return [chat_stream_error(data)]
         return []
+
+    def finish(self) -> list[dict[str, Any] | str]:
+        if self._done or not self._id:
+            return []
+        self._done = True
+        return [self._usage_chunk()] if self._include_usage else []
+
+    def _usage_chunk(self) -> dict[str, Any]:
+        return {
+            "id": self._id,
+            "object": _CHUNK,
+            "created": self._created,
+            "model": self._model,
+            "choices": [],
+            "usage": chat_usage(self._usage),
+        }
 
     def _block_start(self, index: int, block: dict[str, Any]) -> list[dict[str, Any] | str]:
         kind = block.get("type")
