@@ -19,6 +19,7 @@ from palisade.pipeline.guard_out import StreamBlocked, StreamGuard, guard_answer
 from palisade.pricing import Usage
 from palisade.providers.anthropic import MESSAGES
 from palisade.providers.anthropic.stream import read_usage
+from palisade.providers.anthropic.translation import ChatToAnthropic
 from palisade.providers.base import Event
 
 CONFIG = r"""
@@ -277,3 +278,36 @@ def test_stream_usage_is_read_from_start_and_delta_with_cache_figures() -> None:
     assert ctx.usage == Usage(
         input_tokens=130, output_tokens=42, cached_tokens=100, cache_write_tokens=20
     )
+
+
+def test_a_translated_stream_that_stops_without_message_stop_ends_with_an_error() -> None:
+    translation = ChatToAnthropic()
+    translation.request({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    start: dict[str, Any] = {
+        "type": "message_start",
+        "message": {"id": "msg_1", "model": "m", "usage": {}},
+    }
+    block: dict[str, Any] = {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": _text_block(),
+    }
+    delta = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "text_delta", "text": "a"},
+    }
+    for event in (start, block, delta):
+        translation.stream((str(event["type"]), event))
+    tail = translation.finish()
+    assert tail[-1][1]["error"]["code"] == "upstream_stream_interrupted"
+    stop: dict[str, Any] = {"type": "message_stop"}
+    finished = ChatToAnthropic()
+    finished.request({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    for event in (start, block, delta, stop):
+        finished.stream((str(event["type"]), event))
+    assert finished.finish() == []
+
+
+def _text_block() -> dict[str, Any]:
+    return {"type": "text", "text": ""}

@@ -161,6 +161,11 @@ class MessagesStreamToChat:
             return [chat_stream_error(data)]
         return []
 
+    @property
+    def open(self) -> bool:
+        """Started and not ended by `message_stop` (nor an error event)."""
+        return bool(self._id) and not self._done
+
     def finish(self) -> list[dict[str, Any] | str]:
         if self._done or not self._id:
             return []

@@ -20,6 +20,16 @@ from palisade.providers.openai.translate_responses import (
     responses_request_to_chat,
 )
 
+# What an OpenAI client gets in the place of `[DONE]` when the provider's stream broke off.
+BROKEN_OFF: dict[str, Any] = {
+    "error": {
+        "message": "Palisade: the provider's stream broke off before it was complete.",
+        "type": "upstream_error",
+        "param": None,
+        "code": "upstream_stream_interrupted",
+    }
+}
+
 
 class ChatToAnthropic:
     """OpenAI chat completions in, Anthropic Messages out."""
@@ -51,7 +61,13 @@ class ChatToAnthropic:
         return [("message", out) for out in self._stream.feed(name, data)]
 
     def finish(self) -> list[Event]:
-        return []
+        """A provider stream that stopped without `message_stop` broke off: its usage (when
+        asked for), then an error, never a clean end."""
+        if self._stream is None or not self._stream.open:
+            return []
+        out: list[Event] = [("message", chunk) for chunk in self._stream.finish()]
+        out.append(("message", BROKEN_OFF))
+        return out
 
 
 class ResponsesToAnthropic:
