@@ -146,3 +146,20 @@ def test_an_openai_error_reaches_the_anthropic_client_in_its_format(stack: Stack
             extra_headers={"x-mock-knobs": json.dumps({"fail": "429"})},
         )
     assert caught.value.response.json()["error"]["type"] == "rate_limit_error"
+
+
+def test_count_tokens_of_an_openai_model_is_answered_by_the_gateway(stack: Stack) -> None:
+    # Claude Code counts a large tool result before it sends it; OpenAI's API has no count.
+    stack.clear_mock()
+    messages: Any = [{"role": "user", "content": "Count these words, please."}]
+    with anthropic_client(stack) as client:
+        short = client.messages.count_tokens(model="mock-gpt", messages=messages)
+        longer = client.messages.count_tokens(
+            model="mock-gpt",
+            system="Be brief.",
+            messages=[*messages, {"role": "assistant", "content": "Five words it is."}],
+        )
+        raw = client.messages.with_raw_response.count_tokens(model="mock-gpt", messages=messages)
+    assert 0 < short.input_tokens < longer.input_tokens
+    assert raw.headers["x-palisade-request-id"].startswith("req_")
+    assert stack.mock_requests() == []  # nothing left for the provider

@@ -14,8 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from palisade.errors import BadRequest
-from palisade.providers.anthropic import ANTHROPIC, MESSAGES
-from palisade.providers.anthropic.translation import ChatToAnthropic, MessagesToOpenAI
+from palisade.providers.anthropic import ANTHROPIC, COUNT_TOKENS, MESSAGES
+from palisade.providers.anthropic.translation import (
+    ChatToAnthropic,
+    CountTokensLocally,
+    MessagesToOpenAI,
+)
 from palisade.providers.base import Dialect, Surface
 from palisade.providers.openai import CHAT, OPENAI
 from palisade.providers.translation import Translation
@@ -69,6 +73,7 @@ DIALECTS: dict[str, Dialect] = {"openai": OPENAI, "anthropic": ANTHROPIC}
 _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     (CHAT, "anthropic"): ChatToAnthropic,
     (MESSAGES, "openai"): MessagesToOpenAI,
+    (COUNT_TOKENS, "openai"): CountTokensLocally,
 }
 
 

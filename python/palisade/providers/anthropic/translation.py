@@ -1,6 +1,7 @@
-"""The two translations of the Anthropic dialect, as the pipeline uses them (`Translation`):
-an OpenAI chat client served by an Anthropic-dialect provider, and an Anthropic Messages client
-(Claude Code) served by an OpenAI-dialect one. The mapping rules are `translate.py`'s and
+"""The translations of the Anthropic dialect, as the pipeline uses them (`Translation`): an
+OpenAI chat client served by an Anthropic-dialect provider, and an Anthropic Messages client
+(Claude Code) served by an OpenAI-dialect one, whose token counts the gateway answers itself
+(OpenAI's API has no such endpoint). The mapping rules are `translate.py`'s and
 `translate_stream.py`'s; this module only adapts them to events."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from palisade.providers.anthropic import translate
-from palisade.providers.anthropic.surfaces import MESSAGES
+from palisade.providers.anthropic.surfaces import COUNT_TOKENS, MESSAGES
 from palisade.providers.anthropic.translate_stream import ChatStreamToMessages, MessagesStreamToChat
 from palisade.providers.base import Event, Surface
 from palisade.providers.openai import CHAT
@@ -22,6 +23,9 @@ class ChatToAnthropic:
     def __init__(self) -> None:
         self.notes: list[str] = []
         self._stream: MessagesStreamToChat | None = None
+
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        return None
 
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         options = body.get("stream_options")
@@ -56,6 +60,9 @@ class MessagesToOpenAI:
         self.notes: list[str] = []
         self._stream: ChatStreamToMessages | None = None
 
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        return None
+
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         model = body.get("model")
         self._stream = ChatStreamToMessages(model=model if isinstance(model, str) else "")
@@ -78,3 +85,37 @@ class MessagesToOpenAI:
 
     def finish(self) -> list[Event]:
         return [] if self._stream is None else list(self._stream.finish())
+
+
+class CountTokensLocally:
+    """`messages/count_tokens` for a model an OpenAI-dialect provider serves: counted by the
+    gateway's tokenizer for that model (the count its limits use), since OpenAI's API counts
+    nothing without generating. Claude Code asks before it sends a large tool result; a refusal
+    would leave it to guess."""
+
+    upstream: Surface = COUNT_TOKENS
+
+    def __init__(self) -> None:
+        self.notes: list[str] = [
+            "input_tokens: counted by the gateway's tokenizer for the model; the provider's API "
+            "has no token count"
+        ]
+
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        return {"input_tokens": COUNT_TOKENS.prompt_tokens(body, model)}
+
+    # Never called: nothing leaves for the provider.
+    def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return obj
+
+    def error(self, status: int, body: bytes) -> bytes:
+        return body
+
+    def stream(self, event: Event) -> list[Event]:
+        return [event]
+
+    def finish(self) -> list[Event]:
+        return []
