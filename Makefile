@@ -10,7 +10,7 @@ CONFIG ?= palisade.yaml
 MOCK_PORT ?= 9100
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: run test lint bench mock fmt docs clean redis-server sqlite-dev
+.PHONY: run test lint bench mock fmt docs clean redis-server sqlite-dev node-deps
 
 # Dependencies, read from pyproject.toml so that the pins live in one place.
 $(VENV)/.deps: pyproject.toml
@@ -27,6 +27,20 @@ $(VENV)/.ext: $(VENV)/.deps $(RUST_SRC) | sqlite-dev
 
 Cargo.lock:
 	cargo generate-lockfile
+
+# Claude Code for tests/e2e/test_claude_code.py, pinned by package.json and package-lock.json.
+# Claude Code for its end-to-end test, pinned by package-lock.json; node and npm from apt
+# when the machine has none.
+node_modules/.palisade-stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "node/npm missing: installing them"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	@$(MAKE) --no-print-directory node_modules/.palisade-stamp
 
 # The gateway plus the built-in mock provider, so that it works offline out of the box.
 run: $(VENV)/.ext
@@ -52,7 +66,7 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
-test: $(VENV)/.ext redis-server
+test: $(VENV)/.ext redis-server node-deps
 	cargo test --quiet
 	$(PY) -m pytest -q
 
@@ -89,4 +103,4 @@ bench: $(VENV)/.ext
 	for b in sse tokens scan injection shape; do $(PY) benches/core_$$b.py; done
 
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) target node_modules

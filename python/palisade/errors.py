@@ -5,6 +5,10 @@ refusal the gateway decides on its own raises `GatewayError`; the generation rou
 the client's dialect (`providers.base.Dialect.error_body`), every other route as OpenAI's
 `{"error": {"message", "type", "param", "code"}}`, always with the right status and the
 `x-palisade-error` header that tells a gateway error from a provider's.
+
+A refusal that a retry cannot change (a 4xx but 408, 409 and 429) also says
+`x-should-retry: false`, the header the OpenAI and Anthropic SDKs obey before their own rules:
+Claude Code otherwise retries a 401 for minutes, in case the credential was being refreshed.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import orjson
 from starlette.responses import Response
 
 GATEWAY_ERROR_HEADER = "x-palisade-error"
+SHOULD_RETRY_HEADER = "x-should-retry"
+# The 4xx a client may rightly try again: a slow body, a conflict, a limit that refills.
+_RETRYABLE_4XX = frozenset({408, 409, 429})
 
 
 class GatewayError(Exception):
@@ -55,7 +62,10 @@ class GatewayError(Exception):
 
     def to_response(self, body: bytes | None = None) -> Response:
         """`body`: the error in the client's dialect (default: OpenAI's)."""
-        headers = {GATEWAY_ERROR_HEADER: self.code or self.type, **self.headers}
+        headers = {GATEWAY_ERROR_HEADER: self.code or self.type}
+        if 400 <= self.status < 500 and self.status not in _RETRYABLE_4XX:
+            headers[SHOULD_RETRY_HEADER] = "false"
+        headers.update(self.headers)
         return Response(
             orjson.dumps(self.body()) if body is None else body,
             status_code=self.status,

@@ -19,6 +19,9 @@ MOCK_KEY = "mock-provider-key"
 CLIENT_KEY = "client-side-key"
 # The admin API is on so that the `secrets` guardrails have an admin token to find.
 ADMIN_TOKEN = "e2e-admin-token-" + "Zq8" * 6
+# Low, so that tests/e2e/test_errors.py can pass it cheaply; high enough for Claude Code, whose
+# first request (system prompt and tool schemas) is already about 90 kB.
+MAX_BODY_BYTES = 512 * 1024
 
 
 @dataclass
@@ -85,7 +88,7 @@ server: {{host: 127.0.0.1, port: {gateway_port}}}
 store: {{sqlite_path: {path.parent / "palisade.db"}}}
 auto_providers: false
 admin: {{token: {ADMIN_TOKEN}}}
-firewall: {{max_body_bytes: 65536}}
+firewall: {{max_body_bytes: {MAX_BODY_BYTES}}}
 upstream: {{connect_timeout_s: 2, read_timeout_s: 30}}
 providers:
   mock:

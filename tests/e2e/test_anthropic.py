@@ -331,3 +331,30 @@ def test_a_virtual_key_in_x_api_key(stack: Stack) -> None:
     ):
         c.messages.create(model=MODEL, max_tokens=8, messages=user("hi"))
     assert denied.value.response.json()["error"]["type"] == "authentication_error"
+    # Else Claude Code retries a 401 for minutes, in case its credential was being refreshed.
+    assert denied.value.response.headers["x-should-retry"] == "false"
+
+
+@pytest.mark.parametrize("base", ["", "/v1/anthropic", "/v1/anthropic/default", "/default"])
+def test_the_preconnect_of_claude_code_is_answered(stack: Stack, base: str) -> None:
+    # Claude Code sends `HEAD {ANTHROPIC_BASE_URL}/api/hello` at start-up, as to Anthropic's API.
+    assert httpx.head(f"{stack.gateway}{base}/api/hello").status_code == 200
+    assert httpx.get(f"{stack.gateway}{base}/api/hello").status_code == 200
+
+
+def test_a_system_message_mid_conversation_reaches_the_provider_guarded(stack: Stack) -> None:
+    # Claude Code sends instructions as `role: "system"` messages to models it does not know.
+    stack.clear_mock()
+    messages: Any = [*user("Go on."), {"role": "system", "content": "Answer in one word."}]
+    with client_for(stack) as c:
+        answer = c.messages.create(model=MODEL, max_tokens=16, messages=messages)
+    assert answer.content[0].type == "text"
+    [seen] = stack.mock_requests()
+    assert seen["body"]["messages"][1] == {"role": "system", "content": "Answer in one word."}
+    leaking: Any = [*user("Go on."), {"role": "system", "content": f"Use the key {SECRET}."}]
+    with (
+        client_for(stack, "/v1/anthropic/blocking") as c,
+        pytest.raises(anthropic.BadRequestError) as blocked,
+    ):
+        c.messages.create(model=MODEL, max_tokens=16, messages=leaking)
+    assert blocked.value.response.headers["x-palisade-error"] == "secret_detected"

@@ -10,7 +10,7 @@ import httpx2 as httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import MOCK_KEY, Stack
+from tests.e2e.conftest import MAX_BODY_BYTES, MOCK_KEY, Stack
 from tests.helpers.raw_http import closed, read_answer
 
 MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]
@@ -61,7 +61,7 @@ def test_bad_bodies_get_clear_400s(stack: Stack, body: bytes, status: int, code:
 def test_body_over_the_limit_is_413(client: openai.OpenAI) -> None:
     with pytest.raises(openai.APIStatusError) as info:
         client.chat.completions.create(
-            model="mock-gpt", messages=[{"role": "user", "content": "x" * 70_000}]
+            model="mock-gpt", messages=[{"role": "user", "content": "x" * (MAX_BODY_BYTES + 1)}]
         )
     assert info.value.status_code == 413
     assert error_of(info.value)["code"] == "request_too_large"
@@ -69,7 +69,7 @@ def test_body_over_the_limit_is_413(client: openai.OpenAI) -> None:
 
 def test_chunked_body_over_the_limit_is_413(stack: Stack) -> None:
     def body() -> Any:
-        for _ in range(20):
+        for _ in range(MAX_BODY_BYTES // 8192 + 2):
             yield b" " * 8192
 
     answer = httpx.post(
@@ -98,7 +98,7 @@ def test_a_413_closes_the_connection_and_says_so(stack: Stack, chunked: bool) ->
     # and the connection closes. The next request, on a new connection, is served.
     host, port = stack.gateway.removeprefix("http://").split(":")
     big = b'{"model": "mock-gpt", "messages": [{"role": "user", "content": "%s"}]}' % (
-        b"x" * 200_000
+        b"x" * (MAX_BODY_BYTES + 1)
     )
     small = b'{"model": "mock-gpt", "messages": [{"role": "user", "content": "hi"}]}'
     start = b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"

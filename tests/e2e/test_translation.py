@@ -205,3 +205,20 @@ def wait_for_record(stack: Stack, request_id: str) -> dict[str, Any]:
             return record
         time.sleep(0.05)
     raise AssertionError(f"no record of {request_id}")
+
+
+def test_count_tokens_of_an_openai_model_is_answered_by_the_gateway(stack: Stack) -> None:
+    # Claude Code counts a large tool result before it sends it; OpenAI's API has no count.
+    stack.clear_mock()
+    messages: Any = [{"role": "user", "content": "Count these words, please."}]
+    with anthropic_client(stack) as client:
+        short = client.messages.count_tokens(model="mock-gpt", messages=messages)
+        longer = client.messages.count_tokens(
+            model="mock-gpt",
+            system="Be brief.",
+            messages=[*messages, {"role": "assistant", "content": "Five words it is."}],
+        )
+        raw = client.messages.with_raw_response.count_tokens(model="mock-gpt", messages=messages)
+    assert 0 < short.input_tokens < longer.input_tokens
+    assert raw.headers["x-palisade-request-id"].startswith("req_")
+    assert stack.mock_requests() == []  # nothing left for the provider

@@ -327,6 +327,72 @@ def test_tool_calls_knob(claude: anthropic.Anthropic) -> None:
     assert caught.value.type == "invalid_request_error"
 
 
+def test_tool_rounds_let_an_agent_loop_end_in_text(claude: anthropic.Anthropic) -> None:
+    # An agent sends the same knobs (a header) on every request of its loop.
+    knob = {
+        "tool_calls": [{"name": "lookup", "arguments": {"q": "palisade"}}],
+        "tool_rounds": 1,
+        "reply": "Found it.",
+    }
+    first = claude.messages.create(
+        model="m", max_tokens=256, messages=MESSAGES, extra_body={"mock": knob}
+    )
+    assert first.stop_reason == "tool_use"
+    [call] = first.content
+    assert call.type == "tool_use"
+    history: Any = [
+        *MESSAGES,
+        first.to_param(),
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "x"}],
+        },
+    ]
+    second = claude.messages.create(
+        model="m", max_tokens=256, messages=history, extra_body={"mock": knob}
+    )
+    assert second.stop_reason == "end_turn"
+    assert [(b.type, getattr(b, "text", None)) for b in second.content] == [("text", "Found it.")]
+    # Without `tool_rounds` the knob calls the tool on every turn.
+    again = claude.messages.create(
+        model="m",
+        max_tokens=256,
+        messages=history,
+        extra_body={"mock": {"tool_calls": knob["tool_calls"]}},
+    )
+    assert again.stop_reason == "tool_use"
+
+
+def test_system_messages_mid_conversation(claude: anthropic.Anthropic) -> None:
+    # What Claude Code sends to a model it does not know: instructions after the user's turn.
+    system: Any = {"role": "system", "content": [{"type": "text", "text": "Be brief."}]}
+    answer = claude.messages.create(
+        model="m",
+        max_tokens=256,
+        messages=[*MESSAGES, system],
+        extra_body={"mock": {"reply": "Ok."}},
+    )
+    assert answer.content[0].type == "text"
+    assert answer.content[0].text == "Ok."
+    plain = claude.messages.count_tokens(model="m", messages=MESSAGES)
+    counted = claude.messages.count_tokens(model="m", messages=[*MESSAGES, system])
+    assert counted.input_tokens > plain.input_tokens
+    # After a tool result too; the tool round is still answered.
+    call: Any = {"type": "tool_use", "id": "toolu_1", "name": "noop", "input": {}}
+    result: Any = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "done"}
+    history: Any = [
+        *MESSAGES,
+        system,
+        {"role": "assistant", "content": [call]},
+        {"role": "user", "content": [result]},
+        {"role": "system", "content": "Now summarise."},
+    ]
+    follow_up = claude.messages.create(
+        model="m", max_tokens=256, tools=[NOOP_TOOL], messages=history
+    )
+    assert follow_up.stop_reason == "end_turn"
+
+
 def test_thinking_comes_first_with_a_signature(claude: anthropic.Anthropic) -> None:
     raw = claude.messages.with_raw_response.create(
         model="m",
@@ -381,8 +447,39 @@ def test_thinking_comes_first_with_a_signature(claude: anthropic.Anthropic) -> N
             "messages: at least one message is required",
         ),
         (
+            {"model": "m", "max_tokens": 5, "messages": [{"role": "tool", "content": "x"}]},
+            "messages.0.role: Input should be 'user', 'assistant' or 'system'",
+        ),
+        (
             {"model": "m", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]},
-            "messages.0.role: Input should be 'user' or 'assistant'",
+            "messages.0: a system message must follow a user message and come before the next "
+            "assistant turn",
+        ),
+        (
+            {
+                "model": "m",
+                "max_tokens": 5,
+                "messages": [
+                    *MESSAGES,
+                    {"role": "assistant", "content": "Hi."},
+                    {"role": "system", "content": "Be brief."},
+                ],
+            },
+            "messages.2: a system message must follow a user message and come before the next "
+            "assistant turn",
+        ),
+        (
+            {
+                "model": "m",
+                "max_tokens": 5,
+                "messages": [
+                    *MESSAGES,
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": "Go on."},
+                ],
+            },
+            "messages.1: a system message must follow a user message and come before the next "
+            "assistant turn",
         ),
         (
             {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": ""}]},

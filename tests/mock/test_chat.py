@@ -180,6 +180,27 @@ def test_tool_choice_required_non_stream(client: openai.OpenAI) -> None:
     assert arguments["days"] == 1
 
 
+def test_tool_rounds_limit_the_forced_calls(client: openai.OpenAI) -> None:
+    knob = {
+        "tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}],
+        "tool_rounds": 1,
+    }
+    first = client.chat.completions.create(
+        model="gpt-4o", messages=MESSAGES, tools=[WEATHER_TOOL], extra_body={"mock": knob}
+    )
+    [call] = first.choices[0].message.tool_calls or []
+    history: Any = [
+        *MESSAGES,
+        first.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "Sunny"},
+    ]
+    second = client.chat.completions.create(
+        model="gpt-4o", messages=history, tools=[WEATHER_TOOL], extra_body={"mock": knob}
+    )
+    assert second.choices[0].finish_reason == "stop"
+    assert second.choices[0].message.tool_calls is None
+
+
 def test_auto_tool_choice_answers_with_text(client: openai.OpenAI) -> None:
     answer = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, tools=[WEATHER_TOOL])
     assert answer.choices[0].finish_reason == "stop"

@@ -47,6 +47,9 @@ async def test_requests_are_recorded_newest_last(
 async def test_health_and_unknown_paths(http: aiohttp.ClientSession) -> None:
     async with http.get("/health") as response:
         assert response.status == 200
+    # Anthropic's API answers there; Claude Code sends a HEAD at start-up.
+    async with http.head("/api/hello") as response:
+        assert response.status == 200
     async with http.post("/v1/nothing-here", json={}) as response:
         assert response.status == 404
         assert (await response.json())["error"]["type"] == "invalid_request_error"

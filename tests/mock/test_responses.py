@@ -110,3 +110,17 @@ def test_function_call_output(client: openai.OpenAI) -> None:
     streamed = final.output[0]
     assert streamed.type == "function_call"
     assert streamed.arguments == call.arguments
+
+
+def test_tool_rounds_limit_the_forced_calls(client: openai.OpenAI) -> None:
+    knob = {"tool_calls": [{"name": "search", "arguments": {"q": "x"}}], "tool_rounds": 1}
+    first = client.responses.create(model="m", input="find it", extra_body={"mock": knob})
+    call = first.output[0]
+    assert call.type == "function_call"
+    items: Any = [
+        {"role": "user", "content": "find it"},
+        {"type": "function_call", "call_id": call.call_id, "name": "search", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": call.call_id, "output": "found"},
+    ]
+    second = client.responses.create(model="m", input=items, extra_body={"mock": knob})
+    assert [item.type for item in second.output] == ["message"]

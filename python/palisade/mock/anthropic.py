@@ -72,7 +72,7 @@ def plan(body: dict[str, Any], knobs: Knobs) -> Answer:
         signature = base64.b64encode(hashlib.blake2b(key + thought.encode()).digest()).decode()
         shown = thought if shows == "summarized" else ""
         content.append({"type": "thinking", "thinking": shown, "signature": signature})
-    uses = _tool_uses(knobs, declared, choice, prompt.answers_tool)
+    uses = _tool_uses(knobs, declared, choice, prompt)
     if spent < limit and uses:
         for index, (name, arguments) in enumerate(uses):
             tool_id = f"toolu_{seed(key.hex(), str(index)).hex()[:24]}"
@@ -98,11 +98,12 @@ def plan(body: dict[str, Any], knobs: Knobs) -> Answer:
 
 
 def _tool_uses(
-    knobs: Knobs, declared: list[dict[str, Any]], choice: read.ToolChoice, answers_tool: bool
+    knobs: Knobs, declared: list[dict[str, Any]], choice: read.ToolChoice, prompt: read.Prompt
 ) -> list[tuple[str, dict[str, Any]]]:
-    if knobs.tool_calls is not None:
-        return [(call.name, _input(call.arguments)) for call in knobs.tool_calls]
-    if answers_tool or not choice.forces:
+    forced = knobs.forced_calls(prompt.tool_rounds)
+    if forced is not None:
+        return [(call.name, _input(call.arguments)) for call in forced]
+    if prompt.answers_tool or not choice.forces:
         return []
     tool = next((t for t in declared if t["name"] == choice.name), declared[0])
     arguments = arguments_for(tool.get("input_schema"), tool["name"])

@@ -3,6 +3,10 @@
 Refusals use the API's `path: problem` wording. Only what a client can plausibly get wrong is
 checked; fields the mock does not know pass, so that a newer client still gets an answer.
 
+A `role: "system"` message (a mid-conversation system message, which Claude Code sends to
+models it does not know) is accepted after a user turn, as the API does for the models that take
+it; the mock serves every model name, so it takes them for all.
+
 Tokens are counted as the OpenAI side counts them (`content.count_tokens`, a per-message
 overhead, the reply priming), in the order the API caches a prompt: tools, system, messages.
 All tokens up to the last `cache_control` breakpoint (all of them under a top-level
@@ -21,7 +25,7 @@ from palisade.mock.content import MESSAGE_OVERHEAD, REPLY_PRIMING, content_text,
 from palisade.mock.errors import InvalidRequest
 
 MAX_BREAKPOINTS = 4
-ROLES = ("user", "assistant")
+ROLES = ("user", "assistant", "system")
 TOOL_CHOICES = ("auto", "any", "tool", "none")
 # The fields each block type needs and their JSON types; other block types pass unchecked.
 _BLOCK_FIELDS: dict[str, tuple[tuple[str, type], ...]] = {
@@ -50,7 +54,9 @@ class Prompt:
     cached: int
     """Of those, the ones read from the cache."""
     answers_tool: bool
-    """The last message is a user turn that returns tool results."""
+    """The last turn is a user turn that returns tool results."""
+    tool_rounds: int
+    """The assistant turns that called tools."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +193,21 @@ def prompt(body: dict[str, Any]) -> Prompt:
             f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. "
             f"Found {tally.breakpoints}."
         )
-    last = messages[-1]
+    turns = [m for m in messages if m["role"] != "system"]
+    last = turns[-1] if turns else messages[-1]
     answers_tool = last["role"] == "user" and any(
         isinstance(block, dict) and block.get("type") == "tool_result"
         for block in _blocks(last["content"])
     )
-    return Prompt("\n".join(texts), tally.tokens + REPLY_PRIMING, tally.cached, answers_tool)
+    rounds = sum(
+        1
+        for m in turns
+        if m["role"] == "assistant"
+        and any(isinstance(b, dict) and b.get("type") == "tool_use" for b in _blocks(m["content"]))
+    )
+    return Prompt(
+        "\n".join(texts), tally.tokens + REPLY_PRIMING, tally.cached, answers_tool, rounds
+    )
 
 
 def _system(value: Any, tally: _Tally) -> list[str]:
@@ -228,13 +243,31 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
         where = f"messages.{index}"
         _expect(message, dict, where)
         if message.get("role") not in ROLES:
-            raise InvalidRequest(f"{where}.role: Input should be 'user' or 'assistant'")
+            raise InvalidRequest(f"{where}.role: Input should be 'user', 'assistant' or 'system'")
         content = message.get("content")
         if content is None:
             raise InvalidRequest(f"{where}.content: Field required")
         if not isinstance(content, str | list):
             raise InvalidRequest(f"{where}.content: Input should be a valid string or list")
+    _check_system_places(value)
     return cast(list[dict[str, Any]], value)
+
+
+def _check_system_places(messages: list[dict[str, Any]]) -> None:
+    """A system message goes after a user message (other system messages between), never
+    straight before the next user message."""
+    turn = None
+    for index, message in enumerate(messages):
+        role = message["role"]
+        if role != "system":
+            turn = role
+            continue
+        after = messages[index + 1]["role"] if index + 1 < len(messages) else None
+        if turn != "user" or after == "user":
+            raise InvalidRequest(
+                f"messages.{index}: a system message must follow a user message and come before "
+                "the next assistant turn"
+            )
 
 
 def _message(message: dict[str, Any], index: int, last: bool, tally: _Tally) -> str:
@@ -289,6 +322,9 @@ def _check_tool_pairs(messages: list[dict[str, Any]]) -> None:
     """
     turns: list[tuple[int, str, list[Any]]] = []
     for index, message in enumerate(messages):
+        if message["role"] == "system":
+            # Instructions between turns: they neither ask for nor answer a tool.
+            continue
         blocks = _blocks(message["content"])
         if turns and turns[-1][1] == message["role"]:
             turns[-1][2].extend(blocks)

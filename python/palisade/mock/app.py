@@ -218,6 +218,9 @@ def create_mock_app(settings: MockSettings) -> Starlette:
         Route("/_mock/stats", mock.stats, methods=["GET"]),
         Route("/_mock/jwks.json", mock.jwks, methods=["GET"]),
         Route("/health", _health, methods=["GET"]),
+        # Anthropic's API answers here; Claude Code sends a HEAD at start-up to open its
+        # connection early and reads only the status.
+        Route("/api/hello", _health, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: mock.not_found, 405: mock.not_found})
 

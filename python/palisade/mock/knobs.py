@@ -39,6 +39,8 @@ class Knobs:
     # The reply's exact stream pieces (chat): tests place a chunk boundary anywhere.
     reply_chunks: tuple[str, ...] | None = None
     tool_calls: tuple[ToolCallSpec, ...] | None = None
+    # How many tool-calling turns `tool_calls` makes in one conversation (None: every turn).
+    tool_rounds: int | None = None
     fail: Failure | None = None
     retry_after: str = "1"
     fail_after_chunks: int = 2
@@ -47,6 +49,14 @@ class Knobs:
     def abort_after(self) -> int | None:
         """Events a stream sends before breaking off (`fail: drop`), else None."""
         return self.fail_after_chunks if self.fail == "drop" else None
+
+    def forced_calls(self, rounds_done: int) -> tuple[ToolCallSpec, ...] | None:
+        """The `tool_calls` to answer with, in a conversation that already holds `rounds_done`
+        tool-calling assistant turns. An agent such as Claude Code sends the same knobs (a
+        header) on every request of its loop: with `tool_rounds`, the loop ends in text."""
+        if self.tool_rounds is not None and rounds_done >= self.tool_rounds:
+            return None
+        return self.tool_calls
 
     @classmethod
     def defaults(cls, settings: MockSettings) -> Knobs:
@@ -144,6 +154,7 @@ _PARSERS: dict[str, Parser] = {
     "reply": _text,
     "reply_chunks": _texts,
     "tool_calls": _tool_calls,
+    "tool_rounds": _count(1),
     "fail": _failure,
     "retry_after": _text,
     "fail_after_chunks": _count(0),

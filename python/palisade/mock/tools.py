@@ -1,8 +1,9 @@
 """Which tool calls to answer with, and deterministic arguments built from a JSON schema.
 
 The mock calls tools only when told to: `tool_choice` is `"required"` or names a function, or the
-`mock.tool_calls` knob lists the calls. Under `"auto"` it answers with text, so a test always
-knows which of the two it gets.
+`mock.tool_calls` knob lists the calls (for `mock.tool_rounds` tool-calling turns of a
+conversation, when set). Under `"auto"` it answers with text, so a test always knows which of the
+two it gets.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ def _forced_name(tool_choice: Any) -> str | None:
 
 
 def planned_calls(body: dict[str, Any], knobs: Knobs) -> tuple[ToolCallSpec, ...] | None:
-    if knobs.tool_calls is not None:
-        return knobs.tool_calls
+    forced = knobs.forced_calls(rounds_done(body))
+    if forced is not None:
+        return forced
     tools = body.get("tools")
     if not isinstance(tools, list) or not tools:
         return None
@@ -53,6 +55,25 @@ def planned_calls(body: dict[str, Any], knobs: Knobs) -> tuple[ToolCallSpec, ...
         return None
     arguments = arguments_for(chosen.get("parameters"), chosen["name"])
     return (ToolCallSpec(chosen["name"], orjson.dumps(arguments).decode()),)
+
+
+def rounds_done(body: dict[str, Any]) -> int:
+    """The assistant turns that called tools so far: chat messages with `tool_calls`, or runs of
+    Responses `function_call` items."""
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        return sum(
+            1
+            for m in messages
+            if isinstance(m, dict) and m.get("role") == "assistant" and m.get("tool_calls")
+        )
+    items = body.get("input")
+    rounds, calling = 0, False
+    for item in items if isinstance(items, list) else ():
+        call = isinstance(item, dict) and item.get("type") == "function_call"
+        rounds += call and not calling
+        calling = call
+    return rounds
 
 
 def arguments_for(schema: Any, name: str) -> Any:

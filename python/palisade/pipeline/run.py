@@ -5,7 +5,8 @@
     5 route       model -> provider (and a translation when its dialect differs)
     3 limits      rate limits, budgets, dedup (they need the routed model's price)
     4 guard-in    the request's texts
-    6 upstream    the call, translated when the dialects differ
+    6 upstream    the call, translated when the dialects differ (or answered by the
+                  translation, when the provider's dialect has no such endpoint)
     7 guard-out   the answer, streamed or whole (`upstream.relay`)
     8 account     tokens and cost, when the request ends (`record`)
     9 record      the interaction log, metrics and span
@@ -41,7 +42,7 @@ from palisade.pipeline.identity import Grant, authorize_target, identify
 from palisade.pipeline.record import record
 from palisade.providers.base import Surface
 from palisade.upstream.client import send, upstream_headers, upstream_url
-from palisade.upstream.relay import relay
+from palisade.upstream.relay import local_answer, relay
 
 log = logging.getLogger("palisade")
 
@@ -140,6 +141,11 @@ async def _forward(gw: Gateway, ctx: RequestContext, request: Request, grant: Gr
     if ctx.guards.on_request:
         guard_request(ctx)
     assert ctx.target is not None
+    if ctx.translation is not None:
+        local = ctx.translation.local_answer(ctx.body, ctx.target.model)
+        if local is not None:
+            # The provider's dialect has no such endpoint: the gateway answers, nothing leaves.
+            return local_answer(ctx, local)
     provider = ctx.target.provider
     upstream = ctx.upstream_surface
     headers = upstream_headers(request.headers, provider, upstream.dialect, grant.provider_key)

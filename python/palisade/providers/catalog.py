@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from palisade.errors import BadRequest
-from palisade.providers.anthropic import ANTHROPIC, MESSAGES
+from palisade.providers.anthropic import ANTHROPIC, COUNT_TOKENS, MESSAGES
 from palisade.providers.anthropic.translation import (
     ChatToAnthropic,
+    CountTokensLocally,
     MessagesToOpenAI,
     ResponsesToAnthropic,
 )
@@ -74,6 +75,7 @@ _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     (CHAT, "anthropic"): ChatToAnthropic,
     (RESPONSES, "anthropic"): ResponsesToAnthropic,
     (MESSAGES, "openai"): MessagesToOpenAI,
+    (COUNT_TOKENS, "openai"): CountTokensLocally,
 }
 
 

@@ -23,6 +23,11 @@ class Translation(Protocol):
     def notes(self) -> list[str]:
         """Fields mapped by a documented rule or dropped, one note each."""
 
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        """The answer the gateway makes itself, when the provider's dialect has no endpoint for
+        the request (nothing leaves then); None for the usual call. `model` is the provider's
+        name for it."""
+
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         """The client's request (as the guardrails left it) in the provider's dialect."""
 

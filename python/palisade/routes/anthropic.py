@@ -1,7 +1,11 @@
 """Anthropic's Messages API: `/v1/anthropic/v1/...` (and `/v1/anthropic/{proxy-id}/v1/...`),
 and at the root (`/v1/messages`, `/{proxy-id}/v1/messages`) for clients that take a bare base
 URL, such as Claude Code's `ANTHROPIC_BASE_URL`. Generation runs the pipeline; a model served by
-an OpenAI-dialect provider is translated there and back."""
+an OpenAI-dialect provider is translated there and back.
+
+`/api/hello` under each base URL answers like `/health`: Claude Code sends a `HEAD` there at
+start-up to open its connection early (as it would to Anthropic's API), and reads only the status.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from palisade.pipeline.run import Generation
 from palisade.providers.anthropic import SURFACES
-from palisade.routes import models
+from palisade.routes import models, ops
 
 
 def routes(prefix: str, *, listing: bool = True) -> list[BaseRoute]:
@@ -19,6 +23,7 @@ def routes(prefix: str, *, listing: bool = True) -> list[BaseRoute]:
         Route(f"{prefix}/v1/{surface.endpoint}", Generation(surface), methods=["POST"])
         for surface in SURFACES
     ]
+    out.append(Route(f"{prefix}/api/hello", ops.health, methods=["GET"]))
     if listing:
         out.append(Route(f"{prefix}/v1/models", models.list_anthropic_models, methods=["GET"]))
     return out

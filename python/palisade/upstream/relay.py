@@ -93,6 +93,15 @@ def translation_headers(ctx: RequestContext) -> RawHeaders:
     return out
 
 
+def local_answer(ctx: RequestContext, obj: dict[str, Any]) -> Response:
+    """An answer the gateway made itself (the translation's), recorded like a provider's."""
+    ctx.status = 200
+    ctx.usage = ctx.surface.usage(obj)
+    headers: RawHeaders = [(b"content-type", b"application/json")]
+    stamp(headers, ctx.request_id, has_x_request_id=False)
+    return raw_response(orjson.dumps(obj), 200, headers)
+
+
 def raw_response(body: bytes, status: int, headers: RawHeaders) -> Response:
     response = Response(body, status_code=status)  # sets content-length only
     response.raw_headers.extend(headers)

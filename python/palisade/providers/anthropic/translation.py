@@ -1,15 +1,16 @@
 """The translations of the Anthropic dialect, as the pipeline uses them (`Translation`): an
 OpenAI chat or Responses client served by an Anthropic-dialect provider, and an Anthropic
-Messages client (Claude Code) served by an OpenAI-dialect one. The mapping rules are
-`translate.py`'s and `translate_stream.py`'s (Responses goes through chat:
-`openai/translate_responses.py`); this module only adapts them to events."""
+Messages client (Claude Code) served by an OpenAI-dialect one, whose token counts the gateway
+answers itself (OpenAI's API has no such endpoint). The mapping rules are `translate.py`'s and
+`translate_stream.py`'s (Responses goes through chat: `openai/translate_responses.py`); this
+module only adapts them to events."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from palisade.providers.anthropic import translate
-from palisade.providers.anthropic.surfaces import MESSAGES
+from palisade.providers.anthropic.surfaces import COUNT_TOKENS, MESSAGES
 from palisade.providers.anthropic.translate_stream import ChatStreamToMessages, MessagesStreamToChat
 from palisade.providers.base import Event, Surface
 from palisade.providers.openai import CHAT
@@ -19,6 +20,13 @@ from palisade.providers.openai.translate_responses import (
     response_echo,
     responses_request_to_chat,
 )
+
+class _Forwarded:
+    """A translation whose request leaves for the provider (the gateway answers nothing)."""
+
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        return None
+
 
 # What an OpenAI client gets in the place of `[DONE]` when the provider's stream broke off.
 BROKEN_OFF: dict[str, Any] = {
@@ -31,7 +39,7 @@ BROKEN_OFF: dict[str, Any] = {
 }
 
 
-class ChatToAnthropic:
+class ChatToAnthropic(_Forwarded):
     """OpenAI chat completions in, Anthropic Messages out."""
 
     upstream: Surface = MESSAGES
@@ -70,7 +78,7 @@ class ChatToAnthropic:
         return out
 
 
-class ResponsesToAnthropic:
+class ResponsesToAnthropic(_Forwarded):
     """The OpenAI Responses API in, Anthropic Messages out, through chat completions both ways."""
 
     upstream: Surface = MESSAGES
@@ -120,7 +128,7 @@ class ResponsesToAnthropic:
         return self._responses
 
 
-class MessagesToOpenAI:
+class MessagesToOpenAI(_Forwarded):
     """Anthropic Messages in, OpenAI chat completions out."""
 
     upstream: Surface = CHAT
@@ -151,3 +159,37 @@ class MessagesToOpenAI:
 
     def finish(self) -> list[Event]:
         return [] if self._stream is None else list(self._stream.finish())
+
+
+class CountTokensLocally:
+    """`messages/count_tokens` for a model an OpenAI-dialect provider serves: counted by the
+    gateway's tokenizer for that model (the count its limits use), since OpenAI's API counts
+    nothing without generating. Claude Code asks before it sends a large tool result; a refusal
+    would leave it to guess."""
+
+    upstream: Surface = COUNT_TOKENS
+
+    def __init__(self) -> None:
+        self.notes: list[str] = [
+            "input_tokens: counted by the gateway's tokenizer for the model; the provider's API "
+            "has no token count"
+        ]
+
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        return {"input_tokens": COUNT_TOKENS.prompt_tokens(body, model)}
+
+    # Never called: nothing leaves for the provider.
+    def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return obj
+
+    def error(self, status: int, body: bytes) -> bytes:
+        return body
+
+    def stream(self, event: Event) -> list[Event]:
+        return [event]
+
+    def finish(self) -> list[Event]:
+        return []
