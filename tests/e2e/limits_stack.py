@@ -65,9 +65,9 @@ class LimitsStack:
     def url(self, proxy: str, path: str = "chat/completions") -> str:
         return f"{self.gateway}/v1/openai/{proxy}/{path}"
 
-    def upstream_calls(self) -> int:
+    def upstream_calls(self, path: str = "/v1/chat/completions") -> int:
         stats = httpx.get(f"{self.mock}/_mock/stats").json()
-        return int(stats["requests"].get("/v1/chat/completions", 0))
+        return int(stats["requests"].get(path, 0))
 
     def clear_mock(self) -> None:
         httpx.delete(f"{self.mock}/_mock/requests").raise_for_status()
@@ -98,6 +98,11 @@ providers:
     base_url: http://127.0.0.1:{mock_port}/v1
     api_key: {MOCK_KEY}
     models: ["mock-*", "gpt-*"]
+  mock-anthropic:
+    kind: anthropic
+    base_url: http://127.0.0.1:{mock_port}/v1
+    api_key: {MOCK_KEY}
+    models: ["claude-*"]
 dedup: {{ttl_s: 60, lock_ttl_s: 1}}
 {LIMITS}
 {extra}"""

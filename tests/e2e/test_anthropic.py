@@ -200,7 +200,7 @@ def test_a_gateway_refusal_in_a_stream_is_an_anthropic_error(stack: Stack) -> No
     assert SECRET not in caught.value.response.text
 
 
-@pytest.mark.parametrize("cut", [1, 5, 11, 20, 33, 47])
+@pytest.mark.parametrize("cut", range(1, len(SECRET)))
 def test_a_streamed_secret_is_blocked_at_every_split(stack: Stack, cut: int) -> None:
     reply = f"The key is {SECRET} ok"
     at = reply.index(SECRET) + cut

@@ -39,9 +39,9 @@ _seen: deque[dict[str, Any]] = deque(maxlen=100)
 
 
 async def _recording_identify(
-    ctx: RequestContext, token: str | None, address: str, identity: Any
+    ctx: RequestContext, headers: Any, address: str, identity: Any
 ) -> identity_stage.Grant:
-    grant = await identity_stage.identify(ctx, token, address, identity)
+    grant = await identity_stage.identify(ctx, headers, address, identity)
     _seen.append({name: getattr(ctx, name) for name in FIELDS})
     return grant
 

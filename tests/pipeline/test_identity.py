@@ -21,7 +21,7 @@ from palisade.gateway import Gateway
 from palisade.identity import runtime
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.identity import Forbidden, Grant, Unauthorized, authorize_target, identify
-from palisade.providers.openai import CHAT, OPENAI
+from palisade.providers.openai import CHAT
 from palisade.store import keys
 from palisade.upstream.routing import Router
 from tests.helpers.servers import free_port
@@ -68,7 +68,7 @@ def request(token: str | None, user: str | None = None) -> Request:
 async def identify_request(ctx: RequestContext, req: Request, gw: Gateway) -> Grant:
     """The stage as the pipeline calls it: the credential as the OpenAI dialect reads it."""
     address = req.client.host if req.client else "-"
-    return await identify(ctx, OPENAI.credential(req.headers), address, gw.identity)
+    return await identify(ctx, req.headers, address, gw.identity)
 
 
 def context(gw: Gateway, proxy: str) -> RequestContext:

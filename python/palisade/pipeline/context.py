@@ -38,7 +38,10 @@ class RequestContext:
     translation: Translation | None = None
     # The gateway asked the provider for stream usage on its own and must hide it.
     injected_stream_usage: bool = False
-    usage: Usage | None = None
+    # A whole answer, whose usage is read only when something asks for it (`usage`): with no
+    # limit, record or metric on, nothing does (measured: 1 to 2 us per request otherwise).
+    usage_source: dict[str, Any] | None = None
+    _usage: Usage | None = None
     status: int | None = None
     request_id: str = field(default_factory=next_request_id)
     started: float = field(default_factory=time.perf_counter)
@@ -74,6 +77,19 @@ class RequestContext:
     # that far), and a streamed answer's chunks as the client got them.
     forwarded_body: bytes | None = None
     sent_chunks: list[bytes] | None = None
+
+    @property
+    def usage(self) -> Usage | None:
+        source = self.usage_source
+        if source is not None:
+            self.usage_source = None
+            self._usage = self.upstream_surface.usage(source)
+        return self._usage
+
+    @usage.setter
+    def usage(self, value: Usage | None) -> None:
+        self.usage_source = None
+        self._usage = value
 
     @property
     def endpoint(self) -> str:

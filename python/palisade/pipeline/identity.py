@@ -15,6 +15,7 @@ An authenticated identity wins over the User-Id attribution header: a key's or c
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -74,14 +75,15 @@ def _accepted(auth: tuple[AuthMethod, ...]) -> str:
 
 
 async def identify(
-    ctx: RequestContext, token: str | None, address: str, identity: Identity | None
+    ctx: RequestContext, headers: Mapping[str, str], address: str, identity: Identity | None
 ) -> Grant:
-    """`token`: the credential as the client's dialect presents it; `address`: the client's,
-    for throttling failed attempts."""
+    """The credential is read from `headers` as the client's dialect presents it, and only
+    when the proxy asks for one; `address`: the client's, for throttling failed attempts."""
     proxy = ctx.guards.proxy
     auth = proxy.auth
     if not auth:
         return OPEN
+    token = ctx.surface.dialect.credential(headers)
     if identity is None:  # no store: only open proxies can be served
         raise GatewayError(
             "Palisade: authentication is not available in this gateway.",

@@ -59,9 +59,12 @@ class Generation:
 
     def __init__(self, surface: Surface) -> None:
         self.surface = surface
+        self._gateway: Gateway | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gw: Gateway = scope["app"].state.gateway
+        gw = self._gateway
+        if gw is None:  # the lifespan made it; each app builds its own endpoints
+            gw = self._gateway = scope["app"].state.gateway
         body = Body(gw.deadlines, receive, scope)
         request = Request(scope, body.receive)
         ctx = RequestContext(surface=self.surface, request_id=body.request_id)
@@ -108,8 +111,8 @@ async def _run(gw: Gateway, ctx: RequestContext, request: Request) -> Response:
     check_shape(ctx.raw_body, gw.config.firewall)
     ctx.body = body = parse_json_object(ctx.raw_body)
     # 2.
-    address = request.client.host if request.client else "-"
-    grant = await identify(ctx, surface.dialect.credential(headers), address, gw.identity)
+    client = request.scope.get("client")
+    grant = await identify(ctx, headers, client[0] if client else "-", gw.identity)
     check_messages(body, gw.config.firewall)
     model = body.get("model")
     if not isinstance(model, str) or not model:
@@ -126,7 +129,8 @@ async def _run(gw: Gateway, ctx: RequestContext, request: Request) -> Response:
     ctx.target = target = gw.router.resolve(model)
     provider = target.provider
     authorize_target(ctx, grant, provider.name, target.model)
-    ctx.translation = gw.translations.between(surface, provider.kind)
+    if surface.dialect.name != provider.kind:
+        ctx.translation = gw.translations.between(surface, provider.kind)
     if ctx.stream and provider.stream_usage and ctx.translation is None:
         ctx.injected_stream_usage = surface.ask_stream_usage(body)
     # 3. to 7.
@@ -147,7 +151,7 @@ async def _forward(gw: Gateway, ctx: RequestContext, request: Request, grant: Gr
             # The provider's dialect has no such endpoint: the gateway answers, nothing leaves.
             return local_answer(ctx, local)
     provider = ctx.target.provider
-    upstream = ctx.upstream_surface
+    upstream = ctx.surface if ctx.translation is None else ctx.translation.upstream
     headers = upstream_headers(request.headers, provider, upstream.dialect, grant.provider_key)
     ctx.forwarded_body = ctx.outgoing_body()
     # A client that leaves raises ClientDisconnected, answered by Generation.

@@ -1,7 +1,7 @@
 """The dialect protocol: what the stages need to know about one provider API.
 
 A *dialect* is a family of wire formats (OpenAI's, Anthropic's): how a credential is presented,
-how an error is written, how the gateway authenticates to a provider of that kind. A *surface*
+how an error is written, what the gateway sends every provider of that kind. A *surface*
 is one endpoint of a dialect (OpenAI's chat completions, its Responses API, Anthropic's
 messages): where the texts, tool calls and usage sit in its bodies and stream events, and how
 its streams are guarded and framed. Stages call these and never branch on either.
@@ -91,9 +91,11 @@ class StreamTransform(Protocol):
 
 
 class UsageHolder(Protocol):
-    """Where a stream's usage goes (the request context)."""
+    """Where a stream's usage goes (the request context): `usage`, or `usage_source`, an
+    object the provider's surface reads it from when something asks."""
 
     usage: Usage | None
+    usage_source: dict[str, Any] | None
     # The gateway asked for stream usage on its own: the client must not see it.
     injected_stream_usage: bool
 
@@ -116,9 +118,6 @@ class Dialect(Protocol):
 
     def error_type(self, error: GatewayError) -> str:
         """The dialect's error type for a gateway error (its `type` field)."""
-
-    def auth_headers(self, api_key: str, auth_header: str) -> dict[str, str]:
-        """The headers that present `api_key` to a provider of this dialect."""
 
     def upstream_headers(self) -> Mapping[str, str]:
         """Headers the gateway sends to every provider of this dialect (a version)."""

@@ -58,7 +58,7 @@ async def _authenticate(request: Request, gw: Gateway, surface: Surface) -> None
     if guards.proxy.auth:
         ctx = RequestContext(surface=surface, guards=guards, proxy_id=guards.proxy.id)
         address = request.client.host if request.client else "-"
-        await identify(ctx, surface.dialect.credential(request.headers), address, gw.identity)
+        await identify(ctx, request.headers, address, gw.identity)
 
 
 async def list_models(request: Request) -> Response:

@@ -89,11 +89,16 @@ def upstream_headers(
         if k not in drop and not k.startswith(_OWN_HEADER_PREFIXES)
     }
     headers["content-type"] = "application/json"
-    for name, value in dialect.upstream_headers().items():
-        headers.setdefault(name, value)
+    extra = dialect.upstream_headers()
+    if extra:
+        for name, value in extra.items():
+            headers.setdefault(name, value)
     api_key = client_key or provider.api_key
     if api_key:
-        headers.update(dialect.auth_headers(api_key, provider.auth_header))
+        if provider.auth_header == "authorization":
+            headers["authorization"] = f"Bearer {api_key}"
+        else:
+            headers[provider.auth_header] = api_key
     return headers
 
 

@@ -62,7 +62,7 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     if resp.status == 200 and content_type.startswith("application/json"):
         obj = _json_object(body)
         if obj is not None:
-            ctx.usage = ctx.upstream_surface.usage(obj)
+            ctx.usage_source = obj
             if translation is not None:
                 obj = translation.answer(obj)
                 body = orjson.dumps(obj)

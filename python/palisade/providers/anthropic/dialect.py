@@ -34,6 +34,9 @@ _TYPES = {
 }
 
 
+_VERSION: Mapping[str, str] = {"anthropic-version": API_VERSION}
+
+
 def error_type(status: int) -> str:
     if status in _TYPES:
         return _TYPES[status]
@@ -66,13 +69,8 @@ class AnthropicDialect:
             "error": {"type": self.error_type(error), "message": error.message},
         }
 
-    def auth_headers(self, api_key: str, auth_header: str) -> dict[str, str]:
-        if auth_header == "authorization":
-            return {"authorization": f"Bearer {api_key}"}
-        return {auth_header: api_key}
-
     def upstream_headers(self) -> Mapping[str, str]:
-        return {"anthropic-version": API_VERSION}
+        return _VERSION
 
 
 ANTHROPIC = AnthropicDialect()

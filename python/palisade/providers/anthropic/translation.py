@@ -21,6 +21,7 @@ from palisade.providers.openai.translate_responses import (
     responses_request_to_chat,
 )
 
+
 class _Forwarded:
     """A translation whose request leaves for the provider (the gateway answers nothing)."""
 

@@ -19,6 +19,9 @@ def bearer(headers: Mapping[str, str]) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+_NONE: Mapping[str, str] = {}
+
+
 class OpenAIDialect:
     name = "openai"
     credential_hint = "`Authorization: Bearer ...`"
@@ -35,13 +38,8 @@ class OpenAIDialect:
     def error_event(self, error: GatewayError) -> bytes:
         return b"data: " + orjson.dumps(error.body()) + b"\n\n"
 
-    def auth_headers(self, api_key: str, auth_header: str) -> dict[str, str]:
-        if auth_header == "authorization":
-            return {"authorization": f"Bearer {api_key}"}
-        return {auth_header: api_key}
-
     def upstream_headers(self) -> Mapping[str, str]:
-        return {}
+        return _NONE
 
 
 OPENAI = OpenAIDialect()

@@ -20,7 +20,6 @@ from palisade._core import SseEvent
 from palisade.guardrails.decisions import path_text
 from palisade.providers.base import AnswerGuard, Event, UsageHolder
 from palisade.providers.openai.shape import message_item
-from palisade.providers.openai.usage import usage_of
 
 # --- usage -----------------------------------------------------------------------------------
 
@@ -43,27 +42,32 @@ def read_usage(holder: UsageHolder, events: list[SseEvent]) -> None:
                 obj = orjson.loads(data)
             except orjson.JSONDecodeError:
                 continue
-            if isinstance(obj, dict):
-                usage = usage_of(obj)
-                if usage is not None:
-                    holder.usage = usage
+            if isinstance(obj, dict) and _carries_usage(obj):
+                holder.usage_source = obj
 
 
 def take_usage(holder: UsageHolder, obj: dict[str, Any]) -> bool:
-    """Reads the event's usage, and hides it when the gateway asked for it on its own; False
-    for the usage-only chunk the client did not ask for."""
+    """Notes the event's usage (read when something asks for it), and hides it when the
+    gateway asked for it on its own; False for the usage-only chunk the client did not ask
+    for."""
     if not holder.injected_stream_usage:
-        usage = usage_of(obj)
-        if usage is not None:
-            holder.usage = usage
+        if _carries_usage(obj):
+            holder.usage_source = obj
         return True
     if "usage" not in obj:
         return True
     raw = obj.pop("usage")
     if raw:
-        holder.usage = usage_of({"usage": raw})
+        holder.usage_source = {"usage": raw}
         return bool(obj.get("choices"))
     return True
+
+
+def _carries_usage(obj: dict[str, Any]) -> bool:
+    if isinstance(obj.get("usage"), dict):
+        return True
+    response = obj.get("response")  # Responses API: response.completed
+    return isinstance(response, dict) and isinstance(response.get("usage"), dict)
 
 
 def hide_usage(holder: UsageHolder, events: list[SseEvent]) -> bytes:
@@ -79,7 +83,10 @@ def hide_usage(holder: UsageHolder, events: list[SseEvent]) -> bytes:
             if isinstance(obj, dict) and not take_usage(holder, obj):
                 continue
             data = orjson.dumps(obj).decode()
-        parts.append(frame((event.event, data)))
+        if event.event == "message" and "\n" not in data:  # every chunk of a chat stream
+            parts.append(b"data: " + data.encode() + b"\n\n")
+        else:
+            parts.append(frame((event.event, data)))
     return b"".join(parts)
 
 
