@@ -129,6 +129,36 @@ def test_providers_with_keys_in_the_environment_are_added() -> None:
     assert by_name["openai"].priority == AUTO_PROVIDER_PRIORITY
 
 
+def test_anthropic_from_the_environment_speaks_its_own_dialect() -> None:
+    config = parse_config({}, source="t.yaml", env={"ANTHROPIC_API_KEY": "sk-ant-test"})
+    [anthropic] = config.providers
+    assert (anthropic.name, anthropic.kind) == ("anthropic", "anthropic")
+    assert anthropic.auth_header == "x-api-key"
+    assert anthropic.base_url == "https://api.anthropic.com/v1"
+    assert anthropic.models == ("claude-*",)
+    assert anthropic.priority == AUTO_PROVIDER_PRIORITY
+
+
+def test_a_provider_kind_sets_the_default_auth_header() -> None:
+    config = parse_config(
+        {
+            "providers": {
+                "a": {"kind": "anthropic", "base_url": "http://a/v1"},
+                "b": {
+                    "kind": "anthropic",
+                    "base_url": "http://b/v1",
+                    "auth_header": "Authorization",
+                },
+                "c": {"base_url": "http://c/v1"},
+            }
+        },
+        source="t.yaml",
+        env={},
+    )
+    headers = {p.name: p.auth_header for p in config.providers}
+    assert headers == {"a": "x-api-key", "b": "authorization", "c": "authorization"}
+
+
 def test_auto_providers_can_be_switched_off() -> None:
     config = parse_config({"auto_providers": False}, source="t.yaml", env={"OPENAI_API_KEY": "k"})
     assert config.providers == ()

@@ -358,3 +358,29 @@ def test_a_system_message_mid_conversation_reaches_the_provider_guarded(stack: S
     ):
         c.messages.create(model=MODEL, max_tokens=16, messages=leaking)
     assert blocked.value.response.headers["x-palisade-error"] == "secret_detected"
+
+
+def test_models_are_listed_in_anthropics_format(claude: Any) -> None:
+    listed = list(claude.models.list())
+    ids = {m.id for m in listed}
+    assert any(i.startswith("claude-") for i in ids)
+    assert all(m.type == "model" for m in listed)
+    # The mock's OpenAI-dialect models are reachable by translation, so they are listed too.
+    assert any(i.startswith("mock-") for i in ids)
+
+
+def test_an_error_event_mid_stream_is_relayed(claude: Any) -> None:
+    got: list[str] = []
+
+    def read() -> None:
+        with claude.messages.stream(
+            model=MODEL,
+            max_tokens=64,
+            messages=user("go"),
+            extra_body={"mock": {"fail": "stream_error", "fail_after_chunks": 3}},
+        ) as stream:
+            got.extend(stream.text_stream)
+
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        read()
+    assert "overloaded" in str(caught.value)

@@ -12,6 +12,7 @@ import httpx2 as httpx
 import openai
 import pytest
 
+from palisade.pricing import PriceTable, Usage
 from tests.e2e.conftest import ADMIN_TOKEN, CLIENT_KEY, Stack
 
 WEATHER = {
@@ -192,6 +193,40 @@ def test_anthropic_cache_figures_reach_the_record(stack: Stack) -> None:
     )
     assert record["endpoint"] == "messages"
     assert record["translation"] is None
+
+
+def test_the_router_lists_every_providers_models(stack: Stack) -> None:
+    with router(stack) as client:
+        ids = {m.id for m in client.models.list()}
+    assert any(i.startswith("claude-") for i in ids)  # the Anthropic-dialect provider's
+    assert any(i.startswith("mock-") for i in ids)
+
+
+def test_a_cached_prompt_is_priced_at_the_cache_read_price(stack: Stack) -> None:
+    prices = PriceTable()
+    with anthropic_client(stack) as client:
+        raw = client.messages.with_raw_response.create(
+            model="claude-haiku-4-5",
+            max_tokens=16,
+            system=[
+                {"type": "text", "text": "Terms. " * 300, "cache_control": {"type": "ephemeral"}}
+            ],
+            messages=[{"role": "user", "content": "hi"}],
+        )
+    record = wait_for_record(stack, raw.headers["x-palisade-request-id"])
+    usage = Usage(
+        input_tokens=record["input_tokens"],
+        output_tokens=record["output_tokens"],
+        cached_tokens=record["cached_tokens"],
+        cache_write_tokens=record["cache_write_tokens"],
+    )
+    assert usage.cached_tokens > 0
+    expected = prices.cost("claude-haiku-4-5", usage, "mock-anthropic")
+    assert expected is not None
+    assert record["cost_usd"] == pytest.approx(expected)
+    uncached = prices.cost("claude-haiku-4-5", usage._replace(cached_tokens=0), "mock-anthropic")
+    assert uncached is not None
+    assert expected < uncached
 
 
 def wait_for_record(stack: Stack, request_id: str) -> dict[str, Any]:

@@ -90,18 +90,24 @@ def _positive_int(value: object) -> int | None:
 
 
 def answer_texts(obj: dict[str, Any]) -> Iterator[str]:
-    for choice in _dicts(obj.get("choices")):
-        message = choice.get("message")
-        if isinstance(message, dict):
-            yield from _message_texts(message)
-        elif isinstance(choice.get("text"), str):
-            yield choice["text"]
+    yield from _choice_texts(obj, "message")
     for item in _dicts(obj.get("output")):  # Responses API
         if isinstance(item.get("arguments"), str):
             yield item["arguments"]
         for part in _dicts(item.get("content")):
             if isinstance(part.get("text"), str):
                 yield part["text"]
+
+
+def _choice_texts(obj: dict[str, Any], key: str) -> Iterator[str]:
+    """The texts of each choice's `key` (`message`, or a stream's `delta`), or of its `text`
+    (completions)."""
+    for choice in _dicts(obj.get("choices")):
+        holder = choice.get(key)
+        if isinstance(holder, dict):
+            yield from _message_texts(holder)
+        elif isinstance(choice.get("text"), str):
+            yield choice["text"]
 
 
 def _message_texts(message: dict[str, Any]) -> Iterator[str]:
@@ -120,12 +126,7 @@ def event_texts(event: Event) -> Iterator[str]:
     obj = event[1]
     if not isinstance(obj, dict):
         return
-    for choice in _dicts(obj.get("choices")):
-        delta = choice.get("delta")
-        if isinstance(delta, dict):
-            yield from _message_texts(delta)
-        elif isinstance(choice.get("text"), str):
-            yield choice["text"]
+    yield from _choice_texts(obj, "delta")
     if str(obj.get("type", "")).endswith(".delta") and isinstance(obj.get("delta"), str):
         yield obj["delta"]  # Responses API text and argument deltas
 
