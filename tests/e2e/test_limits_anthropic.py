@@ -5,34 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
-import pytest
 
-from tests.e2e.limits_stack import LimitsStack, gateway, mock_upstream
-from tests.helpers.redis_server import RedisServer
+from tests.e2e.limits_stack import LimitsStack
+from tests.e2e.test_limits import limits_stack  # noqa: F401 (the fixture: both backends)
 
 MODEL = "claude-haiku-4-5"
 MESSAGES: list[Any] = [{"role": "user", "content": "Say something short."}]
-
-
-@pytest.fixture(scope="module", params=["memory", "redis"])
-def limits_stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LimitsStack]:
-    tmp = tmp_path_factory.mktemp(f"limits-anthropic-{request.param}")
-    server: RedisServer | None = None
-    if request.param == "redis":
-        server = request.getfixturevalue("redis")
-        server.command("FLUSHALL")
-    redis_url = server.url if server else None
-    with (
-        mock_upstream() as mock,
-        gateway(tmp, mock.url, redis_url=redis_url, workers=2 if redis_url else 1) as gw,
-    ):
-        yield LimitsStack(gateway=gw.url, mock=mock.url, backend=request.param, redis=server)
 
 
 def client(stack: LimitsStack, proxy: str) -> Any:
@@ -45,7 +26,9 @@ def new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-async def test_an_agents_window_refuses_in_anthropics_format(limits_stack: LimitsStack) -> None:
+async def test_an_agents_window_refuses_in_anthropics_format(
+    limits_stack: LimitsStack,  # noqa: F811
+) -> None:
     headers = {"X-Palisade-Agent-Id": new_id()}
     async with client(limits_stack, "agents") as c:
 
@@ -68,7 +51,9 @@ async def test_an_agents_window_refuses_in_anthropics_format(limits_stack: Limit
     assert refused[0].response.headers["retry-after"]
 
 
-async def test_tpm_is_reserved_and_settled_with_cache_figures(limits_stack: LimitsStack) -> None:
+async def test_tpm_is_reserved_and_settled_with_cache_figures(
+    limits_stack: LimitsStack,  # noqa: F811
+) -> None:
     headers = {"X-Archestra-User-Id": new_id()}
     system = [{"type": "text", "text": "Rules. " * 40, "cache_control": {"type": "ephemeral"}}]
     async with client(limits_stack, "tokens") as c:
@@ -98,7 +83,9 @@ async def test_tpm_is_reserved_and_settled_with_cache_figures(limits_stack: Limi
         assert remaining2 == limit - used1 - reserve  # settled to the provider's whole usage
 
 
-async def test_duplicates_reach_the_provider_once(limits_stack: LimitsStack) -> None:
+async def test_duplicates_reach_the_provider_once(
+    limits_stack: LimitsStack,  # noqa: F811
+) -> None:
     limits_stack.clear_mock()
     before = limits_stack.upstream_calls("/v1/messages")
     key = new_id()
