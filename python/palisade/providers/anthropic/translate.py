@@ -217,6 +217,18 @@ def _tool_call(block: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _service_tier(
+    body: dict[str, Any], table: dict[str, str], target: str, out: dict[str, Any], notes: Notes
+) -> None:
+    tier = body.get("service_tier")
+    if tier is None:
+        return
+    if tier in table:
+        out["service_tier"] = table[tier]
+    else:
+        note(notes, f"service_tier: {tier!r} has no {target} equivalent, dropped")
+
+
 def tool_input(arguments: str | None) -> dict[str, Any] | None:
     """OpenAI's `arguments` text as Anthropic's `input` object; None if it is not one."""
     if not arguments:
@@ -392,12 +404,7 @@ def chat_request_to_messages(body: dict[str, Any], notes: Notes) -> dict[str, An
         elif kind != "text":
             note(notes, f"response_format: {kind} has no Anthropic equivalent, dropped")
 
-    tier = body.get("service_tier")
-    if tier is not None:
-        if tier in _SERVICE_TIER_TO_MESSAGES:
-            out["service_tier"] = _SERVICE_TIER_TO_MESSAGES[tier]
-        else:
-            note(notes, f"service_tier: {tier!r} has no Anthropic equivalent, dropped")
+    _service_tier(body, _SERVICE_TIER_TO_MESSAGES, "Anthropic", out, notes)
 
     for key, value in body.items():
         if key in _CHAT_HANDLED or value is None:
@@ -769,12 +776,7 @@ def messages_request_to_chat(body: dict[str, Any], notes: Notes) -> dict[str, An
 
     _messages_reasoning(body.get("thinking"), body.get("output_config"), out, notes)
 
-    tier = body.get("service_tier")
-    if tier is not None:
-        if tier in _SERVICE_TIER_TO_CHAT:
-            out["service_tier"] = _SERVICE_TIER_TO_CHAT[tier]
-        else:
-            note(notes, f"service_tier: {tier!r} has no OpenAI equivalent, dropped")
+    _service_tier(body, _SERVICE_TIER_TO_CHAT, "OpenAI", out, notes)
 
     for key, value in body.items():
         if key in _MESSAGES_HANDLED or value is None:
