@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from palisade.disconnect import ClientDisconnected, DisconnectWatch
 from palisade.errors import BadRequest, GatewayError, InternalError
-from palisade.exchange import Body, close_header, may_leave_bytes, stamped
+from palisade.exchange import Body
 from palisade.gateway import Gateway
 from palisade.pipeline.attribution import parse_attribution
 from palisade.pipeline.context import RequestContext
@@ -72,7 +72,7 @@ class Generation:
             response = await _run(gw, ctx, request)
         except GatewayError as exc:
             ctx.error_code = ctx.error_code or exc.code or exc.type
-            response = self._error(exc, body, scope)
+            response = self._error(exc, body)
         except ClientDisconnected:
             ctx.error_code = "client_disconnected"
             response = Response(status_code=_CLIENT_CLOSED)
@@ -81,7 +81,7 @@ class Generation:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             ctx.error_code = InternalError.code
             error = InternalError("Palisade: internal error; the incident was logged.")
-            response = self._error(error, body, scope)
+            response = self._error(error, body)
         try:
             await response(scope, body.receive, send)
         finally:
@@ -89,12 +89,11 @@ class Generation:
             # (or the client left), so the record sees everything the client got.
             record(gw.recording, ctx, request.headers, response)
 
-    def _error(self, error: GatewayError, body: Body, scope: Scope) -> Response:
+    def _error(self, error: GatewayError, body: Body) -> Response:
+        """The error in the client's dialect, with the head the exchange gives every answer
+        (ids; `Connection: close` while the body is unread)."""
         response = error.to_response(self.surface.dialect.error_body(error))
-        headers = stamped(response.raw_headers, body.request_id)
-        if not body.complete and may_leave_bytes(scope):
-            headers.append(close_header())
-        response.raw_headers = headers
+        response.raw_headers = body.head(response.raw_headers)
         return response
 
 
