@@ -150,7 +150,7 @@ async def _forward(gw: Gateway, ctx: RequestContext, request: Request, grant: Gr
             # The provider's dialect has no such endpoint: the gateway answers, nothing leaves.
             return local_answer(ctx, local)
     provider = ctx.target.provider
-    upstream = ctx.surface if ctx.translation is None else ctx.translation.upstream
+    upstream = ctx.upstream_surface
     headers = upstream_headers(request.headers, provider, upstream.dialect, grant.provider_key)
     ctx.forwarded_body = ctx.outgoing_body()
     # A client that leaves raises ClientDisconnected, answered by Generation.
