@@ -36,7 +36,8 @@ from palisade.providers.anthropic.translate import (
     messages_request_to_chat,
 )
 from palisade.providers.anthropic.translate_stream import ChatStreamToMessages, MessagesStreamToChat
-from palisade.providers.anthropic.translation import ResponsesToAnthropic
+from palisade.providers.catalog import Translations
+from palisade.providers.openai import RESPONSES
 
 REQUEST_TARGET_US = 30.0
 EVENT_TARGET_US = 3.0
@@ -475,12 +476,12 @@ def main() -> None:
         return orjson.dumps(messages_answer_to_chat(orjson.loads(anthropic_answer_bytes)))
 
     def responses_client_request() -> object:
-        t = ResponsesToAnthropic()
+        t = Translations().between(RESPONSES, "anthropic")
         t.request(RESPONSES_REQUEST)
         return t.answer(ANTHROPIC_ANSWER)
 
     def responses_client_request_json() -> object:
-        t = ResponsesToAnthropic()
+        t = Translations().between(RESPONSES, "anthropic")
         orjson.dumps(t.request(orjson.loads(responses_request_bytes)))
         return orjson.dumps(t.answer(orjson.loads(anthropic_answer_bytes)))
 
@@ -510,13 +511,13 @@ def main() -> None:
         return t
 
     def responses_stream() -> object:
-        t = ResponsesToAnthropic()
+        t = Translations().between(RESPONSES, "anthropic")
         for event in events:
             t.stream(event)
         return t
 
     def responses_stream_json() -> object:
-        t = ResponsesToAnthropic()
+        t = Translations().between(RESPONSES, "anthropic")
         dumps, loads = orjson.dumps, orjson.loads
         for kind, raw in event_bytes:
             for _, data in t.stream((kind, loads(raw))):

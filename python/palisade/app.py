@@ -66,6 +66,8 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             admission=admission,
             recording=recording,
         )
+        for connection in gateway.connections.values():
+            await connection.start()
         follow = asyncio.create_task(identity.follow(gateway, ident))
         shutdown = Shutdown(config.server.shutdown_grace_s)
         shutdown.install()
@@ -78,6 +80,8 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await follow
             await admission.close()
+            for connection in gateway.connections.values():
+                await connection.close()
             await ident.db.close()
             await session.close()
             recording.drain()

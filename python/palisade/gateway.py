@@ -15,7 +15,8 @@ from palisade.exchange import Deadlines
 from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.admission import Admission
 from palisade.pipeline.record import Recording
-from palisade.providers.catalog import Translations
+from palisade.providers.catalog import Translations, connect
+from palisade.providers.connection import Connection
 from palisade.upstream.routing import Router
 
 if TYPE_CHECKING:
@@ -36,8 +37,11 @@ class Gateway:
     recording: Recording | None = None
     deadlines: Deadlines = field(init=False)
     translations: Translations = field(default_factory=Translations)
+    # How each provider is reached (its URLs and credentials), by name.
+    connections: dict[str, Connection] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.connections = {p.name: connect(p) for p in self.router.providers}
         firewall = self.config.firewall
         self.deadlines = Deadlines(firewall.body_timeout_s, firewall.body_min_rate)
         # With a store, the proxies are the store's (seeded from the file), even if none.

@@ -1,11 +1,22 @@
+from yarl import URL
+
 from palisade.config import ProviderConfig
+from palisade.providers.connection import KeyConnection
 from palisade.providers.openai import OPENAI
 from palisade.upstream.client import client_headers, upstream_headers
 
 
+def _sent(
+    incoming: dict[str, str], provider: ProviderConfig, client_key: str | None = None
+) -> dict[str, str]:
+    headers = upstream_headers(incoming, OPENAI)
+    KeyConnection(provider).authorize(headers, URL("http://p/x"), b"", client_key)
+    return headers
+
+
 def test_upstream_headers_drop_hop_by_hop_auth_and_own_headers() -> None:
     provider = ProviderConfig(name="p", base_url="http://p", api_key="sk-provider")
-    sent = upstream_headers(
+    sent = _sent(
         {
             "authorization": "Bearer client-key",
             "x-api-key": "client-key",
@@ -24,7 +35,6 @@ def test_upstream_headers_drop_hop_by_hop_auth_and_own_headers() -> None:
             "x-stainless-lang": "python",
         },
         provider,
-        OPENAI,
     )
     assert sent == {
         "openai-organization": "org-1",
@@ -36,7 +46,7 @@ def test_upstream_headers_drop_hop_by_hop_auth_and_own_headers() -> None:
 
 def test_custom_auth_header_carries_the_bare_key() -> None:
     provider = ProviderConfig(name="p", base_url="http://p", api_key="k", auth_header="api-key")
-    assert upstream_headers({}, provider, OPENAI) == {
+    assert _sent({}, provider) == {
         "content-type": "application/json",
         "api-key": "k",
     }
@@ -132,10 +142,10 @@ async def test_pooled_session_uses_nodelay_keepalive_and_no_total_timeout() -> N
 def test_a_passed_through_client_key_replaces_the_configured_one() -> None:
     incoming = {"authorization": "Bearer sk-client", "x-trace": "1"}
     bearer = ProviderConfig(name="p", base_url="http://x", api_key="sk-gateway")
-    headers = upstream_headers(incoming, bearer, OPENAI, "sk-client")
+    headers = _sent(incoming, bearer, "sk-client")
     assert headers["authorization"] == "Bearer sk-client"
     assert headers["x-trace"] == "1"
     azure = ProviderConfig(name="a", base_url="http://x", auth_header="api-key")
-    headers = upstream_headers(incoming, azure, OPENAI, "sk-client")
+    headers = _sent(incoming, azure, "sk-client")
     assert headers["api-key"] == "sk-client"
     assert "authorization" not in headers

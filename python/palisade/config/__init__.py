@@ -31,7 +31,7 @@ from palisade.config.limits import (
 )
 from palisade.config.loader import load_config, parse_config
 from palisade.config.observability import LoggingConfig, MetricsConfig, TracingConfig
-from palisade.config.providers import AUTO_PROVIDER_PRIORITY, ProviderConfig
+from palisade.config.providers import AUTO_PROVIDER_PRIORITY
 from palisade.config.proxies import (
     AUTH_METHODS,
     DEFAULT_PROXY_ID,
@@ -46,6 +46,7 @@ from palisade.config.proxies import (
 )
 from palisade.config.server import FirewallConfig, ServerConfig, UpstreamConfig
 from palisade.config.store import AdminConfig, StoreConfig
+from palisade.providers.provider import ProviderConfig
 
 __all__ = [
     "AUTH_METHODS",

@@ -29,16 +29,12 @@ from palisade.config.observability import (
     TracingConfig,
     TracingSection,
 )
-from palisade.config.providers import (
-    ProviderConfig,
-    ProviderName,
-    ProviderSection,
-    build_providers,
-)
+from palisade.config.providers import ProviderName, ProviderSection, build_providers
 from palisade.config.proxies import DEFAULT_PROXY_ID, ProxyConfig, ProxySection, build_proxies
 from palisade.config.server import FirewallConfig, ServerConfig, UpstreamConfig
 from palisade.config.store import AdminConfig, StoreConfig
 from palisade.pricing import Price
+from palisade.providers.provider import ProviderConfig
 
 
 @dataclasses.dataclass(frozen=True)

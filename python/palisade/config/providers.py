@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel
 
@@ -20,31 +19,8 @@ from palisade.config.fields import (
     key,
     problem,
 )
-from palisade.providers.catalog import KNOWN_PROVIDERS
-
-# The header a provider's key goes in when the file does not say.
-DIALECT_AUTH = {"openai": "authorization", "anthropic": "x-api-key"}
-
-
-@dataclasses.dataclass(frozen=True)
-class ProviderConfig:
-    name: str
-    base_url: str
-    api_key: str | None = None
-    kind: str = "openai"
-    # Model names or shell-style patterns (`gpt-*`) this provider serves without a prefix.
-    models: tuple[str, ...] = ()
-    # Higher wins when several providers claim a plain model name.
-    priority: int = 0
-    # Ask the provider for stream usage (stream_options.include_usage) even when the client
-    # did not, and strip it before the client sees it. Off for providers that reject the field.
-    stream_usage: bool = True
-    auth_header: str = "authorization"
-    # Overrides upstream.read_timeout_s for this provider (None: use the global one).
-    read_timeout_s: float | None = None
-    # Pass the provider's account headers on to clients; off: they name the operator's account.
-    expose_account_headers: bool = False
-
+from palisade.providers.catalog import KINDS, KNOWN_PROVIDERS
+from palisade.providers.provider import ProviderConfig
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -58,17 +34,27 @@ def _provider_name(name: str) -> str:
 ProviderName = Annotated[str, AfterValidator(_provider_name)]
 
 
+def _kind(kind: str) -> str:
+    if kind not in KINDS:
+        known = f"must be one of {', '.join(KINDS)}"
+        raise problem(f"{known}, not {kind!r}", known)
+    return kind
+
+
+ProviderKind = Annotated[str, AfterValidator(_kind)]
+
+
 class ProviderSection(BaseModel):
     """One provider; its name is its key under `providers`."""
 
     model_config = SECTION
 
-    kind: Literal["openai", "anthropic"] = key(
+    kind: ProviderKind = key(
         "openai",
-        "the API it speaks: `openai` (OpenAI-compatible) or `anthropic` (Messages API); a "
-        "client of the other dialect is translated (OpenAI chat completions and Responses API "
-        "clients to `anthropic`, Messages clients to `openai`; rules in the `translate*.py` "
-        "modules under `providers/`)",
+        "how it is reached and the API it speaks: "
+        + ", ".join(f"`{name}`" for name in KINDS)
+        + "; a client of another dialect is translated (rules in the `translate*.py` modules "
+        "under `providers/`)",
     )
     base_url: HttpUrl = key(..., "e.g. `https://api.openai.com/v1`")
     api_key: OptionalText = key(
@@ -107,12 +93,13 @@ class ProviderSection(BaseModel):
         return ProviderConfig(
             name=name,
             kind=self.kind,
+            dialects=KINDS[self.kind].dialects,
             base_url=self.base_url.rstrip("/"),
             api_key=self.api_key,
             models=tuple(self.models),
             priority=self.priority,
             stream_usage=self.stream_usage,
-            auth_header=(self.auth_header or DIALECT_AUTH[self.kind]).lower(),
+            auth_header=(self.auth_header or KINDS[self.kind].auth).lower(),
             read_timeout_s=self.read_timeout_s,
             expose_account_headers=self.expose_account_headers,
         )
@@ -136,8 +123,9 @@ def build_providers(
                 name=name,
                 base_url=known.base_url,
                 api_key=api_key,
-                kind=known.dialect,
-                auth_header=known.auth,
+                kind=known.kind,
+                dialects=KINDS[known.kind].dialects,
+                auth_header=known.auth or KINDS[known.kind].auth,
                 models=known.models,
                 priority=AUTO_PROVIDER_PRIORITY,
             )

@@ -107,10 +107,10 @@ class RequestContext:
         if self.translation is not None:
             body = self.translation.request(self.body)
             if self.target is not None:
-                body["model"] = self.target.model
+                self.translation.upstream.set_model(body, self.target.model)
             return orjson.dumps(body)
         if self.target is not None and self.target.rewritten:
-            self.body["model"] = self.target.model
+            self.surface.set_model(self.body, self.target.model)
         elif not (self.injected_stream_usage or self.body_changed):
             return self.raw_body
         return orjson.dumps(self.body)

@@ -41,7 +41,7 @@ from palisade.pipeline.guard_in import guard_request
 from palisade.pipeline.identity import Grant, authorize_target, identify
 from palisade.pipeline.record import record
 from palisade.providers.base import Surface
-from palisade.upstream.client import send, upstream_headers, upstream_url
+from palisade.upstream.client import send, upstream_headers
 from palisade.upstream.relay import local_answer, relay
 
 log = logging.getLogger("palisade")
@@ -104,7 +104,8 @@ async def _run(gw: Gateway, ctx: RequestContext, request: Request) -> Response:
     # then the (bounded) body, so that no answer leaves while the client is still sending one.
     attribute(ctx, headers)
     ctx.raw_body = await read_body(request, gw.config.firewall)
-    ctx.guards = guards = gw.proxy(request.path_params.get("proxy"))
+    params = request.path_params
+    ctx.guards = guards = gw.proxy(params.get("proxy"))
     ctx.proxy_id = guards.proxy.id
     check_content_type(request)
     check_shape(ctx.raw_body, gw.config.firewall)
@@ -113,14 +114,14 @@ async def _run(gw: Gateway, ctx: RequestContext, request: Request) -> Response:
     client = request.scope.get("client")
     grant = await identify(ctx, headers, client[0] if client else "-", gw.identity)
     check_messages(body, gw.config.firewall)
-    model = body.get("model")
+    model = surface.request_model(body, params)
     if not isinstance(model, str) or not model:
         raise BadRequest(
             "Palisade: the request must name a model (`model`: a non-empty string).",
             param="model",
             code="missing_model",
         )
-    stream = body.get("stream", False)
+    stream = surface.request_stream(body, params)
     if not isinstance(stream, bool) and stream is not None:
         raise BadRequest("Palisade: `stream` must be true or false.", param="stream")
     ctx.model, ctx.stream = model, bool(stream)
@@ -128,8 +129,8 @@ async def _run(gw: Gateway, ctx: RequestContext, request: Request) -> Response:
     ctx.target = target = gw.router.resolve(model)
     provider = target.provider
     authorize_target(ctx, grant, provider.name, target.model)
-    if surface.dialect.name != provider.kind:
-        ctx.translation = gw.translations.between(surface, provider.kind)
+    if surface.dialect.name not in provider.dialects:
+        ctx.translation = gw.translations.between(surface, provider.dialects[0])
     if ctx.stream and provider.stream_usage and ctx.translation is None:
         ctx.injected_stream_usage = surface.ask_stream_usage(body)
     # 3. to 7.
@@ -149,19 +150,19 @@ async def _forward(gw: Gateway, ctx: RequestContext, request: Request, grant: Gr
         if local is not None:
             # The provider's dialect has no such endpoint: the gateway answers, nothing leaves.
             return local_answer(ctx, local)
-    provider = ctx.target.provider
+    target = ctx.target
     upstream = ctx.upstream_surface
-    headers = upstream_headers(request.headers, provider, upstream.dialect, grant.provider_key)
-    ctx.forwarded_body = ctx.outgoing_body()
+    connection = gw.connections[target.provider.name]
+    headers = upstream_headers(request.headers, upstream.dialect)
+    ctx.forwarded_body = body = ctx.outgoing_body()
+    url = connection.url(upstream, target.model, ctx.stream)
     # A client that leaves raises ClientDisconnected, answered by Generation.
     async with DisconnectWatch(request.receive):
+        pending = connection.authorize(headers, url, body, grant.provider_key)
+        if pending is not None:
+            await pending
         resp = await send(
-            gw.session,
-            "POST",
-            upstream_url(provider, upstream.endpoint),
-            headers=headers,
-            body=ctx.forwarded_body,
-            provider=provider,
+            gw.session, "POST", url, headers=headers, body=body, provider=target.provider
         )
         return await relay(ctx, resp)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple, Protocol
 
-from palisade._core import SseEvent
+from palisade._core import SseEvent, SseParser
 from palisade.errors import GatewayError
 from palisade.pricing import Usage
 
@@ -123,13 +123,46 @@ class Dialect(Protocol):
         """Headers the gateway sends to every provider of this dialect (a version)."""
 
 
+class StreamParser(Protocol):
+    """Splits a provider's stream into events as its bytes arrive (the Rust SSE parser, or a
+    dialect's own framing)."""
+
+    def feed(self, chunk: bytes) -> list[SseEvent]: ...
+
+    def finish(self) -> bool:
+        """The stream ended: True when it stopped mid-event."""
+
+
 class Surface(Protocol):
     @property
     def dialect(self) -> Dialect: ...
 
     @property
     def endpoint(self) -> str:
-        """The path under the provider's base URL, also the record's `endpoint`."""
+        """The endpoint's name in the dialect (`chat/completions`, `generateContent`): the
+        record's `endpoint`, and the path under the provider's base URL unless
+        `upstream_path` says otherwise."""
+
+    @property
+    def stream_type(self) -> str:
+        """The content type of the endpoint's streams (`text/event-stream`)."""
+
+    def request_model(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
+        """The model the request names: its body's `model`, or its path's (`params`, the
+        route's path parameters) in the APIs that put it there."""
+
+    def request_stream(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
+        """Whether the answer is to be streamed: the body's `stream`, or the endpoint's."""
+
+    def upstream_path(self, model: str, stream: bool) -> str:
+        """The path of the request under the provider's base URL."""
+
+    def set_model(self, body: dict[str, Any], model: str) -> None:
+        """Names the provider's model in the body that leaves (nothing where the path names
+        it)."""
+
+    def stream_parser(self) -> StreamParser:
+        """A parser for one of the endpoint's streams."""
 
     def request_texts(self, body: dict[str, Any]) -> list[Slot]: ...
 
@@ -178,3 +211,26 @@ class Surface(Protocol):
     def ask_stream_usage(self, body: dict[str, Any]) -> bool:
         """Asks a stream for its usage when the client did not (True: it must be hidden from
         the client); only for providers that accept the request."""
+
+
+class BodyNamed:
+    """The request parts of the APIs that name the model and ask for a stream in the body,
+    and stream SSE (OpenAI's, Anthropic's): a base for their surfaces."""
+
+    endpoint: str
+    stream_type = "text/event-stream"
+
+    def request_model(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
+        return body.get("model")
+
+    def request_stream(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
+        return body.get("stream", False)
+
+    def upstream_path(self, model: str, stream: bool) -> str:
+        return self.endpoint
+
+    def set_model(self, body: dict[str, Any], model: str) -> None:
+        body["model"] = model
+
+    def stream_parser(self) -> StreamParser:
+        return SseParser()

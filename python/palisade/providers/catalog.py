@@ -1,11 +1,14 @@
 """The providers the gateway knows by name, and which dialect meets which.
 
-A known provider is switched on by its key in the environment when the config file does not
-configure a provider of that name (`auto_providers`). `dialect` is the API it speaks; `auth` the
-header its key goes in (`authorization` sends `Bearer <key>`).
+A provider's *kind* says which dialects it speaks and how it is reached (its `Connection`: the
+URLs, a key in a header, a signature, a token). A known provider is switched on by its key in
+the environment when the config file does not configure a provider of that name
+(`auto_providers`).
 
-Adding a provider that speaks a known dialect is one entry here; a new dialect is a package
-next to `openai/` and `anthropic/`, its entry in `DIALECTS`, and its translations below.
+Adding a provider that speaks a known dialect is one entry in `KNOWN_PROVIDERS`; a new way to
+reach one is a kind; a new dialect is a package next to `openai/` and `anthropic/`, its entry in
+`DIALECTS`, and its translation from OpenAI chat completions below: every other client surface
+reaches it through chat (`TO_CHAT`), so one translation per dialect serves them all.
 """
 
 from __future__ import annotations
@@ -19,19 +22,36 @@ from palisade.providers.anthropic.translation import (
     ChatToAnthropic,
     CountTokensLocally,
     MessagesToOpenAI,
-    ResponsesToAnthropic,
 )
 from palisade.providers.base import Dialect, Surface
+from palisade.providers.connection import Connection, KeyConnection
 from palisade.providers.openai import CHAT, OPENAI, RESPONSES
-from palisade.providers.translation import Translation
+from palisade.providers.openai.translation import ResponsesToChat
+from palisade.providers.provider import ProviderConfig
+from palisade.providers.translation import Chained, Translation
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    # The dialects its providers speak; a client of another one is translated to the first.
+    dialects: tuple[str, ...]
+    # The header a key goes in when the config does not say (`authorization`: `Bearer <key>`).
+    auth: str = "authorization"
+    connect: Callable[[ProviderConfig], Connection] = KeyConnection
+
+
+KINDS: dict[str, Kind] = {
+    "openai": Kind(("openai",)),
+    "anthropic": Kind(("anthropic",), auth="x-api-key"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class KnownProvider:
     env_key: str
     base_url: str
-    dialect: str = "openai"
-    auth: str = "authorization"
+    kind: str = "openai"
+    auth: str | None = None  # the kind's
     # Model names or shell patterns routed to it without a `provider:` prefix.
     models: tuple[str, ...] = ()
 
@@ -57,8 +77,7 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
     "anthropic": KnownProvider(
         "ANTHROPIC_API_KEY",
         "https://api.anthropic.com/v1",
-        dialect="anthropic",
-        auth="x-api-key",
+        kind="anthropic",
         models=("claude-*",),
     ),
     "gemini": KnownProvider(
@@ -73,26 +92,37 @@ DIALECTS: dict[str, Dialect] = {"openai": OPENAI, "anthropic": ANTHROPIC}
 # (client surface, provider dialect) -> a new translation for one request.
 _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     (CHAT, "anthropic"): ChatToAnthropic,
-    (RESPONSES, "anthropic"): ResponsesToAnthropic,
     (MESSAGES, "openai"): MessagesToOpenAI,
     (COUNT_TOKENS, "openai"): CountTokensLocally,
+}
+# A client surface -> the translation of its requests to OpenAI chat completions, for the
+# dialects that have no translation of their own from it.
+TO_CHAT: dict[Surface, Callable[[], Translation]] = {
+    MESSAGES: MessagesToOpenAI,
+    RESPONSES: ResponsesToChat,
 }
 
 
 class Translations:
     """Picks the translation a request needs, if any."""
 
-    def between(self, surface: Surface, dialect: str) -> Translation | None:
-        if surface.dialect.name == dialect:
-            return None
+    def between(self, surface: Surface, dialect: str) -> Translation:
         make = _TRANSLATIONS.get((surface, dialect))
-        if make is None:
-            raise BadRequest(
-                f"Palisade: the model is served by a provider that speaks the {dialect} API, "
-                f"and requests to `{surface.endpoint}` ({surface.dialect.name} API) cannot be "
-                "translated to it; use that provider's own route, or a model of another "
-                "provider.",
-                param="model",
-                code="translation_unavailable",
-            )
-        return make()
+        if make is not None:
+            return make()
+        to_chat = TO_CHAT.get(surface)
+        from_chat = _TRANSLATIONS.get((CHAT, dialect))
+        if to_chat is not None and from_chat is not None:
+            return Chained(to_chat(), from_chat())
+        raise BadRequest(
+            f"Palisade: the model is served by a provider that speaks the {dialect} API, "
+            f"and requests to `{surface.endpoint}` ({surface.dialect.name} API) cannot be "
+            "translated to it; use that provider's own route, or a model of another "
+            "provider.",
+            param="model",
+            code="translation_unavailable",
+        )
+
+
+def connect(provider: ProviderConfig) -> Connection:
+    return KINDS[provider.kind].connect(provider)

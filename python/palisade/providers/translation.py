@@ -42,3 +42,42 @@ class Translation(Protocol):
 
     def finish(self) -> list[Event]:
         """The events that close the client's stream if the provider's ended without them."""
+
+
+class Chained:
+    """Two translations in a row, through OpenAI chat completions: `first` takes the client's
+    surface to chat, `second` takes chat to the provider's dialect. Each new dialect needs a
+    translation from chat only; what a step cannot map is noted by that step."""
+
+    __slots__ = ("first", "second", "upstream")
+
+    def __init__(self, first: Translation, second: Translation) -> None:
+        self.first = first
+        self.second = second
+        self.upstream = second.upstream
+
+    @property
+    def notes(self) -> list[str]:
+        return [*self.first.notes, *self.second.notes]
+
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        return self.first.local_answer(body, model)
+
+    def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.second.request(self.first.request(body))
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return self.first.answer(self.second.answer(obj))
+
+    def error(self, status: int, body: bytes) -> bytes:
+        return self.first.error(status, self.second.error(status, body))
+
+    def stream(self, event: Event) -> list[Event]:
+        first = self.first
+        return [out for chat in self.second.stream(event) for out in first.stream(chat)]
+
+    def finish(self) -> list[Event]:
+        first = self.first
+        out = [item for chat in self.second.finish() for item in first.stream(chat)]
+        out.extend(first.finish())
+        return out

@@ -30,7 +30,7 @@ from palisade.providers.anthropic import ANTHROPIC, MESSAGES
 from palisade.providers.base import Dialect, Surface
 from palisade.providers.catalog import DIALECTS
 from palisade.providers.openai import CHAT
-from palisade.upstream.client import client_headers, send, upstream_headers, upstream_url
+from palisade.upstream.client import client_headers, send, upstream_headers
 from palisade.upstream.relay import raw_response
 
 _MODELS_TTL_S = 60.0
@@ -119,9 +119,15 @@ async def _collect_models(gw: Gateway) -> list[Model]:
 
 
 async def _provider_models(gw: Gateway, provider: ProviderConfig) -> list[Model]:
+    connection = gw.connections[provider.name]
+    url = connection.path_url("models")
+    headers = upstream_headers({}, DIALECTS[provider.dialects[0]])
+    pending = connection.authorize(headers, url, b"", None)
+    if pending is not None:
+        await pending
     async with gw.session.get(
-        f"{provider.base_url}/models",
-        headers=upstream_headers({}, provider, DIALECTS[provider.kind]),
+        url,
+        headers=headers,
         timeout=aiohttp.ClientTimeout(total=gw.config.upstream.connect_timeout_s + 5),
     ) as resp:
         if resp.status != 200:
@@ -164,15 +170,14 @@ async def retrieve_model(request: Request) -> Response:
         # One path segment only: the id must never walk to another provider path.
         raise ModelNotFound(f"Palisade: the model `{model_id}` does not exist.", param="model")
     provider = target.provider
-    dialect: Dialect = DIALECTS[provider.kind]
-    resp = await send(
-        gw.session,
-        "GET",
-        upstream_url(provider, f"models/{quote(target.model, safe='')}"),
-        headers=upstream_headers({}, provider, dialect),
-        body=None,
-        provider=provider,
-    )
+    dialect: Dialect = DIALECTS[provider.dialects[0]]
+    connection = gw.connections[provider.name]
+    url = connection.path_url(f"models/{quote(target.model, safe='')}")
+    headers = upstream_headers({}, dialect)
+    pending = connection.authorize(headers, url, b"", None)
+    if pending is not None:
+        await pending
+    resp = await send(gw.session, "GET", url, headers=headers, body=None, provider=provider)
     async with resp:
         body = await resp.read()
     if resp.status == 200 and dialect is not surface.dialect:

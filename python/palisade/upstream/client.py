@@ -70,15 +70,9 @@ def create_session(config: UpstreamConfig) -> aiohttp.ClientSession:
     )
 
 
-def upstream_headers(
-    client_headers: Mapping[str, str],
-    provider: ProviderConfig,
-    dialect: Dialect,
-    client_key: str | None = None,
-) -> dict[str, str]:
-    """The headers for the provider, which speaks `dialect`. `client_key` is the client's own
-    provider key (a proxy that allows passthrough): sent in place of the configured key,
-    unchanged."""
+def upstream_headers(client_headers: Mapping[str, str], dialect: Dialect) -> dict[str, str]:
+    """The client's headers as the provider, which speaks `dialect`, gets them before the
+    connection adds its credentials (`Connection.authorize`)."""
     drop = _REQUEST_DROP
     connection = client_headers.get("connection")
     if connection:
@@ -93,12 +87,6 @@ def upstream_headers(
     if extra:
         for name, value in extra.items():
             headers.setdefault(name, value)
-    api_key = client_key or provider.api_key
-    if api_key:
-        if provider.auth_header == "authorization":
-            headers["authorization"] = f"Bearer {api_key}"
-        else:
-            headers[provider.auth_header] = api_key
     return headers
 
 
@@ -115,21 +103,6 @@ def client_headers(
 
 
 _timeouts: dict[ProviderConfig, aiohttp.ClientTimeout] = {}
-_urls: dict[tuple[str, str], URL] = {}
-_URL_CACHE_LIMIT = 4096
-
-
-def upstream_url(provider: ProviderConfig, path: str) -> URL:
-    """The provider URL for an API path (already percent-encoded), parsed once: yarl parsing
-    is a visible share of a proxied request's CPU. `encoded=True` also keeps yarl from
-    resolving `..` segments."""
-    key = (provider.base_url, path)
-    url = _urls.get(key)
-    if url is None:
-        url = URL(f"{provider.base_url}/{path}", encoded=True)
-        if len(_urls) < _URL_CACHE_LIMIT:
-            _urls[key] = url
-    return url
 
 
 def _provider_timeouts(

@@ -21,7 +21,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from palisade._core import SseEvent, SseParser
+from palisade._core import SseEvent
 from palisade.disconnect import ClientDisconnected, DisconnectWatch, ShuttingDown
 from palisade.errors import UpstreamTimeout, UpstreamUnreachable
 from palisade.exchange import stamp
@@ -41,7 +41,7 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
         headers.extend(translation_headers(ctx))
     stamp(headers, ctx.request_id, has_x_request_id="x-request-id" in resp.headers)
     content_type = resp.headers.get("content-type", "")
-    if resp.status == 200 and content_type.startswith("text/event-stream"):
+    if resp.status == 200 and content_type.startswith(ctx.upstream_surface.stream_type):
         return SseResponse(_stream(ctx, resp), headers, resp, ctx)
     try:
         body = await resp.read()
@@ -160,9 +160,9 @@ class SseResponse(Response):
 
 
 async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    parser = SseParser()
     surface = ctx.surface
     upstream = ctx.upstream_surface
+    parser = upstream.stream_parser()
     guard = StreamGuard(ctx) if ctx.guards.on_answer else None
     rewrite = None
     if guard is not None or ctx.translation is not None:

@@ -235,16 +235,22 @@ def test_anthropic_error_event_ends_the_stream_as_an_openai_error() -> None:
     assert translator.feed(*ANTHROPIC_EVENTS[-1]) == []
 
 
-def test_anthropic_stream_without_message_stop_gives_its_usage_but_no_done() -> None:
+def test_anthropic_stream_without_message_stop_gives_its_usage_and_done_only_after_a_stop() -> None:
     translator = MessagesStreamToChat(include_usage=True)
     assert translator.finish() == []  # nothing started
-    for event in ANTHROPIC_EVENTS[:-1]:
+    for event in ANTHROPIC_EVENTS[:-1]:  # the stop reason came, message_stop did not
         translator.feed(*event)
-    [usage] = translator.finish()
+    usage, last = translator.finish()
     assert isinstance(usage, dict)
     assert usage["choices"] == []
     assert usage["usage"]["completion_tokens"] == 89
+    assert last == "[DONE]"
     assert translator.finish() == []
+    cut = MessagesStreamToChat(include_usage=True)
+    for event in ANTHROPIC_EVENTS[:-2]:  # broke off before its stop reason
+        cut.feed(*event)
+    [cut_usage] = cut.finish()
+    assert isinstance(cut_usage, dict)
     quiet = MessagesStreamToChat(include_usage=False)
     quiet.feed(*ANTHROPIC_EVENTS[0])
     assert quiet.finish() == []

@@ -24,8 +24,8 @@ from palisade.providers.anthropic.translate import (
     chat_request_to_messages,
     messages_answer_to_chat,
 )
-from palisade.providers.anthropic.translation import ResponsesToAnthropic
 from palisade.providers.base import Event
+from palisade.providers.catalog import Translations
 from palisade.providers.openai import RESPONSES
 from palisade.providers.openai.translate_responses import (
     REDACTED,
@@ -71,7 +71,7 @@ def to_chat(body: dict[str, Any], *, check: bool = True) -> tuple[dict[str, Any]
 def to_anthropic(body: dict[str, Any]) -> tuple[dict[str, Any], Notes]:
     """The whole way, as the gateway sends it."""
     wire.responses_request(body)
-    translation = ResponsesToAnthropic()
+    translation = Translations().between(RESPONSES, "anthropic")
     out = translation.request(body)
     wire.anthropic_request(out)
     return out, translation.notes
@@ -494,7 +494,7 @@ def anthropic_answer(*content: dict[str, Any], stop: str = "end_turn") -> dict[s
 
 
 def answer(obj: dict[str, Any], body: dict[str, Any] = ECHO_REQUEST) -> Response:
-    translation = ResponsesToAnthropic()
+    translation = Translations().between(RESPONSES, "anthropic")
     translation.request(body)
     return wire.openai_response(translation.answer(obj))
 
@@ -617,7 +617,7 @@ def test_errors_keep_the_openai_format() -> None:
     body = orjson.dumps(
         {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     )
-    error = orjson.loads(ResponsesToAnthropic().error(529, body))["error"]
+    error = orjson.loads(Translations().between(RESPONSES, "anthropic").error(529, body))["error"]
     ErrorObject.model_validate(error)
     assert error["message"] == "Overloaded"
     assert error["code"] == "overloaded_error"
@@ -633,7 +633,7 @@ def translate_stream(
     *,
     end: bool = True,
 ) -> list[Event]:
-    translation = ResponsesToAnthropic()
+    translation = Translations().between(RESPONSES, "anthropic")
     translation.request(body or request(input="x", stream=True, tools=[WEATHER]))
     out: list[Event] = []
     for event in copy.deepcopy(events):
@@ -803,13 +803,12 @@ def test_a_stream_that_ends_after_its_stop_reason_still_completes() -> None:
     accumulate(events)
 
 
-def test_a_stream_that_breaks_off_fails() -> None:
+def test_a_stream_that_breaks_off_ends_in_an_error_event() -> None:
     events = translate_stream(text_stream("Hi")[:3])
     name, data = events[-1]
-    assert name == "response.failed"
+    assert name == "error"
     wire.openai_response_event(name, data)
-    assert data["response"]["status"] == "failed"
-    assert data["response"]["error"]["code"] == "server_error"
+    assert data["code"] == "upstream_stream_interrupted"
 
 
 def test_redacted_and_signed_thinking_in_a_stream() -> None:
@@ -845,7 +844,7 @@ def test_redacted_and_signed_thinking_in_a_stream() -> None:
         ("content_block_stop", {"type": "content_block_stop", "index": 1}),
         *text_stream("Done.", index=2)[1:],
     ]
-    out = translate_stream(events, ECHO_REQUEST)
+    out = translate_stream(events, {**ECHO_REQUEST, "stream": True})
     streamed = accumulate(out)
     whole = answer(anthropic_accumulate(events).model_dump())
     assert comparable(streamed) == comparable(whole)

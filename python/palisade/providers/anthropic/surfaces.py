@@ -13,6 +13,7 @@ from palisade.providers.anthropic import shape, stream, usage
 from palisade.providers.anthropic.dialect import ANTHROPIC
 from palisade.providers.base import (
     AnswerGuard,
+    BodyNamed,
     Event,
     Slot,
     StreamTransform,
@@ -21,7 +22,7 @@ from palisade.providers.base import (
 )
 
 
-class MessagesSurface:
+class MessagesSurface(BodyNamed):
     dialect = ANTHROPIC
 
     def __init__(self, endpoint: str) -> None:

@@ -73,6 +73,7 @@ class MessagesStreamToChat:
         "_id",
         "_include_usage",
         "_model",
+        "_stopped",
         "_thinking_index",
         "_tool_index",
         "_usage",
@@ -88,6 +89,7 @@ class MessagesStreamToChat:
         self._tool_index: dict[int, int] = {}
         self._thinking_index: dict[int, int] = {}
         self._done = False
+        self._stopped = False
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         return {
@@ -152,6 +154,7 @@ class MessagesStreamToChat:
                     if value is not None:
                         self._usage[key] = value
             stop_reason = (data.get("delta") or {}).get("stop_reason")
+            self._stopped = True
             return [self._chunk({}, STOP_TO_FINISH.get(stop_reason or "end_turn", "stop"))]
         if event == "message_stop":
             self._done = True
@@ -167,10 +170,16 @@ class MessagesStreamToChat:
         return bool(self._id) and not self._done
 
     def finish(self) -> list[dict[str, Any] | str]:
+        """A stream that ended without `message_stop`: its usage chunk (when asked for), and
+        "[DONE]" if its stop reason had come (the answer is whole; only the last event is
+        missing)."""
         if self._done or not self._id:
             return []
         self._done = True
-        return [self._usage_chunk()] if self._include_usage else []
+        out: list[dict[str, Any] | str] = [self._usage_chunk()] if self._include_usage else []
+        if self._stopped:
+            out.append(DONE)
+        return out
 
     def _usage_chunk(self) -> dict[str, Any]:
         return {

@@ -1,25 +1,19 @@
 """The translations of the Anthropic dialect, as the pipeline uses them (`Translation`): an
-OpenAI chat or Responses client served by an Anthropic-dialect provider, and an Anthropic
-Messages client (Claude Code) served by an OpenAI-dialect one, whose token counts the gateway
-answers itself (OpenAI's API has no such endpoint). The mapping rules are `translate.py`'s and
-`translate_stream.py`'s (Responses goes through chat: `openai/translate_responses.py`); this
-module only adapts them to events."""
+OpenAI chat client served by an Anthropic-dialect provider (a Responses client goes through
+chat: `providers.translation.Chained`), and an Anthropic Messages client (Claude Code) served by
+an OpenAI-dialect one, whose token counts the gateway answers itself (OpenAI's API has no such
+endpoint). The mapping rules are `translate.py`'s and `translate_stream.py`'s; this module only
+adapts them to events."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from palisade.providers.anthropic import translate
+from palisade.providers.anthropic import translate, translate_stream
 from palisade.providers.anthropic.surfaces import COUNT_TOKENS, MESSAGES
 from palisade.providers.anthropic.translate_stream import ChatStreamToMessages, MessagesStreamToChat
 from palisade.providers.base import Event, Surface
 from palisade.providers.openai import CHAT
-from palisade.providers.openai.translate_responses import (
-    ChatStreamToResponses,
-    chat_answer_to_responses,
-    response_echo,
-    responses_request_to_chat,
-)
 
 
 class _Forwarded:
@@ -71,62 +65,14 @@ class ChatToAnthropic(_Forwarded):
 
     def finish(self) -> list[Event]:
         """A provider stream that stopped without `message_stop` broke off: its usage (when
-        asked for), then an error, never a clean end."""
+        asked for), then an error, never a clean end; unless its stop reason had come."""
         if self._stream is None or not self._stream.open:
             return []
-        out: list[Event] = [("message", chunk) for chunk in self._stream.finish()]
-        out.append(("message", BROKEN_OFF))
+        chunks = self._stream.finish()
+        out: list[Event] = [("message", chunk) for chunk in chunks]
+        if not chunks or chunks[-1] != translate_stream.DONE:
+            out.append(("message", BROKEN_OFF))
         return out
-
-
-class ResponsesToAnthropic(_Forwarded):
-    """The OpenAI Responses API in, Anthropic Messages out, through chat completions both ways."""
-
-    upstream: Surface = MESSAGES
-
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-        self._echo: dict[str, Any] = {}
-        # A Responses stream always ends with its usage: the chat step asks for it.
-        self._chat = MessagesStreamToChat(include_usage=True)
-        self._responses: ChatStreamToResponses | None = None
-
-    def request(self, body: dict[str, Any]) -> dict[str, Any]:
-        chat = responses_request_to_chat(body, self.notes)
-        self._echo = response_echo(body)
-        return translate.chat_request_to_messages(chat, self.notes)
-
-    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return chat_answer_to_responses(translate.messages_answer_to_chat(obj), self._echo)
-
-    def error(self, status: int, body: bytes) -> bytes:
-        return translate.messages_error_to_chat(status, body)  # the same body in both APIs
-
-    def stream(self, event: Event) -> list[Event]:
-        name, data = event
-        if not isinstance(data, dict):
-            return []  # Anthropic sends objects only
-        chunks = self._chat.feed(name, data)
-        if not chunks:
-            return []
-        responses = self._responses_stream()
-        out: list[Event] = []
-        for chunk in chunks:
-            out.extend(responses.feed(chunk))
-        return out
-
-    def finish(self) -> list[Event]:
-        responses = self._responses_stream()
-        out: list[Event] = []
-        for chunk in self._chat.finish():
-            out.extend(responses.feed(chunk))
-        out.extend(responses.finish())
-        return out
-
-    def _responses_stream(self) -> ChatStreamToResponses:
-        if self._responses is None:
-            self._responses = ChatStreamToResponses(self._echo)
-        return self._responses
 
 
 class MessagesToOpenAI(_Forwarded):

@@ -12,6 +12,7 @@ from palisade.errors import BadRequest
 from palisade.pricing import Usage
 from palisade.providers.base import (
     AnswerGuard,
+    BodyNamed,
     Event,
     Slot,
     StreamTransform,
@@ -22,7 +23,7 @@ from palisade.providers.openai import shape, stream, usage
 from palisade.providers.openai.dialect import OPENAI
 
 
-class _OpenAISurface:
+class _OpenAISurface(BodyNamed):
     dialect = OPENAI
     # Streams that accept `stream_options.include_usage`.
     usage_opt_in = False

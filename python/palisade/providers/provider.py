@@ -1,0 +1,33 @@
+"""A configured provider: where it is, how it is reached, what it serves. Built from the config
+file (`config.providers`) or from a known provider's key in the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+
+@dataclasses.dataclass(frozen=True)
+class ProviderConfig:
+    name: str
+    base_url: str
+    api_key: str | None = None
+    # The provider's kind in the catalog (`openai`, `anthropic`, ...): its connection.
+    kind: str = "openai"
+    # The dialects it speaks; a client of another one is translated to the first.
+    dialects: tuple[str, ...] = ("openai",)
+    # Model names or shell-style patterns (`gpt-*`) this provider serves without a prefix.
+    models: tuple[str, ...] = ()
+    # Higher wins when several providers claim a plain model name.
+    priority: int = 0
+    # Ask the provider for stream usage (stream_options.include_usage) even when the client
+    # did not, and strip it before the client sees it. Off for providers that reject the field.
+    stream_usage: bool = True
+    auth_header: str = "authorization"
+    # Overrides upstream.read_timeout_s for this provider (None: use the global one).
+    read_timeout_s: float | None = None
+    # Pass the provider's account headers on to clients; off: they name the operator's account.
+    expose_account_headers: bool = False
+    # Settings only some kinds read (a region, an API version, deployment names), as the
+    # config file gave them; the kind's connection interprets them.
+    options: Mapping[str, object] = dataclasses.field(default_factory=dict, hash=False)
