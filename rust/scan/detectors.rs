@@ -9,7 +9,6 @@ use memchr::memmem;
 use regex_automata::meta::Regex as MetaRegex;
 use regex_automata::{Anchored, Input};
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use super::kinds::*;
 use super::prefilter::{Lit, Prefilter, T_AT, T_COLON, T_DASH, T_DIGIT, T_EQ};
@@ -188,8 +187,6 @@ pub struct RuleSet {
     pub keywords: Option<Keywords>,
     /// One exact finder per admin token (see `RuleSet::new`), empty when the kind is off.
     admin_tokens: Vec<memmem::Finder<'static>>,
-    /// The streaming liveness automaton is only needed once somebody streams.
-    pub(crate) live: OnceLock<CoreResult<super::stream::Liveness>>,
 }
 
 impl RuleSet {
@@ -323,7 +320,6 @@ impl RuleSet {
             custom,
             keywords,
             admin_tokens,
-            live: OnceLock::new(),
         })
     }
 

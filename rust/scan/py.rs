@@ -128,6 +128,7 @@ fn maybe_detach<T: Send>(py: Python<'_>, len: usize, f: impl FnOnce() -> T + Sen
 #[pyclass(name = "Scanner", module = "palisade._core", frozen)]
 pub struct PyScanner {
     rules: Arc<RuleSet>,
+    streams: stream::StreamRules,
 }
 
 #[pymethods]
@@ -152,8 +153,10 @@ impl PyScanner {
             &kw,
             &admin_tokens.unwrap_or_default(),
         )?;
+        let rules = Arc::new(rules);
         Ok(PyScanner {
-            rules: Arc::new(rules),
+            streams: stream::StreamRules::new(Arc::clone(&rules)),
+            rules,
         })
     }
 
@@ -220,7 +223,7 @@ impl PyScanner {
     ) -> PyResult<PyStreamRedactor> {
         let style = Style::parse(style, mask_text)?;
         let sel = selection(&self.rules, kinds)?;
-        let inner = stream::StreamRedactor::new(Arc::clone(&self.rules), style, sel)?;
+        let inner = stream::StreamRedactor::new(&self.streams, style, sel)?;
         Ok(PyStreamRedactor {
             rules: Arc::clone(&self.rules),
             inner: Mutex::new(inner),

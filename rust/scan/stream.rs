@@ -20,7 +20,7 @@ use regex_automata::dfa::{Automaton, StartKind};
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::{Anchored, MatchKind};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::detectors::{RuleSet, KEY_WORDS, LEFT_CONTEXT};
 use super::kinds::*;
@@ -144,10 +144,33 @@ fn regex_syntax_escape(s: &str) -> String {
     regex::escape(s)
 }
 
+/// A rule set with its liveness automaton, built when the first stream needs it: whole-text
+/// scans use the `RuleSet` alone and never pay for it.
+pub struct StreamRules {
+    pub rules: Arc<RuleSet>,
+    live: OnceLock<CoreResult<Arc<Liveness>>>,
+}
+
+impl StreamRules {
+    pub fn new(rules: Arc<RuleSet>) -> Self {
+        StreamRules {
+            rules,
+            live: OnceLock::new(),
+        }
+    }
+
+    fn liveness(&self) -> CoreResult<Arc<Liveness>> {
+        self.live
+            .get_or_init(|| Liveness::build(&self.rules).map(Arc::new))
+            .clone()
+    }
+}
+
 /// Holds the unreleased text of one stream (plus `LEFT_CONTEXT` released bytes for the
 /// detectors that look back) and decides how much of it is final.
 pub struct StreamScanner {
     rules: Arc<RuleSet>,
+    lv: Arc<Liveness>,
     buf: String,
     /// Global byte offset of `buf[0]`.
     base: usize,
@@ -157,12 +180,10 @@ pub struct StreamScanner {
 }
 
 impl StreamScanner {
-    pub fn new(rules: Arc<RuleSet>) -> CoreResult<Self> {
-        if let Err(e) = rules.live.get_or_init(|| Liveness::build(&rules)) {
-            return Err(e.clone());
-        }
+    pub fn new(rules: &StreamRules) -> CoreResult<Self> {
         Ok(StreamScanner {
-            rules,
+            rules: Arc::clone(&rules.rules),
+            lv: rules.liveness()?,
             buf: String::new(),
             base: 0,
             released: 0,
@@ -177,11 +198,7 @@ impl StreamScanner {
     pub fn push(&mut self, chunk: &str) {
         let start = self.base + self.buf.len();
         self.buf.push_str(chunk);
-        let rules = Arc::clone(&self.rules);
-        let lv = match rules.live.get() {
-            Some(Ok(l)) => l,
-            _ => unreachable!("checked in new()"),
-        };
+        let lv = Arc::clone(&self.lv);
         let dfa = &lv.dfa;
         let b = self.buf.as_bytes();
         for g in start..self.base + b.len() {
@@ -340,8 +357,8 @@ pub struct StreamRedactor {
 }
 
 impl StreamRedactor {
-    pub fn new(rules: Arc<RuleSet>, style: Style, select: Option<Vec<bool>>) -> CoreResult<Self> {
-        let n = rules.kinds.len();
+    pub fn new(rules: &StreamRules, style: Style, select: Option<Vec<bool>>) -> CoreResult<Self> {
+        let n = rules.rules.kinds.len();
         Ok(StreamRedactor {
             scanner: StreamScanner::new(rules)?,
             style,
@@ -439,7 +456,8 @@ mod tests {
     }
 
     fn streamed(r: &Arc<RuleSet>, parts: &[&str]) -> (String, Vec<String>) {
-        let mut s = StreamRedactor::new(Arc::clone(r), Style::Placeholder, None).unwrap();
+        let mut s = StreamRedactor::new(&StreamRules::new(Arc::clone(r)), Style::Placeholder, None)
+            .unwrap();
         let mut out = String::new();
         let mut released = Vec::new();
         for p in parts {
@@ -510,12 +528,12 @@ mod tests {
             );
             assert_eq!(r.scan(&text).len(), 2, "{entities:?}");
             assert_every_split(&r, &text);
+            let streams = StreamRules::new(Arc::clone(&r));
             // Every proper prefix of a token at the end of what has arrived is held back
             // (up to the longest token's length - 1 bytes), and nothing before it.
             for token in [admin, viewer] {
                 for k in 1..token.len() {
-                    let mut s =
-                        StreamRedactor::new(Arc::clone(&r), Style::Placeholder, None).unwrap();
+                    let mut s = StreamRedactor::new(&streams, Style::Placeholder, None).unwrap();
                     let mut out = s.feed(&format!("see {}", &token[..k]));
                     if entities.is_some() {
                         assert_eq!(
@@ -550,7 +568,9 @@ mod tests {
         let r = Arc::new(
             RuleSet::new(only.as_deref(), &[], &[], std::slice::from_ref(&token)).unwrap(),
         );
-        let mut s = StreamRedactor::new(Arc::clone(&r), Style::Placeholder, None).unwrap();
+        let mut s =
+            StreamRedactor::new(&StreamRules::new(Arc::clone(&r)), Style::Placeholder, None)
+                .unwrap();
         let cut = token.len() - 3;
         assert_eq!(s.feed(&format!("a {}", &token[..cut])), "a ");
         assert_eq!(s.held_bytes(), cut);
@@ -561,7 +581,9 @@ mod tests {
     #[test]
     fn clean_prose_is_released_up_to_the_last_word() {
         let r = rules();
-        let mut s = StreamRedactor::new(Arc::clone(&r), Style::Placeholder, None).unwrap();
+        let mut s =
+            StreamRedactor::new(&StreamRules::new(Arc::clone(&r)), Style::Placeholder, None)
+                .unwrap();
         assert_eq!(s.feed("Hello there, how are "), "Hello there, how are ");
         assert_eq!(s.feed("you tod"), "you ");
         assert_eq!(s.held_bytes(), 3);
@@ -573,7 +595,9 @@ mod tests {
     #[test]
     fn open_private_key_is_held() {
         let r = rules();
-        let mut s = StreamRedactor::new(Arc::clone(&r), Style::Placeholder, None).unwrap();
+        let mut s =
+            StreamRedactor::new(&StreamRules::new(Arc::clone(&r)), Style::Placeholder, None)
+                .unwrap();
         let out = s.feed("x -----BEGIN RSA PRIVATE KEY-----\nMIIE abc def ghi ");
         assert_eq!(out, "x ");
         let out2 = s.feed("more text\n-----END RSA PRIVATE KEY----- tail ");
