@@ -294,7 +294,11 @@ def _tools(tools: list[Any], notes: Notes) -> tuple[list[dict[str, Any]], bool]:
         spec: dict[str, Any] = {"name": fn.get("name")}
         if fn.get("description") is not None:
             spec["description"] = fn["description"]
-        spec["parameters"] = fn.get("parameters") or {"type": "object", "properties": {}}
+        parameters = fn.get("parameters")
+        # Cohere requires them; OpenAI's default is a function without arguments.
+        spec["parameters"] = (
+            parameters if isinstance(parameters, dict) else {"type": "object", "properties": {}}
+        )
         if fn.get("strict") is True:
             strict = True
         out.append({"type": "function", "function": spec})
