@@ -48,7 +48,7 @@ class CohereStack:
         self.gateway = gateway
         self.mock = mock
 
-    def client(self, path: str = "/v1/cohere", **headers: str) -> cohere.ClientV2:
+    def client(self, path: str = "/v1/cohere", **headers: str) -> Any:
         return cohere.ClientV2(
             api_key=CLIENT_KEY,
             base_url=f"{self.gateway}{path}",
@@ -116,7 +116,7 @@ providers:
 
 
 @pytest.fixture
-def co(stack: CohereStack) -> cohere.ClientV2:
+def co(stack: CohereStack) -> Any:
     return stack.client()
 
 
@@ -131,7 +131,7 @@ def user(text: str) -> list[Any]:
 # --- the native route ------------------------------------------------------------------------
 
 
-def test_chat_reaches_cohere_and_answers_as_cohere(co: cohere.ClientV2, stack: CohereStack) -> None:
+def test_chat_reaches_cohere_and_answers_as_cohere(co: Any, stack: CohereStack) -> None:
     stack.clear_mock()
     answer = co.chat(
         model=MODEL,
@@ -156,7 +156,7 @@ def test_the_proxy_route_serves_the_same_api(stack: CohereStack) -> None:
     assert answer.message.content[0].text
 
 
-def test_a_stream_relays_every_event_type_with_citations(co: cohere.ClientV2) -> None:
+def test_a_stream_relays_every_event_type_with_citations(co: Any) -> None:
     kinds: list[str] = []
     text: list[str] = []
     citations: list[Any] = []
@@ -189,7 +189,7 @@ def test_a_stream_relays_every_event_type_with_citations(co: cohere.ClientV2) ->
     assert end.delta.usage.billed_units.output_tokens == count_tokens("Tea is served at four.")
 
 
-def test_a_forced_tool_call_and_its_result(co: cohere.ClientV2) -> None:
+def test_a_forced_tool_call_and_its_result(co: Any) -> None:
     first = co.chat(
         model=MODEL, messages=user("Weather in Paris?"), tools=[WEATHER], tool_choice="REQUIRED"
     )
@@ -222,7 +222,7 @@ def test_a_forced_tool_call_and_its_result(co: cohere.ClientV2) -> None:
     assert second.message.content[0].text == "It is 21 degrees."
 
 
-def test_a_streamed_tool_call(co: cohere.ClientV2) -> None:
+def test_a_streamed_tool_call(co: Any) -> None:
     kinds: list[str] = []
     arguments: list[str] = []
     name = None
@@ -244,7 +244,7 @@ def test_a_streamed_tool_call(co: cohere.ClientV2) -> None:
     assert json.loads("".join(arguments)) == {"city": "Oslo"}
 
 
-def test_embed(co: cohere.ClientV2, stack: CohereStack) -> None:
+def test_embed(co: Any, stack: CohereStack) -> None:
     stack.clear_mock()
     answer = co.embed(
         model=EMBED_MODEL,
@@ -271,7 +271,7 @@ def test_embed(co: cohere.ClientV2, stack: CohereStack) -> None:
     ],
 )
 def test_an_upstream_error_raises_the_sdks_class(
-    co: cohere.ClientV2, fail: str, error: type[Exception]
+    co: Any, fail: str, error: type[Exception]
 ) -> None:
     with pytest.raises(error) as caught:
         co.chat(model=MODEL, messages=user("x"), request_options=knobs(fail=fail))
@@ -281,7 +281,7 @@ def test_an_upstream_error_raises_the_sdks_class(
     assert body["message"]
 
 
-def test_gateway_errors_are_cohere_errors(co: cohere.ClientV2, stack: CohereStack) -> None:
+def test_gateway_errors_are_cohere_errors(co: Any, stack: CohereStack) -> None:
     with pytest.raises(cohere.NotFoundError) as missing:
         co.chat(model="no-such-model-anywhere", messages=user("x"))
     assert set(missing.value.body) == {"message"}
@@ -294,7 +294,7 @@ def test_gateway_errors_are_cohere_errors(co: cohere.ClientV2, stack: CohereStac
 
 
 @pytest.mark.parametrize("fail", ["stream_error", "drop"])
-def test_a_stream_that_fails_ends_with_an_error_event(co: cohere.ClientV2, fail: str) -> None:
+def test_a_stream_that_fails_ends_with_an_error_event(co: Any, fail: str) -> None:
     events = list(
         co.chat_stream(
             model=MODEL,
@@ -375,7 +375,7 @@ def test_usage_and_cost_are_recorded(stack: CohereStack, stream: bool) -> None:
         [end] = [e for e in c.chat_stream(**request) if e.type == "message-end"]
         billed = end.delta.usage.billed_units
     else:
-        billed = c.chat(**request).usage.billed_units  # type: ignore[union-attr]
+        billed = c.chat(**request).usage.billed_units
     [record] = stack.records(agent, 1)
     assert (record["provider"], record["endpoint"], record["stream"]) == (
         "mock-cohere",
@@ -399,12 +399,12 @@ OPENAI_WEATHER = WEATHER
 
 
 @pytest.fixture
-def oai(stack: CohereStack) -> Iterator[openai.OpenAI]:
+def oai(stack: CohereStack) -> Iterator[Any]:
     with openai.OpenAI(base_url=f"{stack.gateway}/v1", api_key="k", max_retries=0) as c:
         yield c
 
 
-def test_openai_chat_reaches_cohere(oai: openai.OpenAI, stack: CohereStack) -> None:
+def test_openai_chat_reaches_cohere(oai: Any, stack: CohereStack) -> None:
     stack.clear_mock()
     raw = oai.chat.completions.with_raw_response.create(
         model=ROUTED,
@@ -425,7 +425,7 @@ def test_openai_chat_reaches_cohere(oai: openai.OpenAI, stack: CohereStack) -> N
     assert seen["body"]["model"] == MODEL
 
 
-def test_openai_chat_stream_with_usage_reaches_cohere(oai: openai.OpenAI) -> None:
+def test_openai_chat_stream_with_usage_reaches_cohere(oai: Any) -> None:
     chunks = list(
         oai.chat.completions.create(
             model=ROUTED,
@@ -443,7 +443,7 @@ def test_openai_chat_stream_with_usage_reaches_cohere(oai: openai.OpenAI) -> Non
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_openai_tools_reach_cohere(oai: openai.OpenAI, stream: bool, stack: CohereStack) -> None:
+def test_openai_tools_reach_cohere(oai: Any, stream: bool, stack: CohereStack) -> None:
     stack.clear_mock()
     request: dict[str, Any] = {
         "model": ROUTED,
@@ -478,7 +478,7 @@ def test_openai_tools_reach_cohere(oai: openai.OpenAI, stream: bool, stack: Cohe
     assert seen["body"]["tools"] == [OPENAI_WEATHER]
 
 
-def test_openai_tool_results_reach_cohere(oai: openai.OpenAI, stack: CohereStack) -> None:
+def test_openai_tool_results_reach_cohere(oai: Any, stack: CohereStack) -> None:
     stack.clear_mock()
     answer = oai.chat.completions.create(
         model=ROUTED,
@@ -507,7 +507,7 @@ def test_openai_tool_results_reach_cohere(oai: openai.OpenAI, stack: CohereStack
     assert tool == {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}
 
 
-def test_an_upstream_error_reaches_an_openai_client_translated(oai: openai.OpenAI) -> None:
+def test_an_upstream_error_reaches_an_openai_client_translated(oai: Any) -> None:
     with pytest.raises(openai.RateLimitError) as caught:
         oai.chat.completions.create(
             model=ROUTED,
@@ -517,7 +517,7 @@ def test_an_upstream_error_reaches_an_openai_client_translated(oai: openai.OpenA
     assert caught.value.response.json()["error"]["type"] == "rate_limit_error"
 
 
-def test_a_broken_stream_reaches_an_openai_client_as_an_error(oai: openai.OpenAI) -> None:
+def test_a_broken_stream_reaches_an_openai_client_as_an_error(oai: Any) -> None:
     with pytest.raises(openai.APIError):
         for _ in oai.chat.completions.create(
             model=ROUTED,
@@ -528,7 +528,7 @@ def test_a_broken_stream_reaches_an_openai_client_as_an_error(oai: openai.OpenAI
             pass
 
 
-def test_openai_responses_reach_cohere(oai: openai.OpenAI) -> None:
+def test_openai_responses_reach_cohere(oai: Any) -> None:
     response = oai.responses.create(
         model=ROUTED,
         input="hello",
@@ -559,7 +559,7 @@ def test_openai_responses_reach_cohere(oai: openai.OpenAI) -> None:
     assert calls[0].name == "get_weather"
 
 
-def test_openai_embeddings_reach_cohere(oai: openai.OpenAI, stack: CohereStack) -> None:
+def test_openai_embeddings_reach_cohere(oai: Any, stack: CohereStack) -> None:
     stack.clear_mock()
     answer = oai.embeddings.create(model=f"mock-cohere:{EMBED_MODEL}", input=["a b", "c"])
     assert len(answer.data) == 2
@@ -579,14 +579,14 @@ def test_openai_embeddings_reach_cohere(oai: openai.OpenAI, stack: CohereStack) 
 
 
 @pytest.fixture
-def claude(stack: CohereStack) -> Iterator[anthropic.Anthropic]:
+def claude(stack: CohereStack) -> Iterator[Any]:
     with anthropic.Anthropic(
         base_url=f"{stack.gateway}/v1/anthropic", api_key="k", max_retries=0
     ) as c:
         yield c
 
 
-def test_anthropic_messages_reach_cohere(claude: anthropic.Anthropic) -> None:
+def test_anthropic_messages_reach_cohere(claude: Any) -> None:
     message = claude.messages.create(
         model=ROUTED,
         max_tokens=64,
@@ -611,7 +611,7 @@ def test_anthropic_messages_reach_cohere(claude: anthropic.Anthropic) -> None:
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_anthropic_tools_reach_cohere(claude: anthropic.Anthropic, stream: bool) -> None:
+def test_anthropic_tools_reach_cohere(claude: Any, stream: bool) -> None:
     request: dict[str, Any] = {
         "model": ROUTED,
         "max_tokens": 256,
