@@ -287,6 +287,10 @@ def test_gateway_errors_are_cohere_errors(co: Any, stack: CohereStack) -> None:
     assert set(missing.value.body) == {"message"}
     assert missing.value.headers is not None
     assert missing.value.headers["x-palisade-error"] == "model_not_found"
+    with pytest.raises(cohere.BadRequestError) as other:
+        co.chat(model="gpt-4o", messages=user("x"))  # an OpenAI-dialect provider's
+    assert set(other.value.body) == {"message"}
+    assert other.value.headers["x-palisade-error"] == "translation_unavailable"
     with pytest.raises(cohere.BadRequestError) as blocked:
         stack.client("/v1/cohere/blocking").chat(model=MODEL, messages=user(f"key: {SECRET}"))
     assert "guardrail" in blocked.value.body["message"]
