@@ -638,3 +638,13 @@ def test_anthropic_tools_reach_cohere(claude: Any, stream: bool) -> None:
     [call] = [b for b in message.content if b.type == "tool_use"]
     assert call.name == "get_weather"
     assert isinstance(call.input, dict)
+
+
+def test_anthropic_token_counts_for_a_cohere_model_are_the_gateways(
+    claude: Any, stack: CohereStack
+) -> None:
+    stack.clear_mock()
+    short = claude.messages.count_tokens(model=ROUTED, messages=user("count"))
+    long = claude.messages.count_tokens(model=ROUTED, messages=user("count these words please"))
+    assert 0 < short.input_tokens < long.input_tokens
+    assert stack.mock_requests() == []  # nothing left the gateway

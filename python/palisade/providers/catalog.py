@@ -105,6 +105,8 @@ _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     (COUNT_TOKENS, "openai"): CountTokensLocally,
     (CHAT, "cohere"): ChatToCohere,
     (EMBEDDINGS, "cohere"): EmbeddingsToCohere,
+    # Cohere counts no chat prompt either: Claude Code's token counts are the gateway's.
+    (COUNT_TOKENS, "cohere"): CountTokensLocally,
 }
 # A client surface -> the translation of its requests to OpenAI chat completions, for the
 # dialects that have no translation of their own from it.
