@@ -290,6 +290,7 @@ def test_gateway_errors_are_cohere_errors(co: Any, stack: CohereStack) -> None:
     with pytest.raises(cohere.BadRequestError) as other:
         co.chat(model="gpt-4o", messages=user("x"))  # an OpenAI-dialect provider's
     assert set(other.value.body) == {"message"}
+    assert other.value.headers is not None
     assert other.value.headers["x-palisade-error"] == "translation_unavailable"
     with pytest.raises(cohere.BadRequestError) as blocked:
         stack.client("/v1/cohere/blocking").chat(model=MODEL, messages=user(f"key: {SECRET}"))
