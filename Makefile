@@ -46,7 +46,7 @@ node-deps:
 run: $(VENV)/.ext
 	$(VENV)/bin/palisade mock-upstream --port $(MOCK_PORT) & mock=$$!; \
 	trap 'kill $$mock 2>/dev/null || true' EXIT INT TERM; \
-	PALISADE_MOCK_URL=http://127.0.0.1:$(MOCK_PORT)/v1 \
+	PALISADE_MOCK_URL=http://127.0.0.1:$(MOCK_PORT)/v1 PALISADE_MOCK_ROOT=http://127.0.0.1:$(MOCK_PORT) \
 	  $(VENV)/bin/palisade serve --config $(CONFIG) --host $(HOST) --port $(PORT)
 
 mock: $(VENV)/.ext

@@ -39,9 +39,15 @@ def test_the_repository_default_config_loads_offline() -> None:
     assert [(p.name, p.kind) for p in config.providers] == [
         ("mock", "openai"),
         ("mock-anthropic", "anthropic"),
+        ("mock-cohere", "cohere"),
     ]
-    assert {p.base_url for p in config.providers} == {"http://127.0.0.1:9100/v1"}
+    assert [p.base_url for p in config.providers] == [
+        "http://127.0.0.1:9100/v1",
+        "http://127.0.0.1:9100/v1",
+        "http://127.0.0.1:9100",  # Cohere's paths start with /v2
+    ]
     assert config.providers[1].auth_header == "x-api-key"
+    assert config.providers[2].auth_header == "authorization"
 
 
 def test_env_interpolation_with_defaults_and_escapes() -> None:

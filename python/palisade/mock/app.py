@@ -25,6 +25,9 @@ from palisade.mock import anthropic_errors, anthropic_models, models
 from palisade.mock.anthropic import count_message_tokens, messages
 from palisade.mock.anthropic_dialect import AnthropicDialect
 from palisade.mock.chat import chat_completions
+from palisade.mock.cohere import chat as cohere_chat
+from palisade.mock.cohere import embed as cohere_embed
+from palisade.mock.cohere_dialect import CohereDialect
 from palisade.mock.completions import completions
 from palisade.mock.embeddings import embeddings
 from palisade.mock.errors import InvalidRequest, error_response
@@ -76,6 +79,7 @@ class _Mock:
         self.recorder = Recorder(settings.record)
         self.openai = OpenAIDialect(settings.api_key)
         self.anthropic = AnthropicDialect(settings.api_key)
+        self.cohere = CohereDialect(settings.api_key)
 
     def post(self, handler: Handler, *, streams: bool, dialect: Dialect | None = None) -> Endpoint:
         speaks = dialect or self.openai
@@ -213,6 +217,14 @@ def create_mock_app(settings: MockSettings) -> Starlette:
                 anthropic_models.retrieve_model,
             ),
             methods=["GET"],
+        ),
+        Route(
+            "/v2/chat", mock.post(cohere_chat, streams=True, dialect=mock.cohere), methods=["POST"]
+        ),
+        Route(
+            "/v2/embed",
+            mock.post(cohere_embed, streams=False, dialect=mock.cohere),
+            methods=["POST"],
         ),
         Route("/_mock/requests", mock.recorded, methods=["GET", "DELETE"]),
         Route("/_mock/stats", mock.stats, methods=["GET"]),

@@ -24,8 +24,10 @@ from palisade.providers.anthropic.translation import (
     MessagesToOpenAI,
 )
 from palisade.providers.base import Dialect, Surface
+from palisade.providers.cohere import COHERE
+from palisade.providers.cohere.translation import ChatToCohere, EmbeddingsToCohere
 from palisade.providers.connection import Connection, KeyConnection
-from palisade.providers.openai import CHAT, OPENAI, RESPONSES
+from palisade.providers.openai import CHAT, EMBEDDINGS, OPENAI, RESPONSES
 from palisade.providers.openai.translation import ResponsesToChat
 from palisade.providers.provider import ProviderConfig
 from palisade.providers.translation import Chained, Translation
@@ -43,6 +45,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "openai": Kind(("openai",)),
     "anthropic": Kind(("anthropic",), auth="x-api-key"),
+    "cohere": Kind(("cohere",)),
 }
 
 
@@ -85,15 +88,25 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
         "https://generativelanguage.googleapis.com/v1beta/openai",
         models=("gemini-*",),
     ),
+    "cohere": KnownProvider(
+        "COHERE_API_KEY",
+        "https://api.cohere.com",
+        kind="cohere",
+        models=("command-*", "c4ai-*", "embed-*"),
+    ),
 }
 
-DIALECTS: dict[str, Dialect] = {"openai": OPENAI, "anthropic": ANTHROPIC}
+DIALECTS: dict[str, Dialect] = {"openai": OPENAI, "anthropic": ANTHROPIC, "cohere": COHERE}
 
 # (client surface, provider dialect) -> a new translation for one request.
 _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     (CHAT, "anthropic"): ChatToAnthropic,
     (MESSAGES, "openai"): MessagesToOpenAI,
     (COUNT_TOKENS, "openai"): CountTokensLocally,
+    (CHAT, "cohere"): ChatToCohere,
+    (EMBEDDINGS, "cohere"): EmbeddingsToCohere,
+    # Cohere counts no chat prompt either: Claude Code's token counts are the gateway's.
+    (COUNT_TOKENS, "cohere"): CountTokensLocally,
 }
 # A client surface -> the translation of its requests to OpenAI chat completions, for the
 # dialects that have no translation of their own from it.

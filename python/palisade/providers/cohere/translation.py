@@ -1,0 +1,101 @@
+"""The translations of the Cohere dialect, as the pipeline uses them (`Translation`): an OpenAI
+chat client served by a Cohere provider (Anthropic Messages and OpenAI Responses clients go
+through chat: `providers.translation.Chained`), and an OpenAI embeddings client. The mapping rules
+are `translate.py`'s and `translate_stream.py`'s; this module only adapts them to events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from palisade.providers.base import Event, Surface
+from palisade.providers.cohere import translate
+from palisade.providers.cohere.surfaces import CHAT, EMBED
+from palisade.providers.cohere.translate_stream import DONE, CohereStreamToChat
+
+# What an OpenAI client gets in the place of `[DONE]` when the provider's stream broke off.
+BROKEN_OFF: dict[str, Any] = {
+    "error": {
+        "message": "Palisade: the provider's stream broke off before it was complete.",
+        "type": "upstream_error",
+        "param": None,
+        "code": "upstream_stream_interrupted",
+    }
+}
+
+
+class ChatToCohere:
+    """OpenAI chat completions in, Cohere v2 chat out."""
+
+    upstream: Surface = CHAT
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self._model: object = None
+        self._stream: CohereStreamToChat | None = None
+
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        return None
+
+    def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        options = body.get("stream_options")
+        asked = isinstance(options, dict) and options.get("include_usage") is True
+        self._model = body.get("model")
+        self._stream = CohereStreamToChat(include_usage=asked, model=self._model)
+        return translate.chat_request_to_cohere(body, self.notes)
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return translate.cohere_answer_to_chat(obj, self._model)
+
+    def error(self, status: int, body: bytes) -> bytes:
+        return translate.cohere_error_to_chat(status, body)
+
+    def stream(self, event: Event) -> list[Event]:
+        data = event[1]
+        if not isinstance(data, dict):
+            return []  # Cohere sends objects only
+        if self._stream is None:
+            self._stream = CohereStreamToChat(include_usage=False, model=self._model)
+        return [("message", out) for out in self._stream.feed(data)]
+
+    def finish(self) -> list[Event]:
+        """A provider stream that stopped without `message-end` broke off: its usage (when
+        asked for), then an error, never a clean end."""
+        if self._stream is None or not self._stream.open:
+            return []
+        out: list[Event] = [("message", chunk) for chunk in self._stream.finish()]
+        out.append(("message", BROKEN_OFF))
+        return out
+
+
+class EmbeddingsToCohere:
+    """OpenAI embeddings in, Cohere v2 embed out."""
+
+    upstream: Surface = EMBED
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self._model: object = None
+        self._encoding = "float"
+
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        return None
+
+    def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._model = body.get("model")
+        self._encoding = "base64" if body.get("encoding_format") == "base64" else "float"
+        return translate.embeddings_request_to_cohere(body, self.notes)
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return translate.cohere_embed_to_embeddings(obj, self._model, self._encoding)
+
+    def error(self, status: int, body: bytes) -> bytes:
+        return translate.cohere_error_to_chat(status, body)
+
+    def stream(self, event: Event) -> list[Event]:
+        return []  # never streams
+
+    def finish(self) -> list[Event]:
+        return []
+
+
+__all__ = ["DONE", "ChatToCohere", "EmbeddingsToCohere"]
