@@ -25,6 +25,8 @@ from palisade.providers.anthropic.translation import (
 )
 from palisade.providers.base import Dialect, Surface
 from palisade.providers.connection import Connection, KeyConnection
+from palisade.providers.gemini import GEMINI
+from palisade.providers.gemini.translation import ChatToGemini
 from palisade.providers.openai import CHAT, OPENAI, RESPONSES
 from palisade.providers.openai.translation import ResponsesToChat
 from palisade.providers.provider import ProviderConfig
@@ -43,6 +45,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "openai": Kind(("openai",)),
     "anthropic": Kind(("anthropic",), auth="x-api-key"),
+    "gemini": Kind(("gemini",), auth="x-goog-api-key"),
 }
 
 
@@ -82,18 +85,20 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
     ),
     "gemini": KnownProvider(
         "GEMINI_API_KEY",
-        "https://generativelanguage.googleapis.com/v1beta/openai",
+        "https://generativelanguage.googleapis.com/v1beta",
+        kind="gemini",
         models=("gemini-*",),
     ),
 }
 
-DIALECTS: dict[str, Dialect] = {"openai": OPENAI, "anthropic": ANTHROPIC}
+DIALECTS: dict[str, Dialect] = {"openai": OPENAI, "anthropic": ANTHROPIC, "gemini": GEMINI}
 
 # (client surface, provider dialect) -> a new translation for one request.
 _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     (CHAT, "anthropic"): ChatToAnthropic,
     (MESSAGES, "openai"): MessagesToOpenAI,
     (COUNT_TOKENS, "openai"): CountTokensLocally,
+    (CHAT, "gemini"): ChatToGemini,
 }
 # A client surface -> the translation of its requests to OpenAI chat completions, for the
 # dialects that have no translation of their own from it.
