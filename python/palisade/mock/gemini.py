@@ -348,12 +348,13 @@ def vertex_anthropic(model: str, inner: Any) -> Any:
     with the model in the path and `anthropic_version` in the body instead."""
 
     async def handler(body: dict[str, Any], knobs: Knobs) -> Response:
-        version = body.pop("anthropic_version", None)
-        if version != "vertex-2023-10-16":
+        if body.get("anthropic_version") != "vertex-2023-10-16":
             raise InvalidRequest("anthropic_version: vertex-2023-10-16 is required")
         if "model" in body:
             raise InvalidRequest("model: Extra inputs are not permitted")
-        response: Response = await inner({**body, "model": model}, knobs)
+        # A copy: the recorder keeps the body as it came.
+        messages = {k: v for k, v in body.items() if k != "anthropic_version"}
+        response: Response = await inner({**messages, "model": model}, knobs)
         return response
 
     return handler

@@ -27,6 +27,7 @@ from palisade.providers.base import Dialect, Surface
 from palisade.providers.connection import Connection, KeyConnection
 from palisade.providers.gemini import GEMINI
 from palisade.providers.gemini.translation import ChatToGemini
+from palisade.providers.gemini.vertex import VertexConnection
 from palisade.providers.openai import CHAT, OPENAI, RESPONSES
 from palisade.providers.openai.translation import ResponsesToChat
 from palisade.providers.provider import ProviderConfig
@@ -40,12 +41,21 @@ class Kind:
     # The header a key goes in when the config does not say (`authorization`: `Bearer <key>`).
     auth: str = "authorization"
     connect: Callable[[ProviderConfig], Connection] = KeyConnection
+    # (model pattern, dialects): the models that speak only some of `dialects`.
+    model_dialects: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 KINDS: dict[str, Kind] = {
     "openai": Kind(("openai",)),
     "anthropic": Kind(("anthropic",), auth="x-api-key"),
     "gemini": Kind(("gemini",), auth="x-goog-api-key"),
+    # Vertex AI: Google's models in the Gemini dialect, Anthropic's (`claude-*`) in theirs; an
+    # OAuth token from google-auth (`providers/gemini/vertex.py`).
+    "vertex": Kind(
+        ("gemini", "anthropic"),
+        connect=VertexConnection,
+        model_dialects=(("claude-*", ("anthropic",)), ("*", ("gemini",))),
+    ),
 }
 
 
