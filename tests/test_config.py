@@ -39,9 +39,13 @@ def test_the_repository_default_config_loads_offline() -> None:
     assert [(p.name, p.kind) for p in config.providers] == [
         ("mock", "openai"),
         ("mock-anthropic", "anthropic"),
+        ("mock-gemini", "gemini"),
     ]
-    assert {p.base_url for p in config.providers} == {"http://127.0.0.1:9100/v1"}
+    assert {p.base_url for p in config.providers[:2]} == {"http://127.0.0.1:9100/v1"}
     assert config.providers[1].auth_header == "x-api-key"
+    # The mock's Gemini side, under the same PALISADE_MOCK_URL.
+    assert config.providers[2].base_url == "http://127.0.0.1:9100/v1beta"
+    assert config.providers[2].auth_header == "x-goog-api-key"
 
 
 def test_env_interpolation_with_defaults_and_escapes() -> None:
