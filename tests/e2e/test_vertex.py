@@ -102,6 +102,10 @@ def test_claude_on_vertex_through_the_anthropic_sdk(stack: VertexStack) -> None:
         )
         assert message.content[0].type == "text"
         assert message.content[0].text == "Hi from Vertex."
+        counted = claude.messages.count_tokens(
+            model="vertex:claude-sonnet-4-5", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert counted.input_tokens > 0
         with claude.messages.stream(
             model="vertex:claude-sonnet-4-5",
             max_tokens=64,
@@ -109,9 +113,11 @@ def test_claude_on_vertex_through_the_anthropic_sdk(stack: VertexStack) -> None:
         ) as stream:
             text = "".join(stream.text_stream)
         assert text
-    first, second = stack.requests()
+    first, count, second = stack.requests()
     assert first["path"] == f"{ROOT}/anthropic/models/claude-sonnet-4-5:rawPredict"
     assert second["path"] == f"{ROOT}/anthropic/models/claude-sonnet-4-5:streamRawPredict"
+    assert count["path"] == f"{ROOT}/anthropic/models/count-tokens:rawPredict"
+    assert count["body"]["model"] == "claude-sonnet-4-5"
     for seen in (first, second):
         assert seen["headers"]["authorization"] == "Bearer fake-token-1"
         assert seen["body"]["anthropic_version"] == "vertex-2023-10-16"

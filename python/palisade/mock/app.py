@@ -287,12 +287,16 @@ def _gemini_routes(mock: _Mock) -> list[Route]:
     out += [
         Route(
             f"{vertex}/anthropic/models/{{model}}:rawPredict",
-            mock.post_model(lambda m: gemini.vertex_anthropic(m, messages), anthropic),
+            mock.post_model(
+                lambda m: gemini.vertex_anthropic(m, messages, count_message_tokens), anthropic
+            ),
             methods=["POST"],
         ),
         Route(
             f"{vertex}/anthropic/models/{{model}}:streamRawPredict",
-            mock.post_model(lambda m: gemini.vertex_anthropic(m, messages), anthropic),
+            mock.post_model(
+                lambda m: gemini.vertex_anthropic(m, messages, count_message_tokens), anthropic
+            ),
             methods=["POST"],
         ),
     ]

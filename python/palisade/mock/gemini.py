@@ -343,17 +343,21 @@ def list_models() -> Response:
     )
 
 
-def vertex_anthropic(model: str, inner: Any) -> Any:
+def vertex_anthropic(model: str, inner: Any, count: Any) -> Any:
     """Anthropic-on-Vertex (`publishers/anthropic/models/{model}:rawPredict`): the Messages API
-    with the model in the path and `anthropic_version` in the body instead."""
+    with the model in the path and `anthropic_version` in the body instead; token counts at
+    `count-tokens:rawPredict`, the model in the body."""
 
     async def handler(body: dict[str, Any], knobs: Knobs) -> Response:
         if body.get("anthropic_version") != "vertex-2023-10-16":
             raise InvalidRequest("anthropic_version: vertex-2023-10-16 is required")
-        if "model" in body:
-            raise InvalidRequest("model: Extra inputs are not permitted")
         # A copy: the recorder keeps the body as it came.
         messages = {k: v for k, v in body.items() if k != "anthropic_version"}
+        if model == "count-tokens":
+            counted: Response = await count(messages, knobs)
+            return counted
+        if "model" in body:
+            raise InvalidRequest("model: Extra inputs are not permitted")
         response: Response = await inner({**messages, "model": model}, knobs)
         return response
 

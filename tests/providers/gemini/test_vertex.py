@@ -65,6 +65,9 @@ def test_anthropic_bodies_name_the_vertex_version_and_no_model() -> None:
     body = orjson.dumps({"model": "claude-x", "max_tokens": 5, "messages": []})
     out = orjson.loads(c.rewrite_body(MESSAGES, body))
     assert out == {"max_tokens": 5, "messages": [], "anthropic_version": "vertex-2023-10-16"}
+    counted = orjson.loads(c.rewrite_body(MESSAGES_COUNT, body))
+    assert counted["model"] == "claude-x"  # the path of token counts names none
+    assert counted["anthropic_version"] == "vertex-2023-10-16"
     gemini = orjson.dumps({"contents": []})
     assert c.rewrite_body(GENERATE, gemini) is gemini
 

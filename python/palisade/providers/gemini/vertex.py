@@ -4,10 +4,11 @@ project's regional endpoint, with an OAuth access token from google-auth.
 URLs: `{base_url}/projects/{project}/locations/{location}/publishers/google/models/{model}:
 generateContent` (`:streamGenerateContent?alt=sse`, `:countTokens`) for the Gemini surfaces, and
 `.../publishers/anthropic/models/{model}:rawPredict` (`:streamRawPredict` for a stream;
-`count-tokens:rawPredict` for token counts) for Anthropic's, whose body names no model and
-carries `anthropic_version: vertex-2023-10-16` instead (`rewrite_body`). Which dialect a model
-is spoken in is the kind's business (`catalog.KINDS["vertex"].model_dialects`): the pipeline
-translates to it like to any other provider's, and this connection maps the surface it gets.
+`count-tokens:rawPredict` for token counts) for Anthropic's, whose body carries
+`anthropic_version: vertex-2023-10-16` and, but for token counts, no model (`rewrite_body`).
+Which dialect a model is spoken in is the kind's business
+(`catalog.KINDS["vertex"].model_dialects`): the pipeline translates to it like to any other
+provider's, and this connection maps the surface it gets.
 
 Credentials: a service-account JSON (`credentials_file`), else google-auth's default chain
 (GOOGLE_APPLICATION_CREDENTIALS, workload identity, the metadata server). The token is fetched
@@ -111,7 +112,9 @@ class VertexConnection:
             return body
         if not isinstance(obj, dict):
             return body
-        obj.pop("model", None)
+        if surface.endpoint == "messages":
+            # Token counting's path names no model (`count-tokens:rawPredict`): its body does.
+            obj.pop("model", None)
         obj["anthropic_version"] = ANTHROPIC_VERSION
         return orjson.dumps(obj)
 
