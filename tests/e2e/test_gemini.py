@@ -465,3 +465,27 @@ def test_an_anthropic_client_reaches_gemini(stack: Stack) -> None:
         [use] = [b for b in final.content if b.type == "tool_use"]
         assert use.name == "get_weather"
         assert "city" in use.input
+
+
+def test_a_tool_policy_blocks_a_function_call_on_the_native_route(stack: Stack) -> None:
+    calls = [{"name": "run_shell", "arguments": {"command": "rm -rf /"}}]
+    with gemini_client(stack, "/v1/gemini/agents") as c:
+        whole = c.models.generate_content(
+            model=MODEL, contents="clean up", config=knobs(tool_calls=calls)
+        )
+        chunks = list(
+            c.models.generate_content_stream(
+                model=MODEL, contents="clean up", config=knobs(tool_calls=calls)
+            )
+        )
+    assert not whole.function_calls
+    assert "no-rm" in (whole.text or "")
+    assert not any(chunk.function_calls for chunk in chunks)
+    assert "no-rm" in "".join(chunk.text or "" for chunk in chunks)
+
+
+def test_a_model_of_another_dialect_is_refused_in_gemini_s_format(client: genai.Client) -> None:
+    with pytest.raises(genai_errors.APIError) as caught:
+        client.models.generate_content(model="claude-haiku-4-5", contents="hi")
+    assert caught.value.code == 400
+    assert caught.value.status == "INVALID_ARGUMENT"
