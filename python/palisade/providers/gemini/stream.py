@@ -20,7 +20,6 @@ import orjson
 from palisade._core import SseEvent
 from palisade.providers.base import AnswerGuard, Event, UsageHolder
 from palisade.providers.gemini.shape import field
-from palisade.providers.gemini.usage import usage_of
 
 
 def read_usage(holder: UsageHolder, events: list[SseEvent]) -> None:
@@ -37,9 +36,9 @@ def read_usage(holder: UsageHolder, events: list[SseEvent]) -> None:
 
 
 def take_usage(holder: UsageHolder, obj: dict[str, Any]) -> bool:
-    usage = usage_of(obj)
-    if usage is not None:
-        holder.usage = usage
+    # Kept, and read (`usage_of`) only when something asks: most chunks' usage is overtaken.
+    if isinstance(obj.get("usageMetadata"), dict):
+        holder.usage_source = obj
     return True
 
 
