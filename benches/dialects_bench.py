@@ -5,7 +5,8 @@ answers and streams. Scenarios alternate within each repeat, so machine noise sp
 of them alike; the gateway's CPU time per request is the stable figure (see http_bench).
 
 Targets (issue 16): the native Anthropic route's throughput is at least 90% of the OpenAI
-route's. The in-process cost of translation itself is `translate_bench.py`'s.
+route's; (issue 17) the native Gemini route's at least 85%. The in-process cost of translation
+itself is `translate_bench.py`'s.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from http_bench import (
 
 CONNECTIONS = 32
 TARGET_NATIVE_RATIO = 0.9
+TARGET_GEMINI_RATIO = 0.85
 _MESSAGES = [
     {"role": "system", "content": "You are a concise assistant for a logistics company."},
     {"role": "user", "content": "Summarise the delivery status of order 4411 in two sentences."},
@@ -53,6 +55,7 @@ _ANTHROPIC_HEADERS = {
     "x-api-key": "bench-key",
     "anthropic-version": "2023-06-01",
 }
+_GEMINI_HEADERS = {"Content-Type": "application/json", "x-goog-api-key": "bench-key"}
 
 
 @dataclass(frozen=True)
@@ -61,19 +64,35 @@ class Case:
     path: str
     model: str
     anthropic_client: bool
+    # Gemini's API: the model and streaming in the path (`path` holds `{model}`), its own body.
+    gemini_client: bool = False
+
+    def url_path(self, stream: bool) -> str:
+        if not self.gemini_client:
+            return self.path
+        action = "streamGenerateContent?alt=sse" if stream else "generateContent"
+        return self.path.format(model=self.model, action=action)
 
     def body(self, stream: bool) -> bytes:
         body: dict[str, Any] = {"model": self.model, "max_tokens": 200, "temperature": 0.3}
-        if self.anthropic_client:
+        if self.gemini_client:
+            body = {
+                "systemInstruction": {"parts": [{"text": _MESSAGES[0]["content"]}]},
+                "contents": [{"role": "user", "parts": [{"text": _MESSAGES[1]["content"]}]}],
+                "generationConfig": {"maxOutputTokens": 200, "temperature": 0.3},
+            }
+        elif self.anthropic_client:
             body["system"] = _MESSAGES[0]["content"]
             body["messages"] = _MESSAGES[1:]
         else:
             body["messages"] = _MESSAGES
-        if stream:
+        if stream and not self.gemini_client:
             body["stream"] = True
         return json.dumps(body, separators=(",", ":")).encode()
 
     def headers(self) -> dict[str, str]:
+        if self.gemini_client:
+            return _GEMINI_HEADERS
         return _ANTHROPIC_HEADERS if self.anthropic_client else _OPENAI_HEADERS
 
 
@@ -84,7 +103,16 @@ CASES = (
         "model router -> anthropic", "/v1/model-router/chat/completions", "claude-haiku-4-5", False
     ),
     Case("anthropic route -> openai", "/v1/anthropic/v1/messages", "gpt-4o-mini", True),
+    Case(
+        "gemini route -> gemini",
+        "/v1/gemini/v1beta/models/{model}:{action}",
+        "gemini-2.5-flash",
+        False,
+        gemini_client=True,
+    ),
+    Case("model router -> gemini", "/v1/model-router/chat/completions", "gemini-2.5-flash", False),
 )
+GEMINI_NATIVE = CASES[4]
 
 
 @dataclass
@@ -111,6 +139,8 @@ def gateway_yaml(port: int, mock_port: int) -> str:
         f"  mock: {{base_url: '{base}', api_key: mock-key, models: ['gpt-*']}}\n"
         f"  mock-anthropic: {{kind: anthropic, base_url: '{base}', api_key: mock-key,"
         " models: ['claude-*']}\n"
+        f"  mock-gemini: {{kind: gemini, base_url: '{base}beta', api_key: mock-key,"
+        " models: ['gemini-*']}\n"
     )
 
 
@@ -119,7 +149,7 @@ def check(port: int, case: Case, stream: bool) -> None:
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("POST", case.path, case.body(stream), case.headers())
+        conn.request("POST", case.url_path(stream), case.body(stream), case.headers())
         answer = conn.getresponse()
         text = answer.read()
     finally:
@@ -158,10 +188,10 @@ def bench(args: argparse.Namespace, mock: Server, gateway: Server, workdir: Path
     scripts = {(c, s): script(workdir, c, s) for c in CASES for s in (False, True)}
     results: dict[tuple[Case, bool], Result] = {key: Result() for key in scripts}
     started = time.monotonic()
-    for (case, _), path in scripts.items():  # warm-up
+    for (case, stream), path in scripts.items():  # warm-up
         measure(
             gateway,
-            f"http://127.0.0.1:{gateway.port}{case.path}",
+            f"http://127.0.0.1:{gateway.port}{case.url_path(stream)}",
             path,
             connections=CONNECTIONS,
             duration_s=args.warmup,
@@ -170,7 +200,7 @@ def bench(args: argparse.Namespace, mock: Server, gateway: Server, workdir: Path
         for (case, stream), path in scripts.items():
             run = measure(
                 gateway,
-                f"http://127.0.0.1:{gateway.port}{case.path}",
+                f"http://127.0.0.1:{gateway.port}{case.url_path(stream)}",
                 path,
                 connections=CONNECTIONS,
                 duration_s=args.duration,
@@ -203,11 +233,14 @@ def bench(args: argparse.Namespace, mock: Server, gateway: Server, workdir: Path
             }
             if case is CASES[1] and ratio < TARGET_NATIVE_RATIO:
                 failed = True
+            if case is GEMINI_NATIVE and ratio < TARGET_GEMINI_RATIO:
+                failed = True
             if any(run.errors for run in r.runs):
                 failed = True
     print(
-        f"target: native Anthropic route >= {TARGET_NATIVE_RATIO:.0%} of the OpenAI route's "
-        f"throughput, no errors: {'FAIL' if failed else 'ok'}"
+        f"target: native Anthropic route >= {TARGET_NATIVE_RATIO:.0%} and native Gemini route "
+        f">= {TARGET_GEMINI_RATIO:.0%} of the OpenAI route's throughput, no errors: "
+        f"{'FAIL' if failed else 'ok'}"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

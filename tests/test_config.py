@@ -40,14 +40,20 @@ def test_the_repository_default_config_loads_offline() -> None:
         ("mock", "openai"),
         ("mock-anthropic", "anthropic"),
         ("mock-cohere", "cohere"),
+        ("mock-gemini", "gemini"),
     ]
     assert [p.base_url for p in config.providers] == [
         "http://127.0.0.1:9100/v1",
         "http://127.0.0.1:9100/v1",
         "http://127.0.0.1:9100",  # Cohere's paths start with /v2
+        "http://127.0.0.1:9100/v1beta",
     ]
-    assert config.providers[1].auth_header == "x-api-key"
-    assert config.providers[2].auth_header == "authorization"
+    assert [p.auth_header for p in config.providers] == [
+        "authorization",
+        "x-api-key",
+        "authorization",
+        "x-goog-api-key",
+    ]
 
 
 def test_env_interpolation_with_defaults_and_escapes() -> None:

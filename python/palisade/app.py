@@ -34,7 +34,7 @@ from palisade.pipeline.admission import Admission, open_store
 from palisade.pipeline.record import Recording
 from palisade.pipeline.run import Generation
 from palisade.pricing import PriceTable
-from palisade.routes import admin, anthropic, cohere, interactions, oauth, openai, ops
+from palisade.routes import admin, anthropic, cohere, gemini, interactions, oauth, openai, ops
 from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
@@ -97,6 +97,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *anthropic.routes("/v1/anthropic"),
                 *anthropic.routes("", listing=False),
                 *cohere.routes("/v1/cohere"),
+                *gemini.routes("/v1/gemini"),
                 *ops.routes(),
                 *oauth.routes(),
                 *admin.routes(),
@@ -107,6 +108,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *openai.routes("/v1/model-router/{proxy}"),
                 *anthropic.routes("/v1/anthropic/{proxy}"),
                 *cohere.routes("/v1/cohere/{proxy}"),
+                *gemini.routes("/v1/gemini/{proxy}"),
                 *anthropic.routes("/{proxy}", listing=False),
                 *openai.routes("/{proxy}"),
             ],

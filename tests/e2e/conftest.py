@@ -100,6 +100,11 @@ providers:
     base_url: http://127.0.0.1:{mock_port}/v1
     api_key: {MOCK_KEY}
     models: ["claude-*"]
+  mock-gemini:
+    kind: gemini
+    base_url: http://127.0.0.1:{mock_port}/v1beta
+    api_key: {MOCK_KEY}
+    models: ["gemini-*"]
   slow:
     base_url: http://127.0.0.1:{mock_port}/v1
     api_key: {MOCK_KEY}

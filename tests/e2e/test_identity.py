@@ -260,6 +260,40 @@ def test_an_anthropic_key_is_forwarded_unchanged_as_x_api_key(ids: IdentityStack
         assert "authorization" not in seen
 
 
+GEMINI_HI = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+
+
+def test_a_virtual_key_in_gemini_s_query_parameter(ids: IdentityStack) -> None:
+    _, token = ids.create_key("keys", "gemini-query")
+    httpx.delete(f"{ids.mock}/_mock/requests")
+    url = f"{ids.gateway.url}/v1/gemini/keys/v1beta/models/gemini-2.5-flash:generateContent"
+    answer = httpx.post(f"{url}?key={token}", json=GEMINI_HI)
+    assert answer.status_code == 200, answer.text
+    seen = ids.mock_requests()[-1]
+    assert seen["headers"]["x-goog-api-key"] == MOCK_KEY
+    assert token not in str(seen)
+    # The same key in the header; none at all is Gemini's 401.
+    assert httpx.post(url, json=GEMINI_HI, headers={"x-goog-api-key": token}).status_code == 200
+    refused = httpx.post(url, json=GEMINI_HI)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["status"] == "UNAUTHENTICATED"
+
+
+def test_a_gemini_key_is_forwarded_unchanged_as_x_goog_api_key(ids: IdentityStack) -> None:
+    own = "AIzaSy-client-own-gemini-key-1a2b3c"
+    ids.secrets.append(own)
+    httpx.delete(f"{ids.mock}/_mock/requests")
+    url = f"{ids.gateway.url}/v1/gemini/byok/v1beta/models/gemini-2.5-flash:generateContent"
+    for answer in (
+        httpx.post(url, json=GEMINI_HI, headers={"x-goog-api-key": own}),
+        httpx.post(f"{url}?key={own}", json=GEMINI_HI),
+    ):
+        assert answer.status_code == 200, answer.text
+        seen = ids.mock_requests()[-1]
+        assert seen["headers"]["x-goog-api-key"] == own
+        assert seen["query"] == ""
+
+
 def test_an_oauth_token_on_the_anthropic_route(ids: IdentityStack) -> None:
     client_id, secret = _new_client(ids)
     token = _token(ids, grant_type="client_credentials", client_id=client_id, client_secret=secret)

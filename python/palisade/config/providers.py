@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, model_validator
 
 from palisade.config.fields import (
     SECTION,
@@ -66,7 +66,8 @@ class ProviderSection(BaseModel):
         None,
         "`authorization` sends `Bearer <key>`; any other name sends the bare key in that header "
         "(e.g. `api-key`)",
-        shown="`authorization`; `x-api-key` for `kind: anthropic`",
+        shown="`authorization`; `x-api-key` for `kind: anthropic`, `x-goog-api-key` for "
+        "`kind: gemini`",
     )
     models: list[Text] = key([], "names or shell patterns (`gpt-*`) routed here without a prefix")
     priority: Int = key(
@@ -89,7 +90,32 @@ class ProviderSection(BaseModel):
         "name the operator's account",
     )
 
+    project: OptionalText = key(None, "`kind: vertex`: the Google Cloud project")
+    location: OptionalText = key(
+        None, "`kind: vertex`: the region (`us-central1`, ...)", shown="`us-central1`"
+    )
+    credentials_file: OptionalText = key(
+        None,
+        "`kind: vertex`: a service-account JSON key; none: google-auth's default chain "
+        "(GOOGLE_APPLICATION_CREDENTIALS, workload identity, the metadata server)",
+    )
+
+    @model_validator(mode="after")
+    def _vertex_project(self) -> ProviderSection:
+        if self.kind == "vertex" and not self.project:
+            raise problem("`kind: vertex` needs `project` (the Google Cloud project)")
+        return self
+
     def build(self, name: str) -> ProviderConfig:
+        options = {
+            k: v
+            for k, v in (
+                ("project", self.project),
+                ("location", self.location),
+                ("credentials_file", self.credentials_file),
+            )
+            if v is not None
+        }
         return ProviderConfig(
             name=name,
             kind=self.kind,
@@ -102,6 +128,8 @@ class ProviderSection(BaseModel):
             auth_header=(self.auth_header or KINDS[self.kind].auth).lower(),
             read_timeout_s=self.read_timeout_s,
             expose_account_headers=self.expose_account_headers,
+            options=options,
+            model_dialects=KINDS[self.kind].model_dialects,
         )
 
 
@@ -128,6 +156,7 @@ def build_providers(
                 auth_header=known.auth or KINDS[known.kind].auth,
                 models=known.models,
                 priority=AUTO_PROVIDER_PRIORITY,
+                model_dialects=KINDS[known.kind].model_dialects,
             )
         )
     return tuple(out)

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from palisade.mock import anthropic_errors, anthropic_models, models
+from palisade.mock import anthropic_errors, anthropic_models, gemini, models
 from palisade.mock.anthropic import count_message_tokens, messages
 from palisade.mock.anthropic_dialect import AnthropicDialect
 from palisade.mock.chat import chat_completions
@@ -31,6 +31,7 @@ from palisade.mock.cohere_dialect import CohereDialect
 from palisade.mock.completions import completions
 from palisade.mock.embeddings import embeddings
 from palisade.mock.errors import InvalidRequest, error_response
+from palisade.mock.gemini_dialect import GeminiDialect, VertexAnthropicDialect, VertexDialect
 from palisade.mock.knobs import Knobs
 from palisade.mock.openai_dialect import OpenAIDialect
 from palisade.mock.params import json_response
@@ -80,6 +81,9 @@ class _Mock:
         self.openai = OpenAIDialect(settings.api_key)
         self.anthropic = AnthropicDialect(settings.api_key)
         self.cohere = CohereDialect(settings.api_key)
+        self.gemini = GeminiDialect(settings.api_key)
+        self.vertex = VertexDialect(settings.api_key)
+        self.vertex_anthropic = VertexAnthropicDialect(settings.api_key)
 
     def post(self, handler: Handler, *, streams: bool, dialect: Dialect | None = None) -> Endpoint:
         speaks = dialect or self.openai
@@ -93,8 +97,24 @@ class _Mock:
 
         return endpoint
 
+    def post_model(
+        self, make: Callable[[str], Handler], dialect: Dialect, *, always_streams: bool = False
+    ) -> Endpoint:
+        """An endpoint whose path names the model (Gemini's, Vertex AI's); `always_streams`: the
+        endpoint streams whatever the body says."""
+
+        async def endpoint(request: Request) -> Response:
+            request_id = _request_id()
+            handler = make(request.path_params["model"])
+            answer = self._answer(handler, dialect, streams=True, always=always_streams)
+            response = await answer(request, request_id)
+            response.raw_headers += dialect.headers(request_id)
+            return response
+
+        return endpoint
+
     def _answer(
-        self, handler: Handler, dialect: Dialect, *, streams: bool
+        self, handler: Handler, dialect: Dialect, *, streams: bool, always: bool = False
     ) -> Callable[[Request, str], Awaitable[Response]]:
         async def endpoint(request: Request, request_id: str) -> Response:
             raw = await request.body()
@@ -124,7 +144,9 @@ class _Mock:
                     else self.defaults.override(raw_knobs, dialect.failures)
                 )
                 fail = knobs.fail
-                streamed = fail in dialect.stream_failures and streams and body.get("stream")
+                streamed = (
+                    fail in dialect.stream_failures and streams and (always or body.get("stream"))
+                )
                 if fail is not None and not streamed:
                     return await dialect.fail(knobs, request_id)
                 return await handler(body, knobs)
@@ -143,6 +165,13 @@ class _Mock:
             response = self.anthropic.gate(request, request_id) or anthropic(request, request_id)
             response.raw_headers += self.anthropic.headers(request_id)
             return response
+
+        return endpoint
+
+    def get_gemini(self, handler: Callable[[], Response]) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            self.recorder.record(request.scope, None)
+            return self.gemini.gate(request, "") or handler()
 
         return endpoint
 
@@ -226,6 +255,7 @@ def create_mock_app(settings: MockSettings) -> Starlette:
             mock.post(cohere_embed, streams=False, dialect=mock.cohere),
             methods=["POST"],
         ),
+        *_gemini_routes(mock),
         Route("/_mock/requests", mock.recorded, methods=["GET", "DELETE"]),
         Route("/_mock/stats", mock.stats, methods=["GET"]),
         Route("/_mock/jwks.json", mock.jwks, methods=["GET"]),
@@ -235,6 +265,54 @@ def create_mock_app(settings: MockSettings) -> Starlette:
         Route("/api/hello", _health, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: mock.not_found, 405: mock.not_found})
+
+
+def _gemini_routes(mock: _Mock) -> list[Route]:
+    """Gemini's API under `/v1beta`, and Vertex AI's paths for Google's and Anthropic's models."""
+    out: list[Route] = []
+    vertex = "/v1/projects/{project}/locations/{location}/publishers"
+    for prefix, dialect in (
+        ("/v1beta/models", mock.gemini),
+        (f"{vertex}/google/models", mock.vertex),
+    ):
+        out += [
+            Route(
+                prefix + "/{model}:generateContent",
+                mock.post_model(lambda m: gemini.generate(m, streams=False), dialect),
+                methods=["POST"],
+            ),
+            Route(
+                prefix + "/{model}:streamGenerateContent",
+                mock.post_model(
+                    lambda m: gemini.generate(m, streams=True), dialect, always_streams=True
+                ),
+                methods=["POST"],
+            ),
+            Route(
+                prefix + "/{model}:countTokens",
+                mock.post_model(gemini.count, dialect),
+                methods=["POST"],
+            ),
+        ]
+    out.append(Route("/v1beta/models", mock.get_gemini(gemini.list_models), methods=["GET"]))
+    anthropic = mock.vertex_anthropic
+    out += [
+        Route(
+            f"{vertex}/anthropic/models/{{model}}:rawPredict",
+            mock.post_model(
+                lambda m: gemini.vertex_anthropic(m, messages, count_message_tokens), anthropic
+            ),
+            methods=["POST"],
+        ),
+        Route(
+            f"{vertex}/anthropic/models/{{model}}:streamRawPredict",
+            mock.post_model(
+                lambda m: gemini.vertex_anthropic(m, messages, count_message_tokens), anthropic
+            ),
+            methods=["POST"],
+        ),
+    ]
+    return out
 
 
 def app_from_env() -> Starlette:

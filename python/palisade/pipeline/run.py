@@ -129,8 +129,9 @@ async def _run(gw: Gateway, ctx: RequestContext, request: Request) -> Response:
     ctx.target = target = gw.router.resolve(model)
     provider = target.provider
     authorize_target(ctx, grant, provider.name, target.model)
-    if surface.dialect.name not in provider.dialects:
-        ctx.translation = gw.translations.between(surface, provider.dialects[0])
+    dialects = target.dialects or provider.dialects
+    if surface.dialect.name not in dialects:
+        ctx.translation = gw.translations.between(surface, dialects[0])
     if ctx.stream and provider.stream_usage and ctx.translation is None:
         ctx.injected_stream_usage = surface.ask_stream_usage(body)
     # 3. to 7.
@@ -154,7 +155,10 @@ async def _forward(gw: Gateway, ctx: RequestContext, request: Request, grant: Gr
     upstream = ctx.upstream_surface
     connection = gw.connections[target.provider.name]
     headers = upstream_headers(request.headers, upstream.dialect)
-    ctx.forwarded_body = body = ctx.outgoing_body()
+    body = ctx.outgoing_body()
+    if connection.rewrites_body:
+        body = connection.rewrite_body(upstream, body)
+    ctx.forwarded_body = body
     url = connection.url(upstream, target.model, ctx.stream)
     # A client that leaves raises ClientDisconnected, answered by Generation.
     async with DisconnectWatch(request.receive):

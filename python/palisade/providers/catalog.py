@@ -27,6 +27,9 @@ from palisade.providers.base import Dialect, Surface
 from palisade.providers.cohere import COHERE
 from palisade.providers.cohere.translation import ChatToCohere, EmbeddingsToCohere
 from palisade.providers.connection import Connection, KeyConnection
+from palisade.providers.gemini import GEMINI
+from palisade.providers.gemini.translation import ChatToGemini
+from palisade.providers.gemini.vertex import VertexConnection
 from palisade.providers.openai import CHAT, EMBEDDINGS, OPENAI, RESPONSES
 from palisade.providers.openai.translation import ResponsesToChat
 from palisade.providers.provider import ProviderConfig
@@ -40,12 +43,22 @@ class Kind:
     # The header a key goes in when the config does not say (`authorization`: `Bearer <key>`).
     auth: str = "authorization"
     connect: Callable[[ProviderConfig], Connection] = KeyConnection
+    # (model pattern, dialects): the models that speak only some of `dialects`.
+    model_dialects: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 KINDS: dict[str, Kind] = {
     "openai": Kind(("openai",)),
     "anthropic": Kind(("anthropic",), auth="x-api-key"),
     "cohere": Kind(("cohere",)),
+    "gemini": Kind(("gemini",), auth="x-goog-api-key"),
+    # Vertex AI: Google's models in the Gemini dialect, Anthropic's (`claude-*`) in theirs; an
+    # OAuth token from google-auth (`providers/gemini/vertex.py`).
+    "vertex": Kind(
+        ("gemini", "anthropic"),
+        connect=VertexConnection,
+        model_dialects=(("claude-*", ("anthropic",)), ("*", ("gemini",))),
+    ),
 }
 
 
@@ -85,7 +98,8 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
     ),
     "gemini": KnownProvider(
         "GEMINI_API_KEY",
-        "https://generativelanguage.googleapis.com/v1beta/openai",
+        "https://generativelanguage.googleapis.com/v1beta",
+        kind="gemini",
         models=("gemini-*",),
     ),
     "cohere": KnownProvider(
@@ -96,7 +110,12 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
     ),
 }
 
-DIALECTS: dict[str, Dialect] = {"openai": OPENAI, "anthropic": ANTHROPIC, "cohere": COHERE}
+DIALECTS: dict[str, Dialect] = {
+    "openai": OPENAI,
+    "anthropic": ANTHROPIC,
+    "cohere": COHERE,
+    "gemini": GEMINI,
+}
 
 # (client surface, provider dialect) -> a new translation for one request.
 _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
@@ -107,6 +126,7 @@ _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     (EMBEDDINGS, "cohere"): EmbeddingsToCohere,
     # Cohere counts no chat prompt either: Claude Code's token counts are the gateway's.
     (COUNT_TOKENS, "cohere"): CountTokensLocally,
+    (CHAT, "gemini"): ChatToGemini,
 }
 # A client surface -> the translation of its requests to OpenAI chat completions, for the
 # dialects that have no translation of their own from it.

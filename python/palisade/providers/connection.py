@@ -19,12 +19,19 @@ from palisade.providers.provider import ProviderConfig
 
 class Connection(Protocol):
     provider: ProviderConfig
+    # `rewrite_body` must see the bytes that leave (checked first: most kinds send them as the
+    # pipeline made them).
+    rewrites_body: bool
 
     def url(self, surface: Surface, model: str, stream: bool) -> URL:
         """Where a request to `surface` for `model` goes."""
 
     def path_url(self, path: str) -> URL:
         """A URL under the provider's API root (`models`, for the listings)."""
+
+    def rewrite_body(self, surface: Surface, body: bytes) -> bytes:
+        """The body as this provider takes it for `surface` (Anthropic-on-Vertex: its API
+        version in the body, the model in the path)."""
 
     def authorize(
         self, headers: dict[str, str], url: URL, body: bytes, client_key: str | None
@@ -47,6 +54,8 @@ class KeyConnection:
     """A key in a header (`auth_header`; `authorization` sends `Bearer <key>`), URLs under the
     base URL."""
 
+    rewrites_body = False
+
     def __init__(self, provider: ProviderConfig) -> None:
         self.provider = provider
         self._bearer = provider.auth_header == "authorization"
@@ -65,6 +74,9 @@ class KeyConnection:
             if len(self._urls) < _URL_CACHE_LIMIT:
                 self._urls[path] = url
         return url
+
+    def rewrite_body(self, surface: Surface, body: bytes) -> bytes:
+        return body
 
     def authorize(
         self, headers: dict[str, str], url: URL, body: bytes, client_key: str | None

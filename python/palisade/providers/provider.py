@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,3 +32,13 @@ class ProviderConfig:
     # Settings only some kinds read (a region, an API version, deployment names), as the
     # config file gave them; the kind's connection interprets them.
     options: Mapping[str, object] = dataclasses.field(default_factory=dict, hash=False)
+    # (model pattern, dialects) pairs for kinds whose models speak different dialects (Vertex
+    # AI: Anthropic's models the Messages API, Google's Gemini's); the first match wins.
+    model_dialects: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def dialects_for(self, model: str) -> tuple[str, ...]:
+        """The dialects the provider speaks for `model` (the router asks once per name)."""
+        for pattern, dialects in self.model_dialects:
+            if fnmatchcase(model, pattern):
+                return dialects
+        return self.dialects

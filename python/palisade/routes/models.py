@@ -29,6 +29,7 @@ from palisade.pipeline.identity import identify
 from palisade.providers.anthropic import ANTHROPIC, MESSAGES
 from palisade.providers.base import Dialect, Surface
 from palisade.providers.catalog import DIALECTS
+from palisade.providers.gemini import GEMINI, GENERATE
 from palisade.providers.openai import CHAT
 from palisade.upstream.client import client_headers, send, upstream_headers
 from palisade.upstream.relay import raw_response
@@ -69,6 +70,10 @@ async def list_anthropic_models(request: Request) -> Response:
     return await _listing(request, MESSAGES)
 
 
+async def list_gemini_models(request: Request) -> Response:
+    return await _listing(request, GENERATE)
+
+
 async def _listing(request: Request, surface: Surface) -> Response:
     gw = _gateway(request)
     await _authenticate(request, gw, surface)
@@ -85,6 +90,8 @@ async def _listing(request: Request, surface: Surface) -> Response:
             "first_id": data[0]["id"] if data else None,
             "last_id": data[-1]["id"] if data else None,
         }
+    elif surface.dialect is GEMINI:
+        body = {"models": [_gemini_item(m) for m in found]}
     else:
         body = {"object": "list", "data": [_openai_item(m) for m in found]}
     return Response(orjson.dumps(body), media_type="application/json")
@@ -97,6 +104,14 @@ def _openai_item(model: Model) -> dict[str, Any]:
 def _anthropic_item(model: Model) -> dict[str, Any]:
     created = datetime.fromtimestamp(model.created, UTC).isoformat().replace("+00:00", "Z")
     return {"type": "model", "id": model.id, "display_name": model.name, "created_at": created}
+
+
+def _gemini_item(model: Model) -> dict[str, Any]:
+    return {
+        "name": f"models/{model.id}",
+        "displayName": model.name,
+        "supportedGenerationMethods": ["generateContent", "countTokens"],
+    }
 
 
 async def _collect_models(gw: Gateway) -> list[Model]:
@@ -134,9 +149,18 @@ async def _provider_models(gw: Gateway, provider: ProviderConfig) -> list[Model]
             raise GatewayError(f"models listing failed with {resp.status}")
         payload = orjson.loads(await resp.read())
     data = payload.get("data") if isinstance(payload, dict) else None
+    if data is None and isinstance(payload, dict) and isinstance(payload.get("models"), list):
+        data = [_from_gemini(item) for item in payload["models"]]  # Gemini's listing
     if not isinstance(data, list):
         return []
     return [m for m in (_model(item, provider.name) for item in data) if m is not None]
+
+
+def _from_gemini(item: object) -> object:
+    """A Gemini listing item (`name`: `models/<id>`, `displayName`) in OpenAI's terms."""
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        return None
+    return {"id": item["name"].removeprefix("models/"), "display_name": item.get("displayName")}
 
 
 def _model(item: object, provider: str) -> Model | None:

@@ -33,6 +33,7 @@ _REQUEST_DROP = HOP_BY_HOP | {
     "authorization",
     "api-key",
     "x-api-key",
+    "x-goog-api-key",
     "cookie",
     "forwarded",
     "x-forwarded-for",

@@ -23,6 +23,9 @@ class Target:
     model: str
     # The body's "model" must be rewritten before forwarding (a `provider:` prefix was used).
     rewritten: bool
+    # The dialects the provider speaks for this model, when they are not all of its own
+    # (`ProviderConfig.model_dialects`); empty: `provider.dialects`.
+    dialects: tuple[str, ...] = ()
 
 
 class Router:
@@ -51,15 +54,15 @@ class Router:
     def _resolve(self, model: str) -> Target:
         prefix, sep, rest = model.partition(":")
         if sep and rest and prefix in self._by_name:
-            return Target(self._by_name[prefix], rest, rewritten=True)
+            return _target(self._by_name[prefix], rest, rewritten=True)
         exact = self._exact.get(model)
         for pattern, provider in self._patterns:
             if exact is not None and exact.priority >= provider.priority:
                 break
             if pattern.match(model):
-                return Target(provider, model, rewritten=False)
+                return _target(provider, model, rewritten=False)
         if exact is not None:
-            return Target(exact, model, rewritten=False)
+            return _target(exact, model, rewritten=False)
         raise ModelNotFound(
             f"Palisade: the model `{model}` does not exist or is not routed by this gateway. "
             "Use a model a configured provider serves, or name the provider: `provider:model`.",
@@ -71,3 +74,9 @@ class Router:
             return self.resolve(model).provider
         except ModelNotFound:
             return None
+
+
+def _target(provider: ProviderConfig, model: str, *, rewritten: bool) -> Target:
+    if not provider.model_dialects:
+        return Target(provider, model, rewritten)
+    return Target(provider, model, rewritten, provider.dialects_for(model))
