@@ -32,9 +32,9 @@ from palisade.gateway import Gateway
 from palisade.identity import runtime as identity
 from palisade.pipeline.admission import Admission, open_store
 from palisade.pipeline.record import Recording
-from palisade.pipeline.run import Generation
+from palisade.pipeline.run import PIN_FROM_PATH, Generation
 from palisade.pricing import PriceTable
-from palisade.routes import admin, anthropic, interactions, oauth, openai, ops
+from palisade.routes import admin, anthropic, azure, interactions, oauth, openai, ops
 from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
@@ -92,9 +92,12 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
         routes=_exchanged(
             [
                 *openai.routes("/v1"),
-                *openai.routes("/v1/openai"),
-                *openai.routes("/v1/model-router"),
-                *anthropic.routes("/v1/anthropic"),
+                # A dialect's own prefix pins the provider of that name when one is
+                # configured, else it is the dialect's unpinned route.
+                *openai.routes("/v1/openai", "openai", strict=False),
+                *openai.routes("/v1/model-router", router=True),
+                *anthropic.routes("/v1/anthropic", pin="anthropic", strict=False),
+                *azure.routes("/v1/azure"),
                 *anthropic.routes("", listing=False),
                 *ops.routes(),
                 *oauth.routes(),
@@ -102,11 +105,16 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *interactions.routes(),
                 # A proxy id in the URL; after the fixed routes, which they would otherwise
                 # shadow.
-                *openai.routes("/v1/openai/{proxy}"),
-                *openai.routes("/v1/model-router/{proxy}"),
-                *anthropic.routes("/v1/anthropic/{proxy}"),
+                *openai.routes("/v1/openai/{proxy}", "openai", strict=False),
+                *openai.routes("/v1/model-router/{proxy}", router=True),
+                *anthropic.routes("/v1/anthropic/{proxy}", pin="anthropic", strict=False),
+                *azure.routes("/v1/azure/{proxy}"),
                 *anthropic.routes("/{proxy}", listing=False),
                 *openai.routes("/{proxy}"),
+                # Any other configured provider's OpenAI-compatible API, pinned to it; last,
+                # since `{provider}` would match every dialect's own prefix.
+                *openai.routes("/v1/{provider}", PIN_FROM_PATH),
+                *openai.routes("/v1/{provider}/{proxy}", PIN_FROM_PATH),
             ],
             deadlines,
         ),

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from palisade.mock import anthropic_errors, anthropic_models, models
 from palisade.mock.anthropic import count_message_tokens, messages
 from palisade.mock.anthropic_dialect import AnthropicDialect
+from palisade.mock.azure_dialect import AzureDialect
 from palisade.mock.chat import chat_completions
 from palisade.mock.completions import completions
 from palisade.mock.embeddings import embeddings
@@ -76,6 +77,8 @@ class _Mock:
         self.recorder = Recorder(settings.record)
         self.openai = OpenAIDialect(settings.api_key)
         self.anthropic = AnthropicDialect(settings.api_key)
+        self.azure = AzureDialect(settings.api_key, versioned=True)
+        self.azure_v1 = AzureDialect(settings.api_key, versioned=False)
 
     def post(self, handler: Handler, *, streams: bool, dialect: Dialect | None = None) -> Endpoint:
         speaks = dialect or self.openai
@@ -185,6 +188,13 @@ async def _health(request: Request) -> Response:
     return json_response({"status": "ok"})
 
 
+_AZURE_DEPLOYMENT_ENDPOINTS: tuple[tuple[str, Handler, bool], ...] = (
+    ("chat/completions", chat_completions, True),
+    ("completions", completions, True),
+    ("embeddings", embeddings, False),
+)
+
+
 def create_mock_app(settings: MockSettings) -> Starlette:
     mock = _Mock(settings)
     anthropic = mock.anthropic
@@ -213,6 +223,26 @@ def create_mock_app(settings: MockSettings) -> Starlette:
                 anthropic_models.retrieve_model,
             ),
             methods=["GET"],
+        ),
+        # Azure OpenAI: deployment URLs (`?api-version=`) and the v1 API, key in `api-key`.
+        # Also under `/v1`, so that one mock URL (`PALISADE_MOCK_URL`) serves every dialect.
+        *(
+            Route(
+                f"{root}/openai/deployments/{{deployment}}/{path}",
+                mock.post(handler, streams=streams, dialect=mock.azure),
+                methods=["POST"],
+            )
+            for root in ("", "/v1")
+            for path, handler, streams in _AZURE_DEPLOYMENT_ENDPOINTS
+        ),
+        *(
+            Route(
+                f"{root}/openai/v1/{path}",
+                mock.post(handler, streams=streams, dialect=mock.azure_v1),
+                methods=["POST"],
+            )
+            for root in ("", "/v1")
+            for path, handler, streams in _AZURE_DEPLOYMENT_ENDPOINTS
         ),
         Route("/_mock/requests", mock.recorded, methods=["GET", "DELETE"]),
         Route("/_mock/stats", mock.stats, methods=["GET"]),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from palisade.providers.quirks import Quirks
+
 
 @dataclasses.dataclass(frozen=True)
 class ProviderConfig:
@@ -31,3 +33,8 @@ class ProviderConfig:
     # Settings only some kinds read (a region, an API version, deployment names), as the
     # config file gave them; the kind's connection interprets them.
     options: Mapping[str, object] = dataclasses.field(default_factory=dict, hash=False)
+    # What of OpenAI's request it refuses (`providers.quirks`); None: nothing, at no cost.
+    quirks: Quirks | None = None
+    # Model name -> the provider's own name for it (an Azure deployment), applied by the
+    # router; names not listed are sent as they are.
+    aliases: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
