@@ -76,7 +76,8 @@ def test_outgoing_body_drops_quirks_and_says_so() -> None:
     ctx = _ctx(groq, {"model": "m", "messages": [], "logprobs": True, "top_logprobs": 2})
     sent = orjson.loads(ctx.outgoing_body())
     assert sent == {"model": "m", "messages": []}
-    assert ctx.dropped is not None and len(ctx.dropped) == 2
+    assert ctx.dropped is not None
+    assert len(ctx.dropped) == 2
 
 
 def test_outgoing_body_of_a_provider_without_quirks_is_the_clients_own_bytes() -> None:
