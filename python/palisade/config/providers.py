@@ -56,7 +56,8 @@ class QuirksSection(BaseModel):
         [],
         "request fields dropped before the body leaves, each noted in the "
         "`x-palisade-dropped-params` header and the record (`stream_options` here: the gateway "
-        "never asks for stream usage and counts a stream's tokens itself)",
+        "never asks for stream usage and counts a stream's tokens itself); without `quirks`, "
+        "a known provider's name gets the catalog's (README: [Providers](#providers))",
     )
     max_choices: PositiveInt | None = key(
         None, "a request for more choices (`n`) is refused with 400", shown="none (any)"
