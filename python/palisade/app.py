@@ -34,7 +34,7 @@ from palisade.pipeline.admission import Admission, open_store
 from palisade.pipeline.record import Recording
 from palisade.pipeline.run import PIN_FROM_PATH, Generation
 from palisade.pricing import PriceTable
-from palisade.routes import admin, anthropic, azure, interactions, oauth, openai, ops
+from palisade.routes import admin, anthropic, azure, interactions, oauth, ollama, openai, ops
 from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
@@ -98,6 +98,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *openai.routes("/v1/model-router", router=True),
                 *anthropic.routes("/v1/anthropic", pin="anthropic", strict=False),
                 *azure.routes("/v1/azure"),
+                *ollama.routes("/v1/ollama"),
                 *anthropic.routes("", listing=False),
                 *ops.routes(),
                 *oauth.routes(),
@@ -109,6 +110,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *openai.routes("/v1/model-router/{proxy}", router=True),
                 *anthropic.routes("/v1/anthropic/{proxy}", pin="anthropic", strict=False),
                 *azure.routes("/v1/azure/{proxy}"),
+                *ollama.routes("/v1/ollama/{proxy}"),
                 *anthropic.routes("/{proxy}", listing=False),
                 *openai.routes("/{proxy}"),
                 # Any other configured provider's OpenAI-compatible API, pinned to it; last,

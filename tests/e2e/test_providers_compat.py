@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2 as httpx
+import ollama
 import openai
 import pytest
 
@@ -352,3 +353,98 @@ def test_a_pinned_model_retrieval_never_asks_another_provider(compat: Compat) ->
         model = client.models.retrieve("mock-gpt")
     assert model.id == "mock-gpt"
     assert [s["path"] for s in compat.seen()] == ["/v1/models/mock-gpt"]
+
+
+# --- Ollama's native API ----------------------------------------------------------------------
+
+
+def _ollama(compat: Compat, knobs: dict[str, Any]) -> ollama.Client:
+    return ollama.Client(
+        host=f"{compat.url}/v1/ollama", headers={"x-mock-knobs": json.dumps(knobs)}, timeout=20
+    )
+
+
+def test_the_ollama_sdk_chats_through_the_gateway(compat: Compat) -> None:
+    compat.clear()
+    client = _ollama(compat, {"reply": "Hello from the mock."})
+    answer = client.chat(
+        model="mock-llama",
+        messages=[{"role": "user", "content": "Hi."}],
+        stream=False,
+        options={"temperature": 0.1, "num_ctx": 4096},
+    )
+    assert answer.message.content == "Hello from the mock."
+    assert answer.done
+    assert answer.prompt_eval_count
+    assert answer.eval_count
+    [seen] = compat.seen()
+    assert seen["path"] == "/v1/chat/completions"
+    assert seen["body"]["temperature"] == 0.1
+    assert "num_ctx" not in seen["body"]
+
+
+def test_the_ollama_sdk_streams_ndjson_with_its_counts(compat: Compat) -> None:
+    client = _ollama(compat, {"reply": "One two three four."})
+    parts = list(
+        client.chat(
+            model="mock-llama", messages=[{"role": "user", "content": "Stream."}], stream=True
+        )
+    )
+    assert "".join(p.message.content or "" for p in parts) == "One two three four."
+    assert [p.done for p in parts].count(True) == 1
+    assert parts[-1].done
+    assert parts[-1].eval_count
+    raw = httpx.post(
+        f"{compat.url}/v1/ollama/api/chat",
+        json={"model": "mock-llama", "messages": [{"role": "user", "content": "Hi."}]},
+    )
+    assert raw.headers["content-type"] == "application/x-ndjson"
+    assert json.loads(raw.text.splitlines()[-1])["done"] is True
+
+
+def test_the_ollama_sdk_gets_tool_calls_with_object_arguments(compat: Compat) -> None:
+    calls = [{"name": "get_weather", "arguments": json.dumps({"city": "Oslo"})}]
+    client = _ollama(compat, {"tool_calls": calls})
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "The weather.",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ]
+    for stream in (False, True):
+        if stream:
+            parts = list(
+                client.chat(
+                    model="mock-llama",
+                    messages=[{"role": "user", "content": "Weather?"}],
+                    tools=tools,
+                    stream=True,
+                )
+            )
+            found = [c for p in parts for c in (p.message.tool_calls or [])]
+        else:
+            answer = client.chat(
+                model="mock-llama", messages=[{"role": "user", "content": "Weather?"}], tools=tools
+            )
+            found = list(answer.message.tool_calls or [])
+        assert [(c.function.name, dict(c.function.arguments)) for c in found] == [
+            ("get_weather", {"city": "Oslo"})
+        ]
+
+
+def test_an_upstream_error_reaches_the_ollama_sdk_as_its_error(compat: Compat) -> None:
+    client = _ollama(compat, {"fail": "500"})
+    with pytest.raises(ollama.ResponseError) as info:
+        client.chat(model="mock-llama", messages=[{"role": "user", "content": "Hi."}], stream=False)
+    assert info.value.status_code == 500
+    # A gateway-made error, in Ollama's `{"error": ...}`: the SDK shows its message.
+    with pytest.raises(ollama.ResponseError) as refused:
+        _ollama(compat, {}).chat(
+            model="no-such-model", messages=[{"role": "user", "content": "Hi."}], stream=False
+        )
+    assert refused.value.status_code == 404
+    assert refused.value.error.startswith("Palisade: the model `no-such-model`")

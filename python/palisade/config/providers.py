@@ -21,6 +21,7 @@ from palisade.config.fields import (
     key,
     problem,
 )
+from palisade.providers.azure.entra import DEFAULT_SCOPE, EntraApp
 from palisade.providers.catalog import KINDS, KNOWN_PROVIDERS, KnownProvider
 from palisade.providers.provider import ProviderConfig
 from palisade.providers.quirks import Quirks, quirks
@@ -65,6 +66,28 @@ class QuirksSection(BaseModel):
 
     def build(self) -> Quirks | None:
         return quirks(tuple(self.drop), self.max_choices)
+
+
+class EntraSection(BaseModel):
+    """An Entra ID app whose client-credentials tokens reach an Azure resource."""
+
+    model_config = SECTION
+
+    tenant_id: OptionalText = key(None, "the directory (tenant) id; or give `token_url`")
+    client_id: Text = key(..., "the app's (client) id")
+    client_secret: Text = key(..., "the app's secret")
+    token_url: OptionalHttpUrl = key(
+        None,
+        "the token endpoint",
+        shown="`https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token`",
+    )
+    scope: Text = key(DEFAULT_SCOPE, "the scope asked for")
+
+    def build(self) -> EntraApp | None:
+        url = self.token_url or (EntraApp.for_tenant(self.tenant_id) if self.tenant_id else None)
+        if url is None:
+            return None
+        return EntraApp(url, self.client_id, self.client_secret, self.scope)
 
 
 class ProviderSection(BaseModel):
@@ -139,6 +162,13 @@ class ProviderSection(BaseModel):
         "the `api-key`",
     )
 
+    entra: EntraSection | None = key(
+        None,
+        "`kind: azure`: Entra ID tokens by client credentials, fetched at start and renewed "
+        "before they expire",
+        shown="none",
+    )
+
     def build(self, name: str) -> ProviderConfig:
         known = KNOWN_PROVIDERS.get(name)
         base_url = self.base_url or (known.base_url if known is not None else None)
@@ -154,6 +184,10 @@ class ProviderSection(BaseModel):
             options["api_version"] = self.api_version
         if self.azure_ad_token is not None:
             options["azure_ad_token"] = self.azure_ad_token
+        if self.entra is not None:
+            app = self.entra.build()
+            if app is not None:
+                options["entra"] = app
         models = tuple(self.models)
         models += tuple(m for m in self.deployments if m not in models)
         return ProviderConfig(
@@ -191,6 +225,11 @@ def build_providers(
                 problems.append(
                     (f"providers.{name}.base_url", "is required (not a known provider's name)")
                 )
+            continue
+        entra = section.entra
+        if entra is not None and entra.token_url is None and entra.tenant_id is None:
+            if problems is not None:
+                problems.append((f"providers.{name}.entra", "needs `tenant_id` or `token_url`"))
             continue
         out.append(section.build(name))
     if not auto:

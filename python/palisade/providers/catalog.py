@@ -29,6 +29,8 @@ from palisade.providers.azure.translation import AsChat
 from palisade.providers.base import Dialect, Surface
 from palisade.providers.connection import Connection, KeyConnection
 from palisade.providers.listing import Lister, json_listing
+from palisade.providers.ollama import OLLAMA_CHAT
+from palisade.providers.ollama.translation import OllamaToChat
 from palisade.providers.openai import CHAT, OPENAI, RESPONSES
 from palisade.providers.openai.translation import ResponsesToChat
 from palisade.providers.provider import ProviderConfig
@@ -159,6 +161,7 @@ _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     (CHAT, "anthropic"): ChatToAnthropic,
     (MESSAGES, "openai"): MessagesToOpenAI,
     (COUNT_TOKENS, "openai"): CountTokensLocally,
+    (OLLAMA_CHAT, "openai"): OllamaToChat,
 }
 # A client surface -> the translation of its requests to OpenAI chat completions, for the
 # dialects that have no translation of their own from it.
@@ -166,6 +169,7 @@ TO_CHAT: dict[Surface, Callable[[], Translation]] = {
     MESSAGES: MessagesToOpenAI,
     RESPONSES: ResponsesToChat,
     AZURE_CHAT: AsChat,
+    OLLAMA_CHAT: OllamaToChat,
 }
 
 

@@ -44,6 +44,13 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     stamp(headers, ctx.request_id, has_x_request_id="x-request-id" in resp.headers)
     content_type = resp.headers.get("content-type", "")
     if resp.status == 200 and content_type.startswith(ctx.upstream_surface.stream_type):
+        if (
+            ctx.translation is not None
+            and ctx.surface.stream_type != ctx.upstream_surface.stream_type
+        ):
+            # Translated to a stream of another framing (NDJSON for SSE): its own type.
+            headers = [h for h in headers if h[0].lower() != b"content-type"]
+            headers.append((b"content-type", ctx.surface.stream_type.encode()))
         return SseResponse(_stream(ctx, resp), headers, resp, ctx)
     try:
         body = await resp.read()

@@ -7,7 +7,8 @@ for the others (Responses names the deployment in its body). Without it, the v1 
 deployment's name here: the router applies the provider's `deployments` mapping (`aliases`).
 
 Credentials: the configured `api-key` (or the client's own, on a passthrough proxy), or an Entra
-ID token (`azure_ad_token`) as `Authorization: Bearer`.
+ID token as `Authorization: Bearer`: a fixed one (`azure_ad_token`), or one the connection gets
+by client credentials (`entra`) and renews in the background (`entra.EntraTokens`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import quote
 
 from yarl import URL
 
+from palisade.providers.azure.entra import EntraApp, EntraTokens
 from palisade.providers.base import Surface
 from palisade.providers.provider import ProviderConfig
 
@@ -34,6 +36,8 @@ class AzureConnection:
         self._version = str(version) if version else None
         token = provider.options.get("azure_ad_token")
         self._bearer = f"Bearer {token}" if token else None
+        app = provider.options.get("entra")
+        self._entra = EntraTokens(app, provider.name) if isinstance(app, EntraApp) else None
         self._urls: dict[tuple[str, str], URL] = {}
 
     def url(self, surface: Surface, model: str, stream: bool) -> URL:
@@ -67,6 +71,11 @@ class AzureConnection:
     ) -> Awaitable[None] | None:
         if client_key:
             headers["api-key"] = client_key
+        elif self._entra is not None:
+            current = self._entra.current()
+            if current is None:  # the start-up fetch failed or the token ran out: fetch now
+                return self._fetch_token(headers)
+            headers["authorization"] = current
         elif self._bearer is not None:
             headers["authorization"] = self._bearer
         elif self.provider.api_key:
@@ -75,8 +84,14 @@ class AzureConnection:
             headers[name] = f"Bearer {key}" if name == "authorization" else key
         return None
 
+    async def _fetch_token(self, headers: dict[str, str]) -> None:
+        assert self._entra is not None
+        headers["authorization"] = await self._entra.fetch()
+
     async def start(self) -> None:
-        return None
+        if self._entra is not None:
+            await self._entra.start()
 
     async def close(self) -> None:
-        return None
+        if self._entra is not None:
+            await self._entra.close()
