@@ -78,7 +78,7 @@ class Generation:
             if self.pin is not None and not self.strict and not gw.router.has(self.pin):
                 self._pin = None
         pin = self._pin
-        if pin is PIN_FROM_PATH:
+        if pin == PIN_FROM_PATH:
             pin = scope["path_params"]["provider"]
         body = Body(gw.deadlines, receive, scope)
         request = Request(scope, body.receive)
