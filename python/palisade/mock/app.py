@@ -30,6 +30,7 @@ from palisade.mock.completions import completions
 from palisade.mock.embeddings import embeddings
 from palisade.mock.errors import InvalidRequest, error_response
 from palisade.mock.knobs import Knobs
+from palisade.mock.ollama import OllamaDialect, ollama_chat
 from palisade.mock.openai_dialect import OpenAIDialect
 from palisade.mock.params import json_response
 from palisade.mock.recorder import Recorder
@@ -79,6 +80,7 @@ class _Mock:
         self.anthropic = AnthropicDialect(settings.api_key)
         self.azure = AzureDialect(settings.api_key, versioned=True)
         self.azure_v1 = AzureDialect(settings.api_key, versioned=False)
+        self.ollama = OllamaDialect(None)
 
     def post(self, handler: Handler, *, streams: bool, dialect: Dialect | None = None) -> Endpoint:
         speaks = dialect or self.openai
@@ -243,6 +245,10 @@ def create_mock_app(settings: MockSettings) -> Starlette:
             )
             for root in ("", "/v1")
             for path, handler, streams in _AZURE_DEPLOYMENT_ENDPOINTS
+        ),
+        # Ollama's native chat (NDJSON streams), no credential.
+        Route(
+            "/api/chat", mock.post(ollama_chat, streams=True, dialect=mock.ollama), methods=["POST"]
         ),
         Route("/_mock/requests", mock.recorded, methods=["GET", "DELETE"]),
         Route("/_mock/stats", mock.stats, methods=["GET"]),
