@@ -32,9 +32,19 @@ from palisade.gateway import Gateway
 from palisade.identity import runtime as identity
 from palisade.pipeline.admission import Admission, open_store
 from palisade.pipeline.record import Recording
-from palisade.pipeline.run import PIN_FROM_PATH, Generation
+from palisade.pipeline.run import Generation
 from palisade.pricing import PriceTable
-from palisade.routes import admin, anthropic, azure, interactions, oauth, ollama, openai, ops
+from palisade.routes import (
+    admin,
+    anthropic,
+    azure,
+    interactions,
+    oauth,
+    ollama,
+    openai,
+    ops,
+    providers,
+)
 from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
@@ -100,6 +110,8 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *azure.routes("/v1/azure"),
                 *ollama.routes("/v1/ollama"),
                 *anthropic.routes("", listing=False),
+                # Each configured provider's own prefix, pinned to it (`/v1/groq/...`).
+                *providers.routes(config.providers, proxied=False),
                 *ops.routes(),
                 *oauth.routes(),
                 *admin.routes(),
@@ -113,10 +125,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *ollama.routes("/v1/ollama/{proxy}"),
                 *anthropic.routes("/{proxy}", listing=False),
                 *openai.routes("/{proxy}"),
-                # Any other configured provider's OpenAI-compatible API, pinned to it; last,
-                # since `{provider}` would match every dialect's own prefix.
-                *openai.routes("/v1/{provider}", PIN_FROM_PATH),
-                *openai.routes("/v1/{provider}/{proxy}", PIN_FROM_PATH),
+                *providers.routes(config.providers, proxied=True),
             ],
             deadlines,
         ),

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import anthropic
 import httpx2 as httpx
 import ollama
 import openai
@@ -176,9 +177,35 @@ def test_a_provider_route_refuses_a_model_of_another_provider(compat: Compat) ->
 
 
 def test_a_route_for_a_provider_that_is_not_configured_is_404(compat: Compat) -> None:
+    compat.clear()
     with compat.client("/v1/xai") as client, pytest.raises(openai.NotFoundError) as info:
         client.chat.completions.create(model="grok-4", messages=_user("Hi."))
-    assert info.value.code == "provider_not_found"
+    assert "no route" in info.value.message
+    assert compat.seen() == []
+
+
+def test_an_anthropic_providers_prefix_speaks_its_own_api_pinned(compat: Compat) -> None:
+    compat.clear()
+    with anthropic.Anthropic(
+        base_url=f"{compat.url}/v1/mock-anthropic", api_key=CLIENT_KEY, max_retries=0
+    ) as client:
+        # `mock-*` names the `mock` provider elsewhere; here it reaches mock-anthropic.
+        message = client.messages.create(
+            model="mock-claude",
+            max_tokens=32,
+            messages=[{"role": "user", "content": "Hi."}],
+            extra_headers=_knobs("Native and pinned."),
+        )
+    assert message.content[0].type == "text"
+    assert message.content[0].text == "Native and pinned."
+    [seen] = compat.seen()
+    assert seen["path"] == "/v1/messages"
+    # Its OpenAI routes too, translated.
+    with compat.client("/v1/mock-anthropic") as openai_client:
+        answer = openai_client.chat.completions.create(
+            model="mock-claude", messages=_user("Hi."), extra_headers=_knobs("Translated.")
+        )
+    assert answer.choices[0].message.content == "Translated."
 
 
 def test_the_openai_route_pins_the_provider_named_openai(compat: Compat) -> None:
@@ -512,3 +539,21 @@ def test_a_secret_split_across_an_ollama_stream_is_redacted(compat: Compat, cut:
     )
     assert "".join(p.message.content or "" for p in parts) == REDACTED
     assert parts[-1].done
+
+
+def test_an_azure_providers_prefix_serves_azures_api_pinned(compat: Compat) -> None:
+    compat.clear()
+    with openai.AzureOpenAI(
+        azure_endpoint=f"{compat.url}/v1/az",
+        api_key=CLIENT_KEY,
+        api_version="2024-10-21",
+        max_retries=0,
+    ) as client:
+        # `mock-*` is the `mock` provider's pattern: on /v1/az it is a deployment of `az`.
+        answer = client.chat.completions.create(
+            model="mock-deployment", messages=_user("Hi."), extra_headers=_knobs("Pinned.")
+        )
+    assert answer.choices[0].message.content == "Pinned."
+    [seen] = compat.seen()
+    assert seen["path"] == "/openai/deployments/mock-deployment/chat/completions"
+    assert seen["headers"]["api-key"] == MOCK_KEY

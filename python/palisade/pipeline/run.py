@@ -49,10 +49,6 @@ log = logging.getLogger("palisade")
 _CLIENT_CLOSED = 499  # nginx's convention; the client is gone and never sees it
 
 
-# `Generation(surface, PIN_FROM_PATH)`: the route's `{provider}` path parameter names the pin.
-PIN_FROM_PATH = "{provider}"
-
-
 class Generation:
     """The raw ASGI endpoint of one surface. Starlette wraps function endpoints in two layers
     of closures per request (and every `send` through them), and the exchange layer the other
@@ -62,9 +58,9 @@ class Generation:
     in `record`."""
 
     def __init__(self, surface: Surface, pin: str | None = None, *, strict: bool = True) -> None:
-        """`pin`: the provider the route reaches (`/v1/groq/...`), or `PIN_FROM_PATH` for the
-        route's `{provider}` parameter; not `strict`, a pin that names no configured provider
-        leaves the route unpinned (`/v1/openai/...` without a provider named `openai`)."""
+        """`pin`: the provider the route reaches and no other (`/v1/groq/...`); not `strict`, a
+        pin that names no configured provider leaves the route unpinned (`/v1/openai/...`
+        without a provider named `openai`)."""
         self.surface = surface
         self.pin = pin
         self.strict = strict
@@ -78,8 +74,6 @@ class Generation:
             if self.pin is not None and not self.strict and not gw.router.has(self.pin):
                 self._pin = None
         pin = self._pin
-        if pin == PIN_FROM_PATH:
-            pin = scope["path_params"]["provider"]
         body = Body(gw.deadlines, receive, scope)
         request = Request(scope, body.receive)
         ctx = RequestContext(surface=self.surface, request_id=body.request_id)

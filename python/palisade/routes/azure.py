@@ -17,18 +17,18 @@ from palisade.pipeline.run import Generation
 from palisade.providers.azure import SURFACES
 from palisade.routes import openai
 
-_PIN = "azure"
 
-
-def routes(prefix: str) -> list[BaseRoute]:
+def routes(prefix: str, pin: str = "azure", *, strict: bool = False) -> list[BaseRoute]:
+    """`pin` as `Generation`'s: `/v1/azure/...` pins the provider named `azure` when one is
+    configured; a `kind: azure` provider's own prefix pins it (`routes.providers`)."""
     return [
         *(
             Route(
                 f"{prefix}/openai/deployments/{{deployment}}/{surface.endpoint}",
-                Generation(surface, _PIN, strict=False),
+                Generation(surface, pin, strict=strict),
                 methods=["POST"],
             )
             for surface in SURFACES
         ),
-        *openai.routes(f"{prefix}/openai/v1", _PIN, strict=False),
+        *openai.routes(f"{prefix}/openai/v1", pin, strict=strict),
     ]

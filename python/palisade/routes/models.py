@@ -30,7 +30,6 @@ from palisade.errors import ModelNotFound, NotFound, UpstreamUnreachable
 from palisade.gateway import Gateway
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.identity import identify
-from palisade.pipeline.run import PIN_FROM_PATH
 from palisade.providers.anthropic import ANTHROPIC, MESSAGES
 from palisade.providers.base import Dialect, Surface
 from palisade.providers.catalog import DIALECTS, KINDS
@@ -73,8 +72,8 @@ async def list_anthropic_models(request: Request) -> Response:
 def listing(
     pin: str | None, *, strict: bool = True, router: bool = False, anthropic: bool = False
 ) -> Endpoint:
-    """The listing of a route that pins a provider (`pin`, or `PIN_FROM_PATH` for its
-    `{provider}` parameter; not `strict`: only when one of that name is configured), or the
+    """The listing of a route that pins a provider (`pin`; not `strict`: only when one of that
+    name is configured), or the
     model router's (`router`): every provider's models as `provider:model`. `anthropic`: always
     in Anthropic's format (its own routes)."""
     view = _View(pin, strict, router)
@@ -141,8 +140,6 @@ def _visible(
 
 
 def _pinned(request: Request, gw: Gateway, pin: str | None, *, strict: bool) -> str | None:
-    if pin == PIN_FROM_PATH:
-        pin = request.path_params["provider"]
     if pin is not None and not gw.router.has(pin):
         if strict:
             raise NotFound(

@@ -1,7 +1,7 @@
 """The OpenAI API: `/v1/...`, the model router's `/v1/model-router/...`, and the same routes
-under a prefix that pins a provider: `/v1/{provider}/...` reaches the configured provider of that
-name and no other (its OpenAI-compatible API), `/v1/openai/...` the provider named `openai` when
-one is configured (else it is `/v1/...`'s twin). The generation endpoints run the pipeline
+under a prefix that pins a provider (`routes.providers`): `/v1/groq/...` reaches the configured
+provider `groq` and no other, `/v1/openai/...` the provider named `openai` when one is
+configured (else it is `/v1/...`'s twin). The generation endpoints run the pipeline
 (`pipeline.run`), the model listings are `routes.models`'."""
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ async def _model_action(request: Request) -> Response:
 def routes(
     prefix: str, pin: str | None = None, *, strict: bool = True, router: bool = False
 ) -> list[BaseRoute]:
-    """`pin`: the provider the routes reach (`Generation`'s), `PIN_FROM_PATH` for a prefix with
-    a `{provider}` parameter; `router`: the model router's, whose listing names every
-    provider's models as `provider:model`."""
+    """`pin`: the provider the routes reach (`Generation`'s); `router`: the model router's,
+    whose listing names every provider's models as `provider:model`."""
     listing: models.Endpoint
     retrieve: models.Endpoint
     if pin is None and not router:
