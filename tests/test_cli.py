@@ -63,8 +63,10 @@ def test_config_check_reports_every_error_and_exits_2(tmp_path: Path) -> None:
         f"palisade: {path}: server.port: must be a port number (0-65535), not 70000",
         f"palisade: {path}: server.prot: unknown key (known keys: host, max_connections, "
         "port, shutdown_grace_s, workers)",
-        f"palisade: {path}: providers.mock.base_url: is required",
         f"palisade: {path}: store.redis_url: must start with redis:// or rediss://",
+        # A check that needs the provider's name (a known provider's has a URL): after the
+        # checks of single keys.
+        f"palisade: {path}: providers.mock.base_url: is required (not a known provider's name)",
     ]
     assert "pa55word" not in done.stderr
 

@@ -36,24 +36,15 @@ def test_defaults_for_an_empty_file(tmp_path: Path) -> None:
 
 def test_the_repository_default_config_loads_offline() -> None:
     config = load_config(Path(__file__).parents[1] / "palisade.yaml", env={})
-    assert [(p.name, p.kind) for p in config.providers] == [
-        ("mock", "openai"),
-        ("mock-anthropic", "anthropic"),
-        ("mock-cohere", "cohere"),
-        ("mock-gemini", "gemini"),
-    ]
-    assert [p.base_url for p in config.providers] == [
-        "http://127.0.0.1:9100/v1",
-        "http://127.0.0.1:9100/v1",
-        "http://127.0.0.1:9100",  # Cohere's paths start with /v2
-        "http://127.0.0.1:9100/v1beta",
-    ]
-    assert [p.auth_header for p in config.providers] == [
-        "authorization",
-        "x-api-key",
-        "authorization",
-        "x-goog-api-key",
-    ]
+    found = {p.name: (p.kind, p.base_url, p.auth_header) for p in config.providers}
+    assert found == {
+        "mock": ("openai", "http://127.0.0.1:9100/v1", "authorization"),
+        "mock-anthropic": ("anthropic", "http://127.0.0.1:9100/v1", "x-api-key"),
+        # Cohere's paths start with /v2, Gemini's with its version.
+        "mock-cohere": ("cohere", "http://127.0.0.1:9100", "authorization"),
+        "mock-gemini": ("gemini", "http://127.0.0.1:9100/v1beta", "x-goog-api-key"),
+        "mock-azure": ("azure", "http://127.0.0.1:9100/v1", "api-key"),
+    }
 
 
 def test_env_interpolation_with_defaults_and_escapes() -> None:

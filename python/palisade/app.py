@@ -34,7 +34,19 @@ from palisade.pipeline.admission import Admission, open_store
 from palisade.pipeline.record import Recording
 from palisade.pipeline.run import Generation
 from palisade.pricing import PriceTable
-from palisade.routes import admin, anthropic, cohere, gemini, interactions, oauth, openai, ops
+from palisade.routes import (
+    admin,
+    anthropic,
+    azure,
+    cohere,
+    gemini,
+    interactions,
+    oauth,
+    ollama,
+    openai,
+    ops,
+    providers,
+)
 from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
@@ -92,25 +104,34 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
         routes=_exchanged(
             [
                 *openai.routes("/v1"),
-                *openai.routes("/v1/openai"),
-                *openai.routes("/v1/model-router"),
-                *anthropic.routes("/v1/anthropic"),
+                # A dialect's own prefix pins the provider of that name when one is
+                # configured, else it is the dialect's unpinned route.
+                *openai.routes("/v1/openai", "openai", strict=False),
+                *openai.routes("/v1/model-router", router=True),
+                *anthropic.routes("/v1/anthropic", pin="anthropic", strict=False),
+                *azure.routes("/v1/azure"),
+                *ollama.routes("/v1/ollama"),
                 *anthropic.routes("", listing=False),
-                *cohere.routes("/v1/cohere"),
-                *gemini.routes("/v1/gemini"),
+                *cohere.routes("/v1/cohere", pin="cohere", strict=False),
+                *gemini.routes("/v1/gemini", pin="gemini", strict=False),
+                # Each configured provider's own prefix, pinned to it (`/v1/groq/...`).
+                *providers.routes(config.providers, proxied=False),
                 *ops.routes(),
                 *oauth.routes(),
                 *admin.routes(),
                 *interactions.routes(),
                 # A proxy id in the URL; after the fixed routes, which they would otherwise
                 # shadow.
-                *openai.routes("/v1/openai/{proxy}"),
-                *openai.routes("/v1/model-router/{proxy}"),
-                *anthropic.routes("/v1/anthropic/{proxy}"),
-                *cohere.routes("/v1/cohere/{proxy}"),
-                *gemini.routes("/v1/gemini/{proxy}"),
+                *openai.routes("/v1/openai/{proxy}", "openai", strict=False),
+                *openai.routes("/v1/model-router/{proxy}", router=True),
+                *anthropic.routes("/v1/anthropic/{proxy}", pin="anthropic", strict=False),
+                *cohere.routes("/v1/cohere/{proxy}", pin="cohere", strict=False),
+                *gemini.routes("/v1/gemini/{proxy}", pin="gemini", strict=False),
+                *azure.routes("/v1/azure/{proxy}"),
+                *ollama.routes("/v1/ollama/{proxy}"),
                 *anthropic.routes("/{proxy}", listing=False),
                 *openai.routes("/{proxy}"),
+                *providers.routes(config.providers, proxied=True),
             ],
             deadlines,
         ),

@@ -198,8 +198,9 @@ def test_anthropic_cache_figures_reach_the_record(stack: Stack) -> None:
 def test_the_router_lists_every_providers_models(stack: Stack) -> None:
     with router(stack) as client:
         ids = {m.id for m in client.models.list()}
-    assert any(i.startswith("claude-") for i in ids)  # the Anthropic-dialect provider's
-    assert any(i.startswith("mock-") for i in ids)
+    # Every provider's models, by the `provider:model` id that reaches each.
+    assert any(i.startswith("mock-anthropic:claude-") for i in ids)  # Anthropic-dialect's
+    assert any(i.startswith("mock:mock-") for i in ids)
 
 
 def test_a_cached_prompt_is_priced_at_the_cache_read_price(stack: Stack) -> None:

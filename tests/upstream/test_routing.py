@@ -1,8 +1,8 @@
 import pytest
 
 from palisade.config import ProviderConfig
-from palisade.errors import ModelNotFound
-from palisade.upstream.routing import Router
+from palisade.errors import BadRequest, ModelNotFound, NotFound
+from palisade.upstream.routing import Router, Target
 
 
 def provider(name: str, models: tuple[str, ...], priority: int = 0) -> ProviderConfig:
@@ -53,3 +53,49 @@ def test_unknown_model_is_a_404_naming_the_param() -> None:
     assert info.value.code == "model_not_found"
     assert info.value.param == "model"
     assert Router((MOCK,)).provider_for("claude-9") is None
+
+
+GROQ = provider("groq", ())
+
+
+def test_a_pinned_route_sends_any_model_to_its_provider_as_it_is() -> None:
+    router = Router((MOCK, OPENAI, GROQ))
+    target = router.resolve_pinned("gpt-4o", "groq")  # OPENAI claims it elsewhere
+    assert (target.provider, target.model, target.rewritten) == (GROQ, "gpt-4o", False)
+    target = router.resolve_pinned("groq:llama-3.3-70b", "groq")
+    assert (target.provider, target.model, target.rewritten) == (GROQ, "llama-3.3-70b", True)
+    # A colon that names no provider is part of the model's name (Ollama's tags).
+    assert router.resolve_pinned("llama3:8b", "groq").model == "llama3:8b"
+
+
+def test_a_pinned_route_refuses_a_model_that_names_another_provider() -> None:
+    router = Router((MOCK, GROQ))
+    with pytest.raises(BadRequest) as info:
+        router.resolve_pinned("mock:gpt-4o", "groq")
+    assert info.value.code == "provider_mismatch"
+    assert info.value.param == "model"
+
+
+def test_a_pin_that_names_no_configured_provider_is_404() -> None:
+    with pytest.raises(NotFound) as info:
+        Router((MOCK,)).resolve_pinned("m", "groq")
+    assert info.value.status == 404
+    assert info.value.code == "provider_not_found"
+
+
+def test_pinned_and_unpinned_resolutions_are_memoised_apart() -> None:
+    router = Router((MOCK, GROQ))
+    assert router.resolve_pinned("mock-x", "groq").provider is GROQ
+    assert router.resolve("mock-x").provider is MOCK
+    assert router.resolve_pinned("mock-x", "groq").provider is GROQ
+
+
+def test_aliases_rename_the_model_for_its_provider() -> None:
+    azure = ProviderConfig(
+        name="az", base_url="http://az", models=("gpt-4o",), aliases={"gpt-4o": "prod-4o"}
+    )
+    router = Router((azure,))
+    assert router.resolve("gpt-4o") == Target(azure, "prod-4o", rewritten=True)
+    assert router.resolve("az:gpt-4o") == Target(azure, "prod-4o", rewritten=True)
+    assert router.resolve("az:other") == Target(azure, "other", rewritten=True)
+    assert router.resolve_pinned("gpt-4o", "az") == Target(azure, "prod-4o", rewritten=True)

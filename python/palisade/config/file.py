@@ -150,7 +150,7 @@ def build(
         logging=file.logging,
         metrics=file.metrics,
         tracing=file.tracing.build(),
-        providers=build_providers(file.providers, env, auto=file.auto_providers),
+        providers=build_providers(file.providers, env, auto=file.auto_providers, problems=problems),
         guardrails=guardrails,
         proxies=proxies,
         default_proxy=default_proxy,

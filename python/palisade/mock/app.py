@@ -24,6 +24,7 @@ from starlette.routing import Route
 from palisade.mock import anthropic_errors, anthropic_models, gemini, models
 from palisade.mock.anthropic import count_message_tokens, messages
 from palisade.mock.anthropic_dialect import AnthropicDialect
+from palisade.mock.azure_dialect import AzureDialect
 from palisade.mock.chat import chat_completions
 from palisade.mock.cohere import chat as cohere_chat
 from palisade.mock.cohere import embed as cohere_embed
@@ -33,6 +34,7 @@ from palisade.mock.embeddings import embeddings
 from palisade.mock.errors import InvalidRequest, error_response
 from palisade.mock.gemini_dialect import GeminiDialect, VertexAnthropicDialect, VertexDialect
 from palisade.mock.knobs import Knobs
+from palisade.mock.ollama import OllamaDialect, ollama_chat
 from palisade.mock.openai_dialect import OpenAIDialect
 from palisade.mock.params import json_response
 from palisade.mock.recorder import Recorder
@@ -84,6 +86,9 @@ class _Mock:
         self.gemini = GeminiDialect(settings.api_key)
         self.vertex = VertexDialect(settings.api_key)
         self.vertex_anthropic = VertexAnthropicDialect(settings.api_key)
+        self.azure = AzureDialect(settings.api_key, versioned=True)
+        self.azure_v1 = AzureDialect(settings.api_key, versioned=False)
+        self.ollama = OllamaDialect(None)
 
     def post(self, handler: Handler, *, streams: bool, dialect: Dialect | None = None) -> Endpoint:
         speaks = dialect or self.openai
@@ -218,6 +223,13 @@ async def _health(request: Request) -> Response:
     return json_response({"status": "ok"})
 
 
+_AZURE_DEPLOYMENT_ENDPOINTS: tuple[tuple[str, Handler, bool], ...] = (
+    ("chat/completions", chat_completions, True),
+    ("completions", completions, True),
+    ("embeddings", embeddings, False),
+)
+
+
 def create_mock_app(settings: MockSettings) -> Starlette:
     mock = _Mock(settings)
     anthropic = mock.anthropic
@@ -256,6 +268,30 @@ def create_mock_app(settings: MockSettings) -> Starlette:
             methods=["POST"],
         ),
         *_gemini_routes(mock),
+        # Azure OpenAI: deployment URLs (`?api-version=`) and the v1 API, key in `api-key`.
+        # Also under `/v1`, so that one mock URL (`PALISADE_MOCK_URL`) serves every dialect.
+        *(
+            Route(
+                f"{root}/openai/deployments/{{deployment}}/{path}",
+                mock.post(handler, streams=streams, dialect=mock.azure),
+                methods=["POST"],
+            )
+            for root in ("", "/v1")
+            for path, handler, streams in _AZURE_DEPLOYMENT_ENDPOINTS
+        ),
+        *(
+            Route(
+                f"{root}/openai/v1/{path}",
+                mock.post(handler, streams=streams, dialect=mock.azure_v1),
+                methods=["POST"],
+            )
+            for root in ("", "/v1")
+            for path, handler, streams in _AZURE_DEPLOYMENT_ENDPOINTS
+        ),
+        # Ollama's native chat (NDJSON streams), no credential.
+        Route(
+            "/api/chat", mock.post(ollama_chat, streams=True, dialect=mock.ollama), methods=["POST"]
+        ),
         Route("/_mock/requests", mock.recorded, methods=["GET", "DELETE"]),
         Route("/_mock/stats", mock.stats, methods=["GET"]),
         Route("/_mock/jwks.json", mock.jwks, methods=["GET"]),

@@ -76,6 +76,8 @@ class RequestContext:
     # Stage 9 (record): the body as it left for the provider (None: the request never got
     # that far), and a streamed answer's chunks as the client got them.
     forwarded_body: bytes | None = None
+    # Fields the provider refuses, dropped from the body that left (`providers.quirks`).
+    dropped: list[str] | None = None
     sent_chunks: list[bytes] | None = None
 
     @property
@@ -104,13 +106,21 @@ class RequestContext:
         """The bytes that leave for the provider: the client's own bytes unless a stage changed
         the request (or it is translated), so an untouched request is forwarded exactly as
         sent."""
+        target = self.target
+        quirks = target.provider.quirks if target is not None else None
         if self.translation is not None:
             body = self.translation.request(self.body)
-            if self.target is not None:
-                self.translation.upstream.set_model(body, self.target.model)
+            if target is not None:
+                self.translation.upstream.set_model(body, target.model)
+            if quirks is not None:
+                self.dropped = quirks.apply(body)
             return orjson.dumps(body)
-        if self.target is not None and self.target.rewritten:
-            self.surface.set_model(self.body, self.target.model)
+        if quirks is not None:
+            self.dropped = quirks.apply(self.body)
+            if self.dropped:
+                self.body_changed = True
+        if target is not None and target.rewritten:
+            self.surface.set_model(self.body, target.model)
         elif not (self.injected_stream_usage or self.body_changed):
             return self.raw_body
         return orjson.dumps(self.body)

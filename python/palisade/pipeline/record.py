@@ -116,14 +116,19 @@ def record(
 def translation_record(ctx: RequestContext) -> str | None:
     """What a translated request became, and the notes on what had no equivalent."""
     translation = ctx.translation
+    dropped = ctx.dropped or []
     if translation is None:
-        return None
+        if not dropped:
+            return None
+        # Not translated, but fields the provider refuses were dropped (`providers.quirks`).
+        endpoint = f"{ctx.surface.dialect.name}:{ctx.surface.endpoint}"
+        return orjson.dumps({"client": endpoint, "provider": endpoint, "notes": dropped}).decode()
     client, upstream = ctx.surface, translation.upstream
     return orjson.dumps(
         {
             "client": f"{client.dialect.name}:{client.endpoint}",
             "provider": f"{upstream.dialect.name}:{upstream.endpoint}",
-            "notes": translation.notes,
+            "notes": [*translation.notes, *dropped],
         }
     ).decode()
 

@@ -57,19 +57,28 @@ class Generation:
     ones included (logged with the traceback, a 500 to the client), so that every request ends
     in `record`."""
 
-    def __init__(self, surface: Surface) -> None:
+    def __init__(self, surface: Surface, pin: str | None = None, *, strict: bool = True) -> None:
+        """`pin`: the provider the route reaches and no other (`/v1/groq/...`); not `strict`, a
+        pin that names no configured provider leaves the route unpinned (`/v1/openai/...`
+        without a provider named `openai`)."""
         self.surface = surface
+        self.pin = pin
+        self.strict = strict
+        self._pin = pin
         self._gateway: Gateway | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gw = self._gateway
         if gw is None:  # the lifespan made it; each app builds its own endpoints
             gw = self._gateway = scope["app"].state.gateway
+            if self.pin is not None and not self.strict and not gw.router.has(self.pin):
+                self._pin = None
+        pin = self._pin
         body = Body(gw.deadlines, receive, scope)
         request = Request(scope, body.receive)
         ctx = RequestContext(surface=self.surface, request_id=body.request_id)
         try:
-            response = await _run(gw, ctx, request)
+            response = await _run(gw, ctx, request, pin)
         except GatewayError as exc:
             ctx.error_code = ctx.error_code or exc.code or exc.type
             response = self._error(exc, body)
@@ -97,7 +106,7 @@ class Generation:
         return response
 
 
-async def _run(gw: Gateway, ctx: RequestContext, request: Request) -> Response:
+async def _run(gw: Gateway, ctx: RequestContext, request: Request, pin: str | None) -> Response:
     surface = ctx.surface
     headers = request.headers
     # 1. Attribution first, so that every refusal is recorded and counted under its agent;
@@ -126,7 +135,9 @@ async def _run(gw: Gateway, ctx: RequestContext, request: Request) -> Response:
         raise BadRequest("Palisade: `stream` must be true or false.", param="stream")
     ctx.model, ctx.stream = model, bool(stream)
     # 5.
-    ctx.target = target = gw.router.resolve(model)
+    router = gw.router
+    target = router.resolve(model) if pin is None else router.resolve_pinned(model, pin)
+    ctx.target = target
     provider = target.provider
     authorize_target(ctx, grant, provider.name, target.model)
     dialects = target.dialects or provider.dialects

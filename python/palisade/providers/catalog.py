@@ -23,6 +23,9 @@ from palisade.providers.anthropic.translation import (
     CountTokensLocally,
     MessagesToOpenAI,
 )
+from palisade.providers.azure import AZURE_CHAT
+from palisade.providers.azure.connection import AzureConnection
+from palisade.providers.azure.translation import AsChat
 from palisade.providers.base import Dialect, Surface
 from palisade.providers.cohere import COHERE
 from palisade.providers.cohere.translation import ChatToCohere, EmbeddingsToCohere
@@ -30,9 +33,13 @@ from palisade.providers.connection import Connection, KeyConnection
 from palisade.providers.gemini import GEMINI
 from palisade.providers.gemini.translation import ChatToGemini
 from palisade.providers.gemini.vertex import VertexConnection
+from palisade.providers.listing import Lister, json_listing, named_listing
+from palisade.providers.ollama import OLLAMA_CHAT
+from palisade.providers.ollama.translation import OllamaToChat
 from palisade.providers.openai import CHAT, EMBEDDINGS, OPENAI, RESPONSES
 from palisade.providers.openai.translation import ResponsesToChat
 from palisade.providers.provider import ProviderConfig
+from palisade.providers.quirks import Quirks, quirks
 from palisade.providers.translation import Chained, Translation
 
 
@@ -45,31 +52,44 @@ class Kind:
     connect: Callable[[ProviderConfig], Connection] = KeyConnection
     # (model pattern, dialects): the models that speak only some of `dialects`.
     model_dialects: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # How its providers list their models; None: from their configured model names.
+    listing: Lister | None = json_listing
 
 
 KINDS: dict[str, Kind] = {
     "openai": Kind(("openai",)),
     "anthropic": Kind(("anthropic",), auth="x-api-key"),
-    "cohere": Kind(("cohere",)),
-    "gemini": Kind(("gemini",), auth="x-goog-api-key"),
+    # Cohere lists at `/v1/models`, Gemini at `models`, both as `{"models": [{"name"}]}`.
+    "cohere": Kind(("cohere",), listing=named_listing("v1/models")),
+    "gemini": Kind(("gemini",), auth="x-goog-api-key", listing=named_listing("models")),
     # Vertex AI: Google's models in the Gemini dialect, Anthropic's (`claude-*`) in theirs; an
     # OAuth token from google-auth (`providers/gemini/vertex.py`).
     "vertex": Kind(
         ("gemini", "anthropic"),
         connect=VertexConnection,
         model_dialects=(("claude-*", ("anthropic",)), ("*", ("gemini",))),
+        listing=None,
     ),
+    # Deployments are listed from the config: Azure's own listing names base models.
+    "azure": Kind(("openai",), auth="api-key", connect=AzureConnection, listing=None),
 }
 
 
 @dataclass(frozen=True, slots=True)
 class KnownProvider:
+    # Its key in the environment switches it on (a local server's is optional).
     env_key: str
     base_url: str
     kind: str = "openai"
     auth: str | None = None  # the kind's
     # Model names or shell patterns routed to it without a `provider:` prefix.
     models: tuple[str, ...] = ()
+    # What of OpenAI's request it refuses (`providers.quirks`), as documented by the provider.
+    quirks: Quirks | None = None
+    # A local server (vLLM, Ollama) takes no key: this variable, its base URL, switches it on;
+    # `base_path` is added when the URL lacks it (`OLLAMA_API_BASE=http://host:11434`).
+    env_base: str | None = None
+    base_path: str = ""
 
 
 KNOWN_PROVIDERS: dict[str, KnownProvider] = {
@@ -78,11 +98,21 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
         "https://api.openai.com/v1",
         models=("gpt-*", "chatgpt-*", "o1*", "o3*", "o4*", "text-embedding-*", "omni-*", "codex-*"),
     ),
-    "groq": KnownProvider("GROQ_API_KEY", "https://api.groq.com/openai/v1"),
+    # console.groq.com/docs/openai: 400 on these fields, and `n` must be 1.
+    "groq": KnownProvider(
+        "GROQ_API_KEY",
+        "https://api.groq.com/openai/v1",
+        quirks=quirks(("logprobs", "logit_bias", "top_logprobs"), max_choices=1),
+    ),
+    # Mistral's API refuses fields it does not know (422) and always ends a stream with its
+    # usage, so `stream_options` is never sent.
     "mistral": KnownProvider(
         "MISTRAL_API_KEY",
         "https://api.mistral.ai/v1",
         models=("mistral-*", "codestral-*", "ministral-*", "magistral-*", "pixtral-*"),
+        quirks=quirks(
+            ("stream_options", "logit_bias", "logprobs", "top_logprobs", "service_tier", "store")
+        ),
     ),
     "deepseek": KnownProvider(
         "DEEPSEEK_API_KEY", "https://api.deepseek.com/v1", models=("deepseek-*",)
@@ -108,6 +138,45 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
         kind="cohere",
         models=("command-*", "c4ai-*", "embed-*"),
     ),
+    "xai": KnownProvider("XAI_API_KEY", "https://api.x.ai/v1", models=("grok-*",)),
+    # inference-docs.cerebras.ai/resources/openai: 400 on these fields.
+    "cerebras": KnownProvider(
+        "CEREBRAS_API_KEY",
+        "https://api.cerebras.ai/v1",
+        quirks=quirks(
+            (
+                "frequency_penalty",
+                "logit_bias",
+                "presence_penalty",
+                "parallel_tool_calls",
+                "service_tier",
+            )
+        ),
+    ),
+    "minimax": KnownProvider(
+        "MINIMAX_API_KEY",
+        "https://api.minimax.io/v1",
+        models=("MiniMax-*", "minimax-*"),
+        quirks=quirks(max_choices=1),
+    ),
+    "zhipuai": KnownProvider(
+        "ZHIPUAI_API_KEY", "https://open.bigmodel.cn/api/paas/v4", models=("glm-*",)
+    ),
+    # Perplexity's Sonar API takes no `stream_options` (every chunk carries the usage so far)
+    # and no log probabilities, and answers with one choice.
+    "perplexity": KnownProvider(
+        "PERPLEXITY_API_KEY",
+        "https://api.perplexity.ai",
+        models=("sonar*",),
+        quirks=quirks(("stream_options", "logit_bias", "logprobs", "top_logprobs"), max_choices=1),
+    ),
+    # Local servers: switched on by their base URL, no key needed.
+    "vllm": KnownProvider(
+        "VLLM_API_KEY", "http://localhost:8000/v1", env_base="VLLM_API_BASE", base_path="/v1"
+    ),
+    "ollama": KnownProvider(
+        "OLLAMA_API_KEY", "http://localhost:11434/v1", env_base="OLLAMA_API_BASE", base_path="/v1"
+    ),
 }
 
 DIALECTS: dict[str, Dialect] = {
@@ -127,12 +196,15 @@ _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     # Cohere counts no chat prompt either: Claude Code's token counts are the gateway's.
     (COUNT_TOKENS, "cohere"): CountTokensLocally,
     (CHAT, "gemini"): ChatToGemini,
+    (OLLAMA_CHAT, "openai"): OllamaToChat,
 }
 # A client surface -> the translation of its requests to OpenAI chat completions, for the
 # dialects that have no translation of their own from it.
 TO_CHAT: dict[Surface, Callable[[], Translation]] = {
     MESSAGES: MessagesToOpenAI,
     RESPONSES: ResponsesToChat,
+    AZURE_CHAT: AsChat,
+    OLLAMA_CHAT: OllamaToChat,
 }
 
 

@@ -7,6 +7,8 @@ import dataclasses
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 
+from palisade.providers.quirks import Quirks
+
 
 @dataclasses.dataclass(frozen=True)
 class ProviderConfig:
@@ -32,6 +34,11 @@ class ProviderConfig:
     # Settings only some kinds read (a region, an API version, deployment names), as the
     # config file gave them; the kind's connection interprets them.
     options: Mapping[str, object] = dataclasses.field(default_factory=dict, hash=False)
+    # What of OpenAI's request it refuses (`providers.quirks`); None: nothing, at no cost.
+    quirks: Quirks | None = None
+    # Model name -> the provider's own name for it (an Azure deployment), applied by the
+    # router; names not listed are sent as they are.
+    aliases: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
     # (model pattern, dialects) pairs for kinds whose models speak different dialects (Vertex
     # AI: Anthropic's models the Messages API, Google's Gemini's); the first match wins.
     model_dialects: tuple[tuple[str, tuple[str, ...]], ...] = ()

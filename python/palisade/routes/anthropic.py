@@ -12,18 +12,31 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from palisade.pipeline.run import Generation
-from palisade.providers.anthropic import SURFACES
+from palisade.providers.anthropic import MESSAGES, SURFACES
 from palisade.routes import models, ops
 
 
-def routes(prefix: str, *, listing: bool = True) -> list[BaseRoute]:
+def routes(
+    prefix: str, *, listing: bool = True, pin: str | None = None, strict: bool = True
+) -> list[BaseRoute]:
     """`prefix` ends before `/v1`; `listing` False where OpenAI's `/v1/models` lives (the
-    shared route tells the dialects apart by the `anthropic-version` header)."""
+    shared route tells the dialects apart by the `anthropic-version` header); `pin` as
+    `Generation`'s (`/v1/anthropic/...` pins the provider named `anthropic` when one is
+    configured)."""
     out: list[BaseRoute] = [
-        Route(f"{prefix}/v1/{surface.endpoint}", Generation(surface), methods=["POST"])
+        Route(
+            f"{prefix}/v1/{surface.endpoint}",
+            Generation(surface, pin, strict=strict),
+            methods=["POST"],
+        )
         for surface in SURFACES
     ]
     out.append(Route(f"{prefix}/api/hello", ops.health, methods=["GET"]))
     if listing:
-        out.append(Route(f"{prefix}/v1/models", models.list_anthropic_models, methods=["GET"]))
+        endpoint = (
+            models.list_anthropic_models
+            if pin is None
+            else models.listing(pin, strict=strict, surface=MESSAGES)
+        )
+        out.append(Route(f"{prefix}/v1/models", endpoint, methods=["GET"]))
     return out

@@ -11,9 +11,14 @@ from palisade.pipeline.run import Generation
 from palisade.providers.cohere import SURFACES
 
 
-def routes(prefix: str) -> list[BaseRoute]:
-    """`prefix` ends before `/v2`."""
+def routes(prefix: str, *, pin: str | None = None, strict: bool = True) -> list[BaseRoute]:
+    """`prefix` ends before `/v2`; `pin` as `Generation`'s (`/v1/cohere/...` pins the
+    provider named `cohere` when one is configured)."""
     return [
-        Route(f"{prefix}/{surface.endpoint}", Generation(surface), methods=["POST"])
+        Route(
+            f"{prefix}/{surface.endpoint}",
+            Generation(surface, pin, strict=strict),
+            methods=["POST"],
+        )
         for surface in SURFACES
     ]

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from palisade.pipeline.run import Generation
-from palisade.providers.gemini import SURFACES
+from palisade.providers.gemini import GENERATE, SURFACES
 from palisade.routes import models
 
 _KEY_HEADER = b"x-goog-api-key"
@@ -65,19 +65,26 @@ class QueryKey:
 VERSIONS = ("v1beta", "v1")
 
 
-def routes(prefix: str) -> list[BaseRoute]:
-    """`prefix` ends before the version (`/v1/gemini`, `/v1/gemini/{proxy}`)."""
+def routes(prefix: str, *, pin: str | None = None, strict: bool = True) -> list[BaseRoute]:
+    """`prefix` ends before the version (`/v1/gemini`, `/v1/gemini/{proxy}`); `pin` as
+    `Generation`'s (`/v1/gemini/...` pins the provider named `gemini` when one is
+    configured)."""
     out: list[BaseRoute] = []
     for version in VERSIONS:
         out.extend(
             Route(
                 f"{prefix}/{version}/models/{{model}}:{surface.endpoint}",
-                KeyedGeneration(surface),
+                KeyedGeneration(surface, pin, strict=strict),
                 methods=["POST"],
             )
             for surface in SURFACES
         )
-        listing = Route(f"{prefix}/{version}/models", models.list_gemini_models, methods=["GET"])
+        endpoint = (
+            models.list_gemini_models
+            if pin is None
+            else models.listing(pin, strict=strict, surface=GENERATE)
+        )
+        listing = Route(f"{prefix}/{version}/models", endpoint, methods=["GET"])
         listing.app = QueryKey(listing.app)
         out.append(listing)
     return out

@@ -39,9 +39,18 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     headers = client_headers(resp.raw_headers, ctx.target.provider)
     if ctx.translation is not None:
         headers.extend(translation_headers(ctx))
+    if ctx.dropped:
+        headers.append((DROPPED_HEADER, _header_text("; ".join(ctx.dropped))))
     stamp(headers, ctx.request_id, has_x_request_id="x-request-id" in resp.headers)
     content_type = resp.headers.get("content-type", "")
     if resp.status == 200 and content_type.startswith(ctx.upstream_surface.stream_type):
+        if (
+            ctx.translation is not None
+            and ctx.surface.stream_type != ctx.upstream_surface.stream_type
+        ):
+            # Translated to a stream of another framing (NDJSON for SSE): its own type.
+            headers = [h for h in headers if h[0].lower() != b"content-type"]
+            headers.append((b"content-type", ctx.surface.stream_type.encode()))
         return SseResponse(_stream(ctx, resp), headers, resp, ctx)
     try:
         body = await resp.read()
@@ -75,6 +84,8 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
 
 TRANSLATED_HEADER = b"x-palisade-translated"
 NOTES_HEADER = b"x-palisade-translation-notes"
+# Request fields the provider refuses, dropped on the way (`providers.quirks`).
+DROPPED_HEADER = b"x-palisade-dropped-params"
 _NOTES_MAX = 2048
 
 
@@ -87,10 +98,12 @@ def translation_headers(ctx: RequestContext) -> RawHeaders:
     out = [(TRANSLATED_HEADER, f"{upstream.dialect.name}:{upstream.endpoint}".encode())]
     notes = ctx.translation.notes
     if notes:
-        text = "; ".join(notes)
-        clean = "".join(c if " " <= c <= "~" else "?" for c in text[:_NOTES_MAX])
-        out.append((NOTES_HEADER, clean.encode()))
+        out.append((NOTES_HEADER, _header_text("; ".join(notes))))
     return out
+
+
+def _header_text(text: str) -> bytes:
+    return "".join(c if " " <= c <= "~" else "?" for c in text[:_NOTES_MAX]).encode()
 
 
 def local_answer(ctx: RequestContext, obj: dict[str, Any]) -> Response:

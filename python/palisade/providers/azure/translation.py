@@ -1,0 +1,39 @@
+"""An Azure client's request to a provider of another dialect: its bodies are OpenAI chat
+completions' already, so the first step of the chain through chat (`Chained`) changes nothing;
+the provider's dialect's translation from chat does the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from palisade.providers.base import Event, Surface
+from palisade.providers.openai import CHAT
+
+
+class AsChat:
+    """Chat completions as they are (the Azure route's model came from the path; the chain's
+    next step names it in the provider's request)."""
+
+    __slots__ = ("notes",)
+    upstream: Surface = CHAT
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        return None
+
+    def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return obj
+
+    def error(self, status: int, body: bytes) -> bytes:
+        return body
+
+    def stream(self, event: Event) -> list[Event]:
+        return [event]
+
+    def finish(self) -> list[Event]:
+        return []

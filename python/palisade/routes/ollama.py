@@ -1,0 +1,23 @@
+"""Ollama's native chat API for its clients: `ollama.Client(host="http://gateway/v1/ollama")`
+posts to `/v1/ollama/api/chat` (also `/v1/ollama/{proxy-id}/api/chat`), NDJSON streams and all.
+The model is resolved like any other and the request reaches its provider through OpenAI chat
+(`providers.ollama.translation`); the route pins the provider named `ollama` when one is
+configured (an Ollama server, reached at its OpenAI-compatible `/v1`)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from palisade.pipeline.run import Generation
+from palisade.providers.ollama import SURFACES
+
+
+def routes(prefix: str) -> list[BaseRoute]:
+    return [
+        Route(
+            f"{prefix}/{surface.endpoint}",
+            Generation(surface, "ollama", strict=False),
+            methods=["POST"],
+        )
+        for surface in SURFACES
+    ]
