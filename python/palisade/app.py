@@ -35,6 +35,7 @@ from palisade.pipeline.record import Recording
 from palisade.pipeline.run import Generation
 from palisade.pricing import PriceTable
 from palisade.routes import admin, anthropic, interactions, oauth, openai, ops
+from palisade.routes import bedrock as bedrock_routes
 from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
@@ -96,6 +97,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *openai.routes("/v1/model-router"),
                 *anthropic.routes("/v1/anthropic"),
                 *anthropic.routes("", listing=False),
+                *bedrock_routes.routes("/v1/bedrock"),
                 *ops.routes(),
                 *oauth.routes(),
                 *admin.routes(),
@@ -105,6 +107,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *openai.routes("/v1/openai/{proxy}"),
                 *openai.routes("/v1/model-router/{proxy}"),
                 *anthropic.routes("/v1/anthropic/{proxy}"),
+                *bedrock_routes.routes("/v1/bedrock/{proxy}"),
                 *anthropic.routes("/{proxy}", listing=False),
                 *openai.routes("/{proxy}"),
             ],

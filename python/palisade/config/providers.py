@@ -6,19 +6,20 @@ import re
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, model_validator
 
 from palisade.config.fields import (
     SECTION,
     Flag,
-    HttpUrl,
     Int,
+    OptionalHttpUrl,
     OptionalText,
     PositiveFloat,
     Text,
     key,
     problem,
 )
+from palisade.providers.bedrock.connection import default_base_url
 from palisade.providers.catalog import KINDS, KNOWN_PROVIDERS
 from palisade.providers.provider import ProviderConfig
 
@@ -56,7 +57,12 @@ class ProviderSection(BaseModel):
         + "; a client of another dialect is translated (rules in the `translate*.py` modules "
         "under `providers/`)",
     )
-    base_url: HttpUrl = key(..., "e.g. `https://api.openai.com/v1`")
+    base_url: OptionalHttpUrl = key(
+        None,
+        "e.g. `https://api.openai.com/v1`; for `kind: bedrock`, "
+        "`https://bedrock-runtime.{region}.amazonaws.com` when not given",
+        shown="required (but for `kind: bedrock`)",
+    )
     api_key: OptionalText = key(
         None,
         "sent by the gateway; the client's own Authorization never leaves (except on a proxy "
@@ -89,12 +95,36 @@ class ProviderSection(BaseModel):
         "name the operator's account",
     )
 
+    # `kind: bedrock`: the AWS region and credentials (else botocore's credential chain:
+    # environment, profile, web identity, container and instance roles).
+    region: OptionalText = key(None, "`kind: bedrock`: the AWS region", shown="`us-east-1`")
+    aws_access_key_id: OptionalText = key(
+        None, "`kind: bedrock`: with `aws_secret_access_key`; else botocore's credential chain"
+    )
+    aws_secret_access_key: OptionalText = key(None, "`kind: bedrock`: the access key's secret")
+    aws_session_token: OptionalText = key(None, "`kind: bedrock`: for temporary credentials")
+    profile: OptionalText = key(
+        None, "`kind: bedrock`: a profile of the AWS config files, for the credential chain"
+    )
+
+    @model_validator(mode="after")
+    def _has_a_url(self) -> ProviderSection:
+        if self.base_url is None and self.kind != "bedrock":
+            raise problem("a provider needs `base_url` (only `kind: bedrock` has a default)")
+        return self
+
+    def _options(self) -> dict[str, object]:
+        names = ("region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+        return {n: getattr(self, n) for n in (*names, "profile") if getattr(self, n)}
+
     def build(self, name: str) -> ProviderConfig:
+        base_url = self.base_url or default_base_url(self.region or "us-east-1")
         return ProviderConfig(
             name=name,
             kind=self.kind,
             dialects=KINDS[self.kind].dialects,
-            base_url=self.base_url.rstrip("/"),
+            base_url=base_url.rstrip("/"),
+            options=self._options(),
             api_key=self.api_key,
             models=tuple(self.models),
             priority=self.priority,

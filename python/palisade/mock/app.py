@@ -24,6 +24,7 @@ from starlette.routing import Route
 from palisade.mock import anthropic_errors, anthropic_models, models
 from palisade.mock.anthropic import count_message_tokens, messages
 from palisade.mock.anthropic_dialect import AnthropicDialect
+from palisade.mock.bedrock import Bedrock
 from palisade.mock.chat import chat_completions
 from palisade.mock.completions import completions
 from palisade.mock.embeddings import embeddings
@@ -188,6 +189,7 @@ async def _health(request: Request) -> Response:
 def create_mock_app(settings: MockSettings) -> Starlette:
     mock = _Mock(settings)
     anthropic = mock.anthropic
+    bedrock = Bedrock(settings, mock.defaults, mock.recorder)
     routes = [
         Route("/v1/chat/completions", mock.post(chat_completions, streams=True), methods=["POST"]),
         Route("/v1/completions", mock.post(completions, streams=True), methods=["POST"]),
@@ -213,6 +215,16 @@ def create_mock_app(settings: MockSettings) -> Starlette:
                 anthropic_models.retrieve_model,
             ),
             methods=["GET"],
+        ),
+        # Bedrock's runtime API lives at the root of its host; under /v1 too, so that one base
+        # URL (the config's `PALISADE_MOCK_URL`) reaches every dialect.
+        *(
+            Route(f"{root}/model/{{model:path}}/{action}", endpoint, methods=["POST"])
+            for root in ("", "/v1")
+            for action, endpoint in (
+                ("converse", bedrock.converse),
+                ("converse-stream", bedrock.converse_stream),
+            )
         ),
         Route("/_mock/requests", mock.recorded, methods=["GET", "DELETE"]),
         Route("/_mock/stats", mock.stats, methods=["GET"]),

@@ -24,6 +24,9 @@ from palisade.providers.anthropic.translation import (
     MessagesToOpenAI,
 )
 from palisade.providers.base import Dialect, Surface
+from palisade.providers.bedrock import BEDROCK
+from palisade.providers.bedrock.connection import SigV4Connection
+from palisade.providers.bedrock.translation import ChatToBedrock
 from palisade.providers.connection import Connection, KeyConnection
 from palisade.providers.openai import CHAT, OPENAI, RESPONSES
 from palisade.providers.openai.translation import ResponsesToChat
@@ -43,6 +46,7 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "openai": Kind(("openai",)),
     "anthropic": Kind(("anthropic",), auth="x-api-key"),
+    "bedrock": Kind(("bedrock",), connect=SigV4Connection),
 }
 
 
@@ -88,6 +92,7 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
 }
 
 DIALECTS: dict[str, Dialect] = {"openai": OPENAI, "anthropic": ANTHROPIC}
+DIALECTS["bedrock"] = BEDROCK
 
 # (client surface, provider dialect) -> a new translation for one request.
 _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
@@ -95,6 +100,7 @@ _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     (MESSAGES, "openai"): MessagesToOpenAI,
     (COUNT_TOKENS, "openai"): CountTokensLocally,
 }
+_TRANSLATIONS[(CHAT, "bedrock")] = ChatToBedrock
 # A client surface -> the translation of its requests to OpenAI chat completions, for the
 # dialects that have no translation of their own from it.
 TO_CHAT: dict[Surface, Callable[[], Translation]] = {

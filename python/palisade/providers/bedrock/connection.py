@@ -129,8 +129,9 @@ class SigV4Connection:
             self._refresh = asyncio.get_running_loop().create_task(self._refreshing())
 
     def _resolve(self) -> Any:
-        from botocore.credentials import Credentials
-        from botocore.session import Session
+        # botocore ships no type information.
+        from botocore.credentials import Credentials  # type: ignore[import-untyped]
+        from botocore.session import Session  # type: ignore[import-untyped]
 
         options = self.provider.options
         key = _option(self.provider, "aws_access_key_id")
@@ -166,7 +167,8 @@ class SigV4Connection:
             try:
                 await asyncio.to_thread(self._read)
             except Exception as exc:  # the current signer keeps serving until it expires
-                log.warning("provider %s: AWS credentials refresh failed: %s", self.provider.name, exc)
+                name = self.provider.name
+                log.warning("provider %s: AWS credentials refresh failed: %s", name, exc)
 
     async def close(self) -> None:
         task, self._refresh = self._refresh, None

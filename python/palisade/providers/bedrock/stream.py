@@ -19,8 +19,8 @@ from typing import Any
 import orjson
 
 from palisade._core import SseEvent, frame_event, frame_exception
-from palisade.providers.bedrock.usage import from_converse
 from palisade.providers.base import AnswerGuard, Event, UsageHolder
+from palisade.providers.bedrock.usage import from_converse
 
 
 def read_usage(holder: UsageHolder, events: list[SseEvent]) -> None:
@@ -111,9 +111,9 @@ class ConverseGuard:
                     tail = {"delta": {"text": rest}, "contentBlockIndex": index}
                     return [("contentBlockDelta", tail), event]
             return [event]
-        if name == "messageStop" and self.blocked and not self.released:
-            if obj.get("stopReason") == "tool_use":
-                obj["stopReason"] = "end_turn"
+        blocked_all = self.blocked and not self.released
+        if name == "messageStop" and blocked_all and obj.get("stopReason") == "tool_use":
+            obj["stopReason"] = "end_turn"
         return [event]
 
     def _judge(self, index: int, call: _Call, stop: Event) -> list[Event]:

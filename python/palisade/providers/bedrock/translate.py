@@ -285,6 +285,7 @@ def converse_answer_to_chat(obj: dict[str, Any], model: str) -> dict[str, Any]:
     if calls:
         message["tool_calls"] = calls
     stop = obj.get("stopReason")
+    finish = STOP_TO_FINISH.get(stop, "stop") if isinstance(stop, str) else "stop"
     answer: dict[str, Any] = {
         "id": new_chat_id(),
         "object": "chat.completion",
@@ -295,7 +296,7 @@ def converse_answer_to_chat(obj: dict[str, Any], model: str) -> dict[str, Any]:
                 "index": 0,
                 "message": message,
                 "logprobs": None,
-                "finish_reason": STOP_TO_FINISH.get(stop, "stop") if isinstance(stop, str) else "stop",
+                "finish_reason": finish,
             }
         ],
     }
