@@ -120,6 +120,13 @@ def knobs(**values: Any) -> dict[str, Any]:
     return {"mock": values}
 
 
+def streamed_text(stream: Any) -> str:
+    events = stream["stream"]
+    return "".join(
+        e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e
+    )
+
+
 def wait_for_record(stack: Stack, request_id: str) -> dict[str, Any]:
     for _ in range(100):
         answer = httpx.get(
@@ -145,7 +152,8 @@ def test_converse_is_signed_by_the_gateway_and_answered_as_bedrock(stack: Stack)
     assert answer["output"]["message"]["content"] == [{"text": "Hello from Bedrock!"}]
     assert answer["stopReason"] == "end_turn"
     usage = answer["usage"]
-    assert usage["inputTokens"] > 0 and usage["outputTokens"] > 0
+    assert usage["inputTokens"] > 0
+    assert usage["outputTokens"] > 0
     (seen,) = stack.mock_requests()
     # The provider's model id, percent-encoded in the path; the gateway's credentials.
     assert seen["path"] == "/model/anthropic.claude-3-haiku-20240307-v1:0/converse"
@@ -180,9 +188,7 @@ def test_converse_stream_with_tool_use(stack: Stack) -> None:
         if "contentBlockDelta" in e
     ]
     assert len(pieces) > 1  # streamed in pieces, relayed as they came
-    assert json.loads("".join(pieces)) == {"city": "get_weather-city"} or "city" in json.loads(
-        "".join(pieces)
-    )
+    assert set(json.loads("".join(pieces))) == {"city"}
     assert events[-2]["messageStop"]["stopReason"] == "tool_use"
     assert events[-1]["metadata"]["usage"]["outputTokens"] > 0
 
@@ -193,9 +199,7 @@ def test_text_stream_is_relayed(stack: Stack) -> None:
         messages=user("Say hello."),
         additionalModelRequestFields=knobs(reply="one two three four five six"),
     )
-    text = "".join(
-        e["contentBlockDelta"]["delta"]["text"] for e in stream["stream"] if "contentBlockDelta" in e
-    )
+    text = streamed_text(stream)
     assert text == "one two three four five six"
 
 
@@ -266,12 +270,11 @@ def test_a_secret_split_across_stream_events_is_redacted(stack: Stack) -> None:
             reply_chunks=["Here it is: ", SECRET[:cut], SECRET[cut:], " done."]
         ),
     )
-    text = "".join(
-        e["contentBlockDelta"]["delta"]["text"] for e in stream["stream"] if "contentBlockDelta" in e
-    )
+    text = streamed_text(stream)
     assert SECRET not in text
     assert SECRET[:cut] not in text
-    assert text.startswith("Here it is: ") and text.endswith(" done.")
+    assert text.startswith("Here it is: ")
+    assert text.endswith(" done.")
 
 
 def test_a_proxy_that_requires_a_key_refuses_a_sigv4_signature(stack: Stack) -> None:
@@ -297,7 +300,8 @@ def test_a_virtual_key_as_a_bearer_token(stack: Stack) -> None:
     assert answer.json()["output"]["message"]["content"][0]["text"]
     wrong = httpx.post(url, json=body, headers={"authorization": "Bearer pal-wrong"})
     assert wrong.status_code in (401, 403)
-    assert wrong.headers["x-amzn-errortype"] in ("UnrecognizedClientException", "AccessDeniedException")
+    codes = ("UnrecognizedClientException", "AccessDeniedException")
+    assert wrong.headers["x-amzn-errortype"] in codes
     assert set(wrong.json()) == {"message"}
 
 
@@ -310,7 +314,8 @@ def test_openai_chat_reaches_bedrock_with_tools_and_streams(stack: Stack) -> Non
     )
     assert plain.choices[0].message.content == "Hi there."
     assert plain.choices[0].finish_reason == "stop"
-    assert plain.usage is not None and plain.usage.completion_tokens > 0
+    assert plain.usage is not None
+    assert plain.usage.completion_tokens > 0
     tools: Any = [
         {
             "type": "function",
@@ -340,12 +345,13 @@ def test_openai_chat_reaches_bedrock_with_tools_and_streams(stack: Stack) -> Non
         )
     )
     arguments = "".join(
-        c.choices[0].delta.tool_calls[0].function.arguments or ""  # type: ignore[union-attr, index]
+        c.choices[0].delta.tool_calls[0].function.arguments or ""  # type: ignore[union-attr]
         for c in chunks
         if c.choices and c.choices[0].delta.tool_calls
     )
     assert "city" in json.loads(arguments)
-    assert chunks[-1].usage is not None and chunks[-1].usage.prompt_tokens > 0
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.prompt_tokens > 0
     text = "".join(
         c.choices[0].delta.content or ""
         for c in client.chat.completions.create(
@@ -385,6 +391,7 @@ def test_anthropic_messages_reach_bedrock_through_chat(stack: Stack) -> None:
     ) as stream:
         final = stream.get_final_message()
     (use,) = [b for b in final.content if b.type == "tool_use"]
-    assert use.name == "get_weather" and "city" in use.input  # type: ignore[operator]
+    assert use.name == "get_weather"
+    assert "city" in use.input
     assert final.stop_reason == "tool_use"
     assert final.usage.output_tokens > 0

@@ -129,9 +129,8 @@ class SigV4Connection:
             self._refresh = asyncio.get_running_loop().create_task(self._refreshing())
 
     def _resolve(self) -> Any:
-        # botocore ships no type information.
-        from botocore.credentials import Credentials  # type: ignore[import-untyped]
-        from botocore.session import Session  # type: ignore[import-untyped]
+        from botocore.credentials import Credentials
+        from botocore.session import Session
 
         options = self.provider.options
         key = _option(self.provider, "aws_access_key_id")
