@@ -395,3 +395,64 @@ def test_anthropic_messages_reach_bedrock_through_chat(stack: Stack) -> None:
     assert "city" in use.input
     assert final.stop_reason == "tool_use"
     assert final.usage.output_tokens > 0
+
+
+def invoke_body(**extra: Any) -> bytes:
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "hi"}],
+        **extra,
+    }
+    return json.dumps(body).encode()
+
+
+def test_invoke_anthropic_on_bedrock(stack: Stack) -> None:
+    stack.clear_mock()
+    answer = bedrock(stack).invoke_model(
+        modelId=MODEL, body=invoke_body(mock={"reply": "Invoked."}), contentType="application/json"
+    )
+    message = json.loads(answer["body"].read())
+    assert message["type"] == "message"
+    assert message["content"] == [{"type": "text", "text": "Invoked."}]
+    assert message["usage"]["output_tokens"] > 0
+    (seen,) = stack.mock_requests()
+    assert seen["path"] == "/model/anthropic.claude-3-haiku-20240307-v1:0/invoke"
+    assert "model" not in seen["body"]
+    assert seen["headers"]["authorization"].startswith(f"AWS4-HMAC-SHA256 Credential={AWS_KEY}/")
+
+
+def test_invoke_with_response_stream_is_relayed_and_guarded(stack: Stack) -> None:
+    answer = bedrock(stack).invoke_model_with_response_stream(
+        modelId=MODEL, body=invoke_body(mock={"reply": "Streamed by invoke."})
+    )
+    events = [json.loads(e["chunk"]["bytes"]) for e in answer["body"]]
+    assert events[0]["type"] == "message_start"
+    assert events[-1]["type"] == "message_stop"
+    text = "".join(e["delta"]["text"] for e in events if e["type"] == "content_block_delta")
+    assert text == "Streamed by invoke."
+    cut = 11
+    redacted = bedrock(stack, "/v1/bedrock/redacted").invoke_model_with_response_stream(
+        modelId=MODEL,
+        body=invoke_body(mock={"reply_chunks": ["Key: ", SECRET[:cut], SECRET[cut:], " ok"]}),
+    )
+    events = [json.loads(e["chunk"]["bytes"]) for e in redacted["body"]]
+    text = "".join(e["delta"]["text"] for e in events if e["type"] == "content_block_delta")
+    assert SECRET[:cut] not in text
+    assert text.startswith("Key: ")
+    assert text.endswith(" ok")
+
+
+def test_invoke_errors_are_client_errors(stack: Stack) -> None:
+    with pytest.raises(ClientError) as raised:
+        bedrock(stack).invoke_model(modelId=MODEL, body=invoke_body(mock={"fail": "429"}))
+    assert raised.value.response["Error"]["Code"] == "ThrottlingException"
+    with pytest.raises(ClientError) as invalid:
+        bedrock(stack).invoke_model(modelId=MODEL, body=invoke_body(model="x"))
+    assert invalid.value.response["Error"]["Code"] == "ValidationException"
+    stream = bedrock(stack).invoke_model_with_response_stream(
+        modelId=MODEL, body=invoke_body(mock={"fail": "stream_error", "fail_after_chunks": 2})
+    )
+    with pytest.raises(EventStreamError) as broken:
+        list(stream["body"])
+    assert broken.value.response["Error"]["Code"] == "modelStreamErrorException"

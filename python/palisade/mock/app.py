@@ -224,6 +224,8 @@ def create_mock_app(settings: MockSettings) -> Starlette:
             for action, endpoint in (
                 ("converse", bedrock.converse),
                 ("converse-stream", bedrock.converse_stream),
+                ("invoke", bedrock.invoke),
+                ("invoke-with-response-stream", bedrock.invoke_stream),
             )
         ),
         Route("/_mock/requests", mock.recorded, methods=["GET", "DELETE"]),

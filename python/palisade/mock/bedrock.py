@@ -4,6 +4,10 @@ answers it: every request must carry a SigV4 signature by the mock's test creden
 binary event streams (`messageStart`, `contentBlockStart` of a tool use, `contentBlockDelta`s,
 `contentBlockStop`, `messageStop`, `metadata` with the usage), framed by the Rust extension.
 
+`invoke` and `invoke-with-response-stream` answer Anthropic's Messages body (with
+`anthropic_version: bedrock-2023-05-31`, no `model`) as the Anthropic side does, the stream's
+events wrapped in `chunk` events (base64 of each event's JSON).
+
 Knobs: the body's `mock` field, `additionalModelRequestFields.mock` (the field boto3 lets
 through unchecked), or the `x-mock-knobs` header. As elsewhere, tools are used only when told to
 (`toolChoice` `any` or `tool`, or the `mock.tool_calls` knob), and not in a turn that returns
@@ -14,6 +18,7 @@ tool results, so that a client's tool loop ends. `fail`: 429 (ThrottlingExceptio
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
@@ -23,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from palisade._core import frame_event, frame_exception
-from palisade.mock import bedrock_signature
+from palisade.mock import anthropic, anthropic_stream, bedrock_signature
 from palisade.mock.content import count_tokens, reply_for, seed, split_chunks, truncate_tokens
 from palisade.mock.errors import InvalidRequest
 from palisade.mock.failures import DroppedResponse, HangingResponse
@@ -36,6 +41,7 @@ from palisade.mock.tools import arguments_for
 BEDROCK_FAILURES = FAILURES | {"stream_error"}
 EVENT_STREAM = "application/vnd.amazon.eventstream"
 KNOBS_HEADER = "x-mock-knobs"
+ANTHROPIC_VERSION = "bedrock-2023-05-31"
 
 
 def error_response(status: int, code: str, message: str, request_id: str) -> Response:
@@ -59,7 +65,13 @@ class Bedrock:
     async def converse_stream(self, request: Request) -> Response:
         return await self._answer(request, stream=True)
 
-    async def _answer(self, request: Request, *, stream: bool) -> Response:
+    async def invoke(self, request: Request) -> Response:
+        return await self._answer(request, stream=False, invoke=True)
+
+    async def invoke_stream(self, request: Request) -> Response:
+        return await self._answer(request, stream=True, invoke=True)
+
+    async def _answer(self, request: Request, *, stream: bool, invoke: bool = False) -> Response:
         request_id = os.urandom(16).hex()
         raw = await request.body()
         try:
@@ -87,6 +99,8 @@ class Bedrock:
             knobs = self._knobs(body, request.headers)
             if knobs.fail is not None and not (stream and knobs.fail in ("drop", "stream_error")):
                 return await _failure(knobs, request_id)
+            if invoke:
+                return await _invoke(body, knobs, model, stream, request_id)
             answer = plan(body, knobs, model)
         except InvalidRequest as error:
             return error_response(400, "ValidationException", error.message, request_id)
@@ -111,6 +125,56 @@ class Bedrock:
             except orjson.JSONDecodeError:
                 raise InvalidRequest(f"{KNOBS_HEADER} is not JSON") from None
         return self.defaults if raw is None else self.defaults.override(raw, BEDROCK_FAILURES)
+
+
+async def _invoke(
+    body: dict[str, Any], knobs: Knobs, model: str, stream: bool, request_id: str
+) -> Response:
+    """Anthropic's Messages on Bedrock: the body without `model`, with Bedrock's version."""
+    if "model" in body:
+        raise InvalidRequest("extraneous key [model] is not permitted")
+    if body.get("anthropic_version") != ANTHROPIC_VERSION:
+        raise InvalidRequest(f"anthropic_version: must be {ANTHROPIC_VERSION}")
+    request = {k: v for k, v in body.items() if k not in ("anthropic_version", "mock")}
+    answer = anthropic.plan({**request, "model": model}, knobs)
+    if not stream:
+        await pause(knobs.latency_ms)
+        response = Response(orjson.dumps(answer.message()), media_type="application/json")
+        response.headers["x-amzn-requestid"] = request_id
+        return response
+    headers = {"content-type": EVENT_STREAM, "x-amzn-requestid": request_id}
+    events = _chunks(anthropic_stream.events(answer, knobs), answer, knobs)
+    return EventStream(events, abort_after=knobs.abort_after, headers=headers)
+
+
+async def _chunks(
+    sse: AsyncGenerator[bytes, None], answer: Any, knobs: Knobs
+) -> AsyncGenerator[bytes, None]:
+    """Anthropic's SSE events as Bedrock sends them: each one's JSON, base64, in a `chunk`;
+    no pings; Bedrock's invocation metrics in `message_stop`."""
+    sent = 0
+    breaks = knobs.fail_after_chunks if knobs.fail == "stream_error" else None
+    try:
+        async for item in sse:
+            data = orjson.loads(item.split(b"\ndata: ", 1)[1])
+            if data.get("type") == "ping":
+                continue
+            if breaks is not None and sent >= breaks:
+                message = orjson.dumps({"message": "The model stream failed (mock)."})
+                yield frame_exception("modelStreamErrorException", message)
+                return
+            if data.get("type") == "message_stop":
+                data["amazon-bedrock-invocationMetrics"] = {
+                    "inputTokenCount": answer.input_tokens,
+                    "outputTokenCount": answer.output_tokens,
+                    "invocationLatency": 1,
+                    "firstByteLatency": 1,
+                }
+            wrapped = {"bytes": base64.b64encode(orjson.dumps(data)).decode()}
+            yield frame_event("chunk", orjson.dumps(wrapped))
+            sent += 1
+    finally:
+        await sse.aclose()
 
 
 async def _failure(knobs: Knobs, request_id: str) -> Response:
