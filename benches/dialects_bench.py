@@ -5,7 +5,9 @@ answers and streams. Scenarios alternate within each repeat, so machine noise sp
 of them alike; the gateway's CPU time per request is the stable figure (see http_bench).
 
 Targets (issue 16): the native Anthropic route's throughput is at least 90% of the OpenAI
-route's. The in-process cost of translation itself is `translate_bench.py`'s.
+route's. Bedrock (issue 17): its Converse route (boto3's requests, SigV4-signed by the gateway,
+checked by the mock; streams in AWS's binary framing) at least 85%; the model router to Bedrock
+is reported. The in-process cost of translation itself is `translate_bench.py`'s.
 """
 
 from __future__ import annotations
@@ -61,8 +63,20 @@ class Case:
     path: str
     model: str
     anthropic_client: bool
+    # A Bedrock Converse client: the model in the path, the stream by the endpoint.
+    converse: bool = False
+
+    def url_path(self, stream: bool) -> str:
+        return f"{self.path}-stream" if self.converse and stream else self.path
 
     def body(self, stream: bool) -> bytes:
+        if self.converse:
+            converse = {
+                "system": [{"text": _MESSAGES[0]["content"]}],
+                "messages": [{"role": "user", "content": [{"text": _MESSAGES[1]["content"]}]}],
+                "inferenceConfig": {"maxTokens": 200, "temperature": 0.3},
+            }
+            return json.dumps(converse, separators=(",", ":")).encode()
         body: dict[str, Any] = {"model": self.model, "max_tokens": 200, "temperature": 0.3}
         if self.anthropic_client:
             body["system"] = _MESSAGES[0]["content"]
@@ -84,7 +98,22 @@ CASES = (
         "model router -> anthropic", "/v1/model-router/chat/completions", "claude-haiku-4-5", False
     ),
     Case("anthropic route -> openai", "/v1/anthropic/v1/messages", "gpt-4o-mini", True),
+    Case(
+        "bedrock route -> bedrock",
+        "/v1/bedrock/model/mock-bedrock%3Abench/converse",
+        "",
+        False,
+        converse=True,
+    ),
+    Case(
+        "model router -> bedrock",
+        "/v1/model-router/chat/completions",
+        "mock-bedrock:bench",
+        False,
+    ),
 )
+TARGET_BEDROCK_RATIO = 0.85
+BEDROCK_CASE = 4
 
 
 @dataclass
@@ -111,6 +140,8 @@ def gateway_yaml(port: int, mock_port: int) -> str:
         f"  mock: {{base_url: '{base}', api_key: mock-key, models: ['gpt-*']}}\n"
         f"  mock-anthropic: {{kind: anthropic, base_url: '{base}', api_key: mock-key,"
         " models: ['claude-*']}\n"
+        f"  mock-bedrock: {{kind: bedrock, base_url: '{base}', region: us-east-1,"
+        " aws_access_key_id: AKIDPALISADETEST, aws_secret_access_key: palisade-mock-aws-secret}\n"
     )
 
 
@@ -119,7 +150,7 @@ def check(port: int, case: Case, stream: bool) -> None:
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("POST", case.path, case.body(stream), case.headers())
+        conn.request("POST", case.url_path(stream), case.body(stream), case.headers())
         answer = conn.getresponse()
         text = answer.read()
     finally:
@@ -158,10 +189,10 @@ def bench(args: argparse.Namespace, mock: Server, gateway: Server, workdir: Path
     scripts = {(c, s): script(workdir, c, s) for c in CASES for s in (False, True)}
     results: dict[tuple[Case, bool], Result] = {key: Result() for key in scripts}
     started = time.monotonic()
-    for (case, _), path in scripts.items():  # warm-up
+    for (case, stream), path in scripts.items():  # warm-up
         measure(
             gateway,
-            f"http://127.0.0.1:{gateway.port}{case.path}",
+            f"http://127.0.0.1:{gateway.port}{case.url_path(stream)}",
             path,
             connections=CONNECTIONS,
             duration_s=args.warmup,
@@ -170,7 +201,7 @@ def bench(args: argparse.Namespace, mock: Server, gateway: Server, workdir: Path
         for (case, stream), path in scripts.items():
             run = measure(
                 gateway,
-                f"http://127.0.0.1:{gateway.port}{case.path}",
+                f"http://127.0.0.1:{gateway.port}{case.url_path(stream)}",
                 path,
                 connections=CONNECTIONS,
                 duration_s=args.duration,
@@ -203,11 +234,14 @@ def bench(args: argparse.Namespace, mock: Server, gateway: Server, workdir: Path
             }
             if case is CASES[1] and ratio < TARGET_NATIVE_RATIO:
                 failed = True
+            if case is CASES[BEDROCK_CASE] and ratio < TARGET_BEDROCK_RATIO:
+                failed = True
             if any(run.errors for run in r.runs):
                 failed = True
     print(
-        f"target: native Anthropic route >= {TARGET_NATIVE_RATIO:.0%} of the OpenAI route's "
-        f"throughput, no errors: {'FAIL' if failed else 'ok'}"
+        f"target: native Anthropic route >= {TARGET_NATIVE_RATIO:.0%}, native Bedrock route >= "
+        f"{TARGET_BEDROCK_RATIO:.0%} of the OpenAI route's throughput, no errors: "
+        f"{'FAIL' if failed else 'ok'}"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

@@ -30,11 +30,21 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     outer.finalize().into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `write!` per byte was a visible share of a signature (three 32-byte digests per request).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
     }
+}
+
+#[cfg(test)]
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    push_hex(&mut out, bytes);
     out
 }
 
@@ -115,7 +125,13 @@ impl Signer {
         for (name, value) in &sorted {
             canonical.push_str(name);
             canonical.push(':');
-            canonical.push_str(&value.split_whitespace().collect::<Vec<_>>().join(" "));
+            // Values trimmed, inner runs of spaces folded to one, as the specification says.
+            for (i, word) in value.split_whitespace().enumerate() {
+                if i > 0 {
+                    canonical.push(' ');
+                }
+                canonical.push_str(word);
+            }
             canonical.push('\n');
             if !signed.is_empty() {
                 signed.push(';');
@@ -125,18 +141,29 @@ impl Signer {
         canonical.push('\n');
         canonical.push_str(&signed);
         canonical.push('\n');
-        canonical.push_str(&hex(&Sha256::digest(body)));
+        push_hex(&mut canonical, &Sha256::digest(body));
         let day = amz_date.get(..8).unwrap_or(amz_date);
         let scope = format!("{day}/{}/{}/aws4_request", self.region, self.service);
-        let to_sign = format!(
-            "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-            hex(&Sha256::digest(canonical.as_bytes()))
+        let mut to_sign = String::with_capacity(160);
+        to_sign.push_str("AWS4-HMAC-SHA256\n");
+        to_sign.push_str(amz_date);
+        to_sign.push('\n');
+        to_sign.push_str(&scope);
+        to_sign.push('\n');
+        push_hex(&mut to_sign, &Sha256::digest(canonical.as_bytes()));
+        let mut out = String::with_capacity(200);
+        out.push_str("AWS4-HMAC-SHA256 Credential=");
+        out.push_str(&self.access_key);
+        out.push('/');
+        out.push_str(&scope);
+        out.push_str(", SignedHeaders=");
+        out.push_str(&signed);
+        out.push_str(", Signature=");
+        push_hex(
+            &mut out,
+            &hmac_sha256(&self.signing_key(day), to_sign.as_bytes()),
         );
-        let signature = hex(&hmac_sha256(&self.signing_key(day), to_sign.as_bytes()));
-        format!(
-            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={signature}",
-            self.access_key
-        )
+        out
     }
 }
 
@@ -164,6 +191,7 @@ impl PySigV4Signer {
         &self.inner.access_key
     }
 
+    #[allow(clippy::too_many_arguments)] // the request's parts, as the Python side holds them
     fn authorization(
         &self,
         py: Python<'_>,

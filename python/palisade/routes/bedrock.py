@@ -6,7 +6,7 @@ percent-encodes (`:` and the `/` of an ARN): `{model:path}` takes it decoded, sl
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from palisade.pipeline.run import Generation
@@ -29,7 +29,7 @@ class InvokeGeneration(Generation):
         await super().__call__(scope, receive, send)
 
 
-def routes(prefix: str) -> list[BaseRoute]:
+def _routes(prefix: str) -> list[BaseRoute]:
     path = f"{prefix}/model/{{model:path}}"
     return [
         *(Route(f"{path}/{s.endpoint}", Generation(s), methods=["POST"]) for s in SURFACES),
@@ -38,3 +38,10 @@ def routes(prefix: str) -> list[BaseRoute]:
             for s in INVOKE_SURFACES
         ),
     ]
+
+
+def mount() -> Mount:
+    """Every Bedrock route under one prefix: the paths of other routes pay one prefix check for
+    them, and a Bedrock path skips the others' (their `{model:path}` patterns are the costly
+    kind). The fixed routes first, those with a proxy id after."""
+    return Mount("/v1/bedrock", routes=[*_routes(""), *_routes("/{proxy}")])

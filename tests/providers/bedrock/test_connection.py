@@ -125,3 +125,25 @@ async def test_expiring_credentials_are_refreshed_off_the_request_path(
     number = later["x-amz-security-token"].removeprefix("token-")
     assert f"Credential=AKIDROLE{number}/" in later["authorization"]
     await connection.close()
+
+
+async def test_aws_headers_of_the_client_are_signed_and_its_signature_is_not_kept() -> None:
+    connection = SigV4Connection(
+        provider(
+            "http://127.0.0.1:9100",
+            aws_access_key_id="AKIDPALISADETEST",
+            aws_secret_access_key="test-secret",
+        )
+    )
+    await connection.start()
+    url = connection.url(CONVERSE, "m", stream=False)
+    headers = {
+        "content-type": "application/json",
+        "x-amzn-bedrock-trace": "ENABLED",
+        "x-amz-security-token": "the client's",
+    }
+    connection.authorize(headers, url, b"{}", None)
+    assert "x-amz-security-token" not in headers
+    assert "x-amzn-bedrock-trace" in headers["authorization"].split("SignedHeaders=")[1]
+    assert bedrock_signature.check("POST", url.raw_path, "", headers, b"{}", KEYS) is None
+    await connection.close()

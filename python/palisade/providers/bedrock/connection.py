@@ -10,8 +10,8 @@ refresh themselves on the first read inside their advisory window (15 minutes be
 and the task reads them every minute. The request path only reads the current signer.
 
 Signing is the Rust extension's (`SigV4Signer`; botocore's `SigV4Auth` measured 55 us a request
-here, over the 20 us budget): host, content type, date and session token are signed, as
-botocore signs them.
+here, over the 20 us budget; this, 2 us): host, content type, date, session token and any other
+`x-amz*` header are signed.
 """
 
 from __future__ import annotations
@@ -107,7 +107,11 @@ class SigV4Connection:
         token = self._token
         if token:
             headers["x-amz-security-token"] = token
-            signed.append(("x-amz-security-token", token))
+        # Every AWS header the request carries is signed, as botocore signs them (the client's
+        # `x-amzn-bedrock-*` options among them): AWS refuses unsigned `x-amz-*` headers.
+        for name, value in headers.items():
+            if name.startswith("x-amz") and name != "x-amz-date":
+                signed.append((name, value))
         headers["authorization"] = signer.authorization(
             "POST", url.raw_path, url.raw_query_string, signed, body, date
         )
