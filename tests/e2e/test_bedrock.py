@@ -19,6 +19,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EventStreamError
 
+from palisade.pricing import PriceTable, Usage
 from tests.e2e.conftest import GUARDRAILS
 from tests.helpers.servers import free_port, start_process_server
 
@@ -168,6 +169,14 @@ def test_converse_is_signed_by_the_gateway_and_answered_as_bedrock(stack: Stack)
         usage["inputTokens"],
         usage["outputTokens"],
     )
+    # Priced as Bedrock's list price of the model.
+    expected = PriceTable().cost(
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        Usage(usage["inputTokens"], usage["outputTokens"]),
+        "mock-bedrock",
+    )
+    assert expected
+    assert record["cost_usd"] == pytest.approx(expected)
 
 
 def test_converse_stream_with_tool_use(stack: Stack) -> None:
@@ -275,6 +284,22 @@ def test_a_secret_split_across_stream_events_is_redacted(stack: Stack) -> None:
     assert SECRET[:cut] not in text
     assert text.startswith("Here it is: ")
     assert text.endswith(" done.")
+
+
+def test_a_tool_policy_blocks_a_streamed_tool_use(stack: Stack) -> None:
+    spec = {"toolSpec": {"name": "run_shell", "inputSchema": {"json": {"type": "object"}}}}
+    stream = bedrock(stack, "/v1/bedrock/agents").converse_stream(
+        modelId=MODEL,
+        messages=user("Clean up."),
+        toolConfig={"tools": [spec]},
+        additionalModelRequestFields=knobs(
+            tool_calls=[{"name": "run_shell", "arguments": {"command": "rm -rf /"}}]
+        ),
+    )
+    events = list(stream["stream"])
+    assert not any("contentBlockStart" in e for e in events)
+    assert "no-rm" in streamed_text({"stream": events})
+    assert events[-2]["messageStop"]["stopReason"] == "end_turn"
 
 
 def test_a_proxy_that_requires_a_key_refuses_a_sigv4_signature(stack: Stack) -> None:
@@ -456,3 +481,16 @@ def test_invoke_errors_are_client_errors(stack: Stack) -> None:
     with pytest.raises(EventStreamError) as broken:
         list(stream["body"])
     assert broken.value.response["Error"]["Code"] == "modelStreamErrorException"
+
+
+def test_openai_responses_reach_bedrock_through_chat(stack: Stack) -> None:
+    client = openai.OpenAI(base_url=f"{stack.gateway}/v1", api_key="any", max_retries=0)
+    knob = {"x-mock-knobs": json.dumps({"reply": "Responses via Converse."})}
+    answer = client.responses.create(model=MODEL, input="hi", extra_headers=knob)
+    assert answer.output_text == "Responses via Converse."
+    assert answer.usage is not None
+    assert answer.usage.output_tokens > 0
+    events = list(client.responses.create(model=MODEL, input="hi", stream=True, extra_headers=knob))
+    assert events[-1].type == "response.completed"
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas == "Responses via Converse."

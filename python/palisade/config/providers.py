@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, model_validator
+from pydantic import AfterValidator, BaseModel, ValidationInfo, field_validator
 
 from palisade.config.fields import (
     SECTION,
@@ -62,6 +62,7 @@ class ProviderSection(BaseModel):
         "e.g. `https://api.openai.com/v1`; for `kind: bedrock`, "
         "`https://bedrock-runtime.{region}.amazonaws.com` when not given",
         shown="required (but for `kind: bedrock`)",
+        validate_default=True,
     )
     api_key: OptionalText = key(
         None,
@@ -107,11 +108,12 @@ class ProviderSection(BaseModel):
         None, "`kind: bedrock`: a profile of the AWS config files, for the credential chain"
     )
 
-    @model_validator(mode="after")
-    def _has_a_url(self) -> ProviderSection:
-        if self.base_url is None and self.kind != "bedrock":
-            raise problem("a provider needs `base_url` (only `kind: bedrock` has a default)")
-        return self
+    @field_validator("base_url", mode="after")
+    @classmethod
+    def _url_unless_bedrock(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("kind", "openai") != "bedrock":
+            raise problem("is required")
+        return value
 
     def _options(self) -> dict[str, object]:
         names = ("region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token")
