@@ -61,8 +61,9 @@ class SigV4Connection:
             self._host = f"{self._host}:{root.port}"
         self._urls: dict[str, URL] = {}
         self._credentials: Any = None  # botocore Credentials
-        self._signer: SigV4Signer | None = None
-        self._token: str | None = None
+        # The signer and its session token, swapped as one (the refresh runs in a thread).
+        self._signing: tuple[SigV4Signer, str | None] | None = None
+        self._secret: str | None = None  # the signer's, to tell new credentials from old
         self._refresh: asyncio.Task[None] | None = None
         self._problem = "its credentials were not resolved yet"
         # `x-amz-date`, made again only when the second changes.
@@ -85,11 +86,12 @@ class SigV4Connection:
     ) -> Awaitable[None] | None:
         # `client_key` (a proxy passing the client's provider key on) means nothing to SigV4:
         # the gateway's credentials sign.
-        signer = self._signer
-        if signer is None:
+        signing = self._signing
+        if signing is None:
             raise UpstreamUnreachable(
                 f"Palisade: provider `{self.provider.name}` cannot be called: {self._problem}."
             )
+        signer, token = signing
         for name in _CLIENT_SIGNING:
             headers.pop(name, None)
         now = int(time.time())
@@ -104,7 +106,6 @@ class SigV4Connection:
             ("host", self._host),
             ("x-amz-date", date),
         ]
-        token = self._token
         if token:
             headers["x-amz-security-token"] = token
         # Every AWS header the request carries is signed, as botocore signs them (the client's
@@ -151,18 +152,16 @@ class SigV4Connection:
         if self._credentials is None:
             return
         frozen = self._credentials.get_frozen_credentials()
-        signer = self._signer
+        signing = self._signing
         if (
-            signer is None
-            or signer.access_key != frozen.access_key
-            or self._frozen_secret != frozen.secret_key
-            or self._token != frozen.token
+            signing is None
+            or signing[0].access_key != frozen.access_key
+            or self._secret != frozen.secret_key
+            or signing[1] != frozen.token
         ):
-            self._frozen_secret = frozen.secret_key
-            self._signer = SigV4Signer(frozen.access_key, frozen.secret_key, self.region, SERVICE)
-            self._token = frozen.token
-
-    _frozen_secret: str | None = None
+            self._secret = frozen.secret_key
+            signer = SigV4Signer(frozen.access_key, frozen.secret_key, self.region, SERVICE)
+            self._signing = (signer, frozen.token)
 
     async def _refreshing(self) -> None:
         while True:
