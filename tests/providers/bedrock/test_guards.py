@@ -199,6 +199,7 @@ def test_path_model_and_stream_come_from_the_route() -> None:
     assert CONVERSE.upstream_path(arn, stream=False) == (
         "model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx/converse"
     )
+    assert CONVERSE.upstream_path("..", stream=False) == "model/%2E%2E/converse"
     body: dict[str, Any] = {"messages": []}
     CONVERSE.set_model(body, "x")
     assert body == {"messages": []}
