@@ -147,3 +147,19 @@ async def test_aws_headers_of_the_client_are_signed_and_its_signature_is_not_kep
     assert "x-amzn-bedrock-trace" in headers["authorization"].split("SignedHeaders=")[1]
     assert bedrock_signature.check("POST", url.raw_path, "", headers, b"{}", KEYS) is None
     await connection.close()
+
+
+async def test_a_request_without_a_body_is_signed_as_a_get() -> None:
+    connection = SigV4Connection(
+        provider(
+            "http://127.0.0.1:9100",
+            aws_access_key_id="AKIDPALISADETEST",
+            aws_secret_access_key="test-secret",
+        )
+    )
+    await connection.start()
+    url = connection.path_url("models")
+    headers: dict[str, str] = {"content-type": "application/json"}
+    connection.authorize(headers, url, b"", None)
+    assert bedrock_signature.check("GET", url.raw_path, "", headers, b"", KEYS) is None
+    await connection.close()

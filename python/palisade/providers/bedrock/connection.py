@@ -113,8 +113,11 @@ class SigV4Connection:
         for name, value in headers.items():
             if name.startswith("x-amz") and name != "x-amz-date":
                 signed.append((name, value))
+        # The method is part of the signature and `authorize` is not told it: generation
+        # requests always carry a JSON body, the listings (`GET`) none.
+        method = "POST" if body else "GET"
         headers["authorization"] = signer.authorization(
-            "POST", url.raw_path, url.raw_query_string, signed, body, date
+            method, url.raw_path, url.raw_query_string, signed, body, date
         )
         return None
 
