@@ -475,6 +475,11 @@ def test_invoke_errors_are_client_errors(stack: Stack) -> None:
     with pytest.raises(ClientError) as invalid:
         bedrock(stack).invoke_model(modelId=MODEL, body=invoke_body(model="x"))
     assert invalid.value.response["Error"]["Code"] == "ValidationException"
+    # Another model's body: its texts would pass unread by the guardrails.
+    with pytest.raises(ClientError) as titan:
+        bedrock(stack).invoke_model(modelId=MODEL, body=json.dumps({"inputText": "hi"}))
+    assert titan.value.response["Error"]["Code"] == "ValidationException"
+    assert "converse" in titan.value.response["Error"]["Message"]
     stream = bedrock(stack).invoke_model_with_response_stream(
         modelId=MODEL, body=invoke_body(mock={"fail": "stream_error", "fail_after_chunks": 2})
     )

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from palisade._core import EventStreamParser, SseEvent, frame_event, frame_exception
+from palisade.errors import BadRequest
 from palisade.providers.anthropic.surfaces import MessagesSurface
 from palisade.providers.base import Event, StreamParser, UsageHolder
 from palisade.providers.bedrock.dialect import BEDROCK
@@ -75,6 +76,15 @@ class InvokeSurface(MessagesSurface):
         self.streams = streams
 
     def request_model(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
+        # Other models' invoke bodies (Titan's `inputText`, Llama's `prompt`) have their texts
+        # where no guardrail would look: refused, rather than let through unread.
+        if "anthropic_version" not in body:
+            raise BadRequest(
+                "Palisade: this route takes Anthropic models' Messages bodies "
+                f'(`"anthropic_version": "{ANTHROPIC_VERSION}"`); other models go through '
+                "`converse`.",
+                param="anthropic_version",
+            )
         return params.get("model")
 
     def request_stream(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
