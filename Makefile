@@ -100,7 +100,7 @@ bench: $(VENV)/.ext
 	$(PY) benches/slow_bodies_bench.py
 	$(PY) benches/translate_bench.py
 	$(PY) benches/dialects_bench.py
-	for b in sse tokens scan injection shape; do $(PY) benches/core_$$b.py; done
+	for b in sse tokens scan injection shape bedrock; do $(PY) benches/core_$$b.py; done
 
 clean:
 	rm -rf $(VENV) target node_modules

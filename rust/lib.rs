@@ -5,10 +5,12 @@ use pyo3::prelude::*;
 
 pub mod b64;
 pub mod errors;
+pub mod eventstream;
 pub mod injection;
 pub mod json_shape;
 pub mod otlp;
 pub mod scan;
+pub mod sigv4;
 pub mod sqlite_batch;
 pub mod sse;
 pub mod tokens;
@@ -23,5 +25,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     json_shape::register(m)?;
     otlp::register(m)?;
     sqlite_batch::register(m)?;
+    eventstream::register(m)?;
+    sigv4::register(m)?;
     Ok(())
 }

@@ -215,8 +215,32 @@ pub struct PySseEvent {
     retry: Option<u64>,
 }
 
+impl PySseEvent {
+    /// An event parsed from another framing (the AWS event stream): no id, no retry.
+    pub fn make(py: Python<'_>, event: &str, data: &str) -> Self {
+        PySseEvent {
+            event: PyString::new(py, event).unbind(),
+            data: PyString::new(py, data).unbind(),
+            id: intern!(py, "").clone().unbind(),
+            retry: None,
+        }
+    }
+}
+
 #[pymethods]
 impl PySseEvent {
+    /// For parsers written in Python over another framing (an envelope around SSE events).
+    #[new]
+    #[pyo3(signature = (event, data, id = String::new(), retry = None))]
+    fn new(py: Python<'_>, event: &str, data: &str, id: String, retry: Option<u64>) -> Self {
+        PySseEvent {
+            event: PyString::new(py, event).unbind(),
+            data: PyString::new(py, data).unbind(),
+            id: PyString::new(py, &id).unbind(),
+            retry,
+        }
+    }
+
     fn __repr__(&self, py: Python<'_>) -> String {
         format!(
             "SseEvent(event={:?}, data={:?}, id={:?}, retry={:?})",

@@ -44,6 +44,8 @@ def test_the_repository_default_config_loads_offline() -> None:
         "mock-cohere": ("cohere", "http://127.0.0.1:9100", "authorization"),
         "mock-gemini": ("gemini", "http://127.0.0.1:9100/v1beta", "x-goog-api-key"),
         "mock-azure": ("azure", "http://127.0.0.1:9100/v1", "api-key"),
+        # Signed with SigV4 by the mock's test credentials, not a key in a header.
+        "mock-bedrock": ("bedrock", "http://127.0.0.1:9100/v1", "authorization"),
     }
 
 
@@ -643,3 +645,18 @@ def test_run_time_defaults_are_the_file_defaults() -> None:
         name="p", base_url="http://x"
     )
     assert parse({}) == Config(source="t.yaml")
+
+
+def test_a_bedrock_provider_needs_no_base_url_and_keeps_its_options() -> None:
+    config = parse_config(
+        {"providers": {"aws": {"kind": "bedrock", "region": "eu-central-1", "profile": "prod"}}},
+        source="t.yaml",
+        env={},
+    )
+    [aws] = config.providers
+    assert aws.base_url == "https://bedrock-runtime.eu-central-1.amazonaws.com"
+    assert aws.dialects == ("bedrock",)
+    assert dict(aws.options) == {"region": "eu-central-1", "profile": "prod"}
+    with pytest.raises(ConfigError) as info:
+        parse_config({"providers": {"other": {"kind": "openai"}}}, source="t.yaml", env={})
+    assert "providers.other.base_url: is required" in str(info.value)

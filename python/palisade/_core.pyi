@@ -21,6 +21,8 @@ class SseEvent:
     def id(self) -> str: ...
     @property
     def retry(self) -> int | None: ...
+    def __init__(self, event: str, data: str, id: str = "", retry: int | None = None) -> None:
+        """For parsers of other framings written in Python."""
 
 @final
 class SseParser:
@@ -339,3 +341,47 @@ class SqliteBatchWriter:
         exactly one statement taking `len(params)` values raises SqliteError."""
     def close(self) -> None:
         """Closes the connection; later calls raise SqliteError."""
+
+# ---- eventstream -------------------------------------------------------------------------
+# The AWS binary event stream (`application/vnd.amazon.eventstream`), Bedrock's streams.
+
+@final
+class EventStreamParser:
+    """Incremental parser of AWS event-stream messages; each becomes an `SseEvent` named by its
+    `:event-type` (an exception by its `:exception-type`, an error by its `:error-code`) whose
+    data is the payload's text. A CRC mismatch or a bad length ends the parse: later messages
+    are dropped and `finish` returns True."""
+
+    def __init__(self) -> None: ...
+    def feed(self, chunk: bytes) -> list[SseEvent]: ...
+    def finish(self) -> bool:
+        """End of stream: True when it stopped inside a message or broke the format."""
+
+def frame_event(name: str, payload: bytes) -> bytes:
+    """An `event` message: `:event-type` `name`, `:content-type` application/json, `payload`."""
+
+def frame_exception(name: str, payload: bytes) -> bytes:
+    """An `exception` message: `:exception-type` `name` (`throttlingException`), `payload`."""
+
+# ---- sigv4 -------------------------------------------------------------------------------
+
+@final
+class SigV4Signer:
+    """AWS Signature Version 4 with one set of credentials for one region and service; the
+    derived signing key is cached per day."""
+
+    def __init__(self, access_key: str, secret_key: str, region: str, service: str) -> None: ...
+    @property
+    def access_key(self) -> str: ...
+    def authorization(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        amz_date: str,
+    ) -> str:
+        """The `Authorization` header: `path` percent-encoded as sent (it is encoded once more,
+        as botocore does), `query` canonical, `headers` the signed ones (lower-case names, `host`
+        and `x-amz-date` among them), `amz_date` `YYYYMMDDTHHMMSSZ`."""

@@ -38,6 +38,7 @@ from palisade.routes import (
     admin,
     anthropic,
     azure,
+    bedrock,
     cohere,
     gemini,
     interactions,
@@ -108,6 +109,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 # configured, else it is the dialect's unpinned route.
                 *openai.routes("/v1/openai", "openai", strict=False),
                 *openai.routes("/v1/model-router", router=True),
+                bedrock.mount(pin="bedrock", strict=False),
                 *anthropic.routes("/v1/anthropic", pin="anthropic", strict=False),
                 *azure.routes("/v1/azure"),
                 *ollama.routes("/v1/ollama"),

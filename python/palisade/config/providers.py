@@ -22,6 +22,7 @@ from palisade.config.fields import (
     problem,
 )
 from palisade.providers.azure.entra import DEFAULT_SCOPE, EntraApp
+from palisade.providers.bedrock.connection import default_base_url
 from palisade.providers.catalog import KINDS, KNOWN_PROVIDERS, KnownProvider
 from palisade.providers.provider import ProviderConfig
 from palisade.providers.quirks import Quirks, quirks
@@ -105,8 +106,10 @@ class ProviderSection(BaseModel):
     base_url: OptionalHttpUrl = key(
         None,
         "e.g. `https://api.openai.com/v1`; for `kind: azure` the resource's endpoint "
-        "(`https://NAME.openai.azure.com`)",
-        shown="required, except for a known provider's name (`groq`, `mistral`, ...: its URL)",
+        "(`https://NAME.openai.azure.com`); for `kind: bedrock`, "
+        "`https://bedrock-runtime.{region}.amazonaws.com` when not given",
+        shown="required, except for a known provider's name (`groq`, `mistral`, ...: its URL) "
+        "and `kind: bedrock`",
     )
     api_key: OptionalText = key(
         None,
@@ -186,9 +189,23 @@ class ProviderSection(BaseModel):
             raise problem("`kind: vertex` needs `project` (the Google Cloud project)")
         return self
 
+    # `kind: bedrock`: the AWS region and credentials (else botocore's credential chain:
+    # environment, profile, web identity, container and instance roles).
+    region: OptionalText = key(None, "`kind: bedrock`: the AWS region", shown="`us-east-1`")
+    aws_access_key_id: OptionalText = key(
+        None, "`kind: bedrock`: with `aws_secret_access_key`; else botocore's credential chain"
+    )
+    aws_secret_access_key: OptionalText = key(None, "`kind: bedrock`: the access key's secret")
+    aws_session_token: OptionalText = key(None, "`kind: bedrock`: for temporary credentials")
+    profile: OptionalText = key(
+        None, "`kind: bedrock`: a profile of the AWS config files, for the credential chain"
+    )
+
     def build(self, name: str) -> ProviderConfig:
         known = KNOWN_PROVIDERS.get(name)
         base_url = self.base_url or (known.base_url if known is not None else None)
+        if base_url is None and self.kind == "bedrock":
+            base_url = default_base_url(self.region or "us-east-1")
         if base_url is None:
             # Checked by `check` at load time; unreachable for a validated file.
             raise ValueError(f"provider {name} has no base_url")
@@ -204,6 +221,11 @@ class ProviderSection(BaseModel):
                 ("credentials_file", self.credentials_file),
                 ("api_version", self.api_version),
                 ("azure_ad_token", self.azure_ad_token),
+                ("region", self.region),
+                ("aws_access_key_id", self.aws_access_key_id),
+                ("aws_secret_access_key", self.aws_secret_access_key),
+                ("aws_session_token", self.aws_session_token),
+                ("profile", self.profile),
             )
             if v is not None
         }
@@ -244,7 +266,7 @@ def build_providers(
 ) -> tuple[ProviderConfig, ...]:
     out = []
     for name, section in sections.items():
-        if section.base_url is None and name not in KNOWN_PROVIDERS:
+        if section.base_url is None and name not in KNOWN_PROVIDERS and section.kind != "bedrock":
             if problems is not None:
                 problems.append(
                     (f"providers.{name}.base_url", "is required (not a known provider's name)")

@@ -25,6 +25,7 @@ from palisade.mock import anthropic_errors, anthropic_models, gemini, models
 from palisade.mock.anthropic import count_message_tokens, messages
 from palisade.mock.anthropic_dialect import AnthropicDialect
 from palisade.mock.azure_dialect import AzureDialect
+from palisade.mock.bedrock import Bedrock
 from palisade.mock.chat import chat_completions
 from palisade.mock.cohere import chat as cohere_chat
 from palisade.mock.cohere import embed as cohere_embed
@@ -233,6 +234,7 @@ _AZURE_DEPLOYMENT_ENDPOINTS: tuple[tuple[str, Handler, bool], ...] = (
 def create_mock_app(settings: MockSettings) -> Starlette:
     mock = _Mock(settings)
     anthropic = mock.anthropic
+    bedrock = Bedrock(settings, mock.defaults, mock.recorder)
     routes = [
         Route("/v1/chat/completions", mock.post(chat_completions, streams=True), methods=["POST"]),
         Route("/v1/completions", mock.post(completions, streams=True), methods=["POST"]),
@@ -291,6 +293,18 @@ def create_mock_app(settings: MockSettings) -> Starlette:
         # Ollama's native chat (NDJSON streams), no credential.
         Route(
             "/api/chat", mock.post(ollama_chat, streams=True, dialect=mock.ollama), methods=["POST"]
+        ),
+        # Bedrock's runtime API lives at the root of its host; under /v1 too, so that one base
+        # URL (the config's `PALISADE_MOCK_URL`) reaches every dialect.
+        *(
+            Route(f"{root}/model/{{model:path}}/{action}", endpoint, methods=["POST"])
+            for root in ("", "/v1")
+            for action, endpoint in (
+                ("converse", bedrock.converse),
+                ("converse-stream", bedrock.converse_stream),
+                ("invoke", bedrock.invoke),
+                ("invoke-with-response-stream", bedrock.invoke_stream),
+            )
         ),
         Route("/_mock/requests", mock.recorded, methods=["GET", "DELETE"]),
         Route("/_mock/stats", mock.stats, methods=["GET"]),

@@ -31,6 +31,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "default: any key",
     )
     parser.add_argument(
+        "--aws-access-key-id",
+        default=MockSettings.aws_access_key_id,
+        help="Bedrock: the access key whose SigV4 signature every request must carry "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--aws-secret-access-key",
+        default=MockSettings.aws_secret_access_key,
+        help="Bedrock: that key's secret (default: the test secret of palisade.yaml)",
+    )
+    parser.add_argument(
         "--jwks-file", default=None, help="serve this JWKS file at /_mock/jwks.json"
     )
 
@@ -43,6 +54,8 @@ def settings_from_args(args: argparse.Namespace) -> MockSettings:
         chunk_interval_ms=args.chunk_interval_ms,
         api_key=args.api_key,
         jwks_file=args.jwks_file,
+        aws_access_key_id=args.aws_access_key_id,
+        aws_secret_access_key=args.aws_secret_access_key,
     )
 
 

@@ -25,6 +25,9 @@ class MockSettings:
     take `x-api-key: <api_key>`)."""
     record: int = 1000
     """How many received requests `/_mock/requests` keeps (per worker)."""
+    aws_access_key_id: str = "AKIDPALISADETEST"
+    """The test credentials whose SigV4 signature the Bedrock side requires on every request."""
+    aws_secret_access_key: str = "palisade-mock-aws-secret"  # noqa: S105 (a test secret)
     jwks_file: str | None = None
     """A JWKS document served at `/_mock/jwks.json`, read on every request (a test rotates
     keys by rewriting the file), so the mock can stand in for an identity provider."""

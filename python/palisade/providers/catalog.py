@@ -27,6 +27,9 @@ from palisade.providers.azure import AZURE_CHAT
 from palisade.providers.azure.connection import AzureConnection
 from palisade.providers.azure.translation import AsChat
 from palisade.providers.base import Dialect, Surface
+from palisade.providers.bedrock import BEDROCK
+from palisade.providers.bedrock.connection import SigV4Connection
+from palisade.providers.bedrock.translation import ChatToBedrock
 from palisade.providers.cohere import COHERE
 from palisade.providers.cohere.translation import ChatToCohere, EmbeddingsToCohere
 from palisade.providers.connection import Connection, KeyConnection
@@ -72,6 +75,8 @@ KINDS: dict[str, Kind] = {
     ),
     # Deployments are listed from the config: Azure's own listing names base models.
     "azure": Kind(("openai",), auth="api-key", connect=AzureConnection, listing=None),
+    # Bedrock lists its models through another API (the control plane's): from the config.
+    "bedrock": Kind(("bedrock",), connect=SigV4Connection, listing=None),
 }
 
 
@@ -182,6 +187,7 @@ KNOWN_PROVIDERS: dict[str, KnownProvider] = {
 DIALECTS: dict[str, Dialect] = {
     "openai": OPENAI,
     "anthropic": ANTHROPIC,
+    "bedrock": BEDROCK,
     "cohere": COHERE,
     "gemini": GEMINI,
 }
@@ -196,6 +202,7 @@ _TRANSLATIONS: dict[tuple[Surface, str], Callable[[], Translation]] = {
     # Cohere counts no chat prompt either: Claude Code's token counts are the gateway's.
     (COUNT_TOKENS, "cohere"): CountTokensLocally,
     (CHAT, "gemini"): ChatToGemini,
+    (CHAT, "bedrock"): ChatToBedrock,
     (OLLAMA_CHAT, "openai"): OllamaToChat,
 }
 # A client surface -> the translation of its requests to OpenAI chat completions, for the

@@ -50,11 +50,18 @@ class Connection(Protocol):
 _URL_CACHE_LIMIT = 4096
 
 
-class KeyConnection:
-    """A key in a header (`auth_header`; `authorization` sends `Bearer <key>`), URLs under the
-    base URL."""
+class SentAsMade:
+    """For the connections that send the body as the pipeline made it (all but Vertex's)."""
 
     rewrites_body = False
+
+    def rewrite_body(self, surface: Surface, body: bytes) -> bytes:
+        return body
+
+
+class KeyConnection(SentAsMade):
+    """A key in a header (`auth_header`; `authorization` sends `Bearer <key>`), URLs under the
+    base URL."""
 
     def __init__(self, provider: ProviderConfig) -> None:
         self.provider = provider
@@ -74,9 +81,6 @@ class KeyConnection:
             if len(self._urls) < _URL_CACHE_LIMIT:
                 self._urls[path] = url
         return url
-
-    def rewrite_body(self, surface: Surface, body: bytes) -> bytes:
-        return body
 
     def authorize(
         self, headers: dict[str, str], url: URL, body: bytes, client_key: str | None

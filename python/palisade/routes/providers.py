@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from starlette.routing import BaseRoute
 
 from palisade.providers.provider import ProviderConfig
-from palisade.routes import anthropic, azure, cohere, gemini, openai
+from palisade.routes import anthropic, azure, bedrock, cohere, gemini, openai
 
 # (prefix, provider name) -> the routes of the kind's own API, pinned to that provider.
 RouteBuilder = Callable[[str, str], list[BaseRoute]]
@@ -35,6 +35,10 @@ def _azure(prefix: str, name: str) -> list[BaseRoute]:
     return azure.routes(prefix, name, strict=True)
 
 
+def _bedrock(prefix: str, name: str) -> list[BaseRoute]:
+    return bedrock.routes(prefix, pin=name)
+
+
 def _cohere(prefix: str, name: str) -> list[BaseRoute]:
     return cohere.routes(prefix, pin=name)
 
@@ -46,6 +50,7 @@ def _gemini(prefix: str, name: str) -> list[BaseRoute]:
 BY_KIND: dict[str, RouteBuilder] = {
     "anthropic": _anthropic,
     "azure": _azure,
+    "bedrock": _bedrock,
     "cohere": _cohere,
     "gemini": _gemini,
     "vertex": _gemini,
@@ -53,7 +58,17 @@ BY_KIND: dict[str, RouteBuilder] = {
 
 # Prefixes with routes of their own (registered before these), and `/v1/models/...`.
 RESERVED = frozenset(
-    {"openai", "anthropic", "azure", "cohere", "gemini", "ollama", "model-router", "models"}
+    {
+        "openai",
+        "anthropic",
+        "azure",
+        "bedrock",
+        "cohere",
+        "gemini",
+        "ollama",
+        "model-router",
+        "models",
+    }
 )
 
 

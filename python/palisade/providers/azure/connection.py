@@ -20,6 +20,7 @@ from yarl import URL
 
 from palisade.providers.azure.entra import EntraApp, EntraTokens
 from palisade.providers.base import Surface
+from palisade.providers.connection import SentAsMade
 from palisade.providers.provider import ProviderConfig
 
 # The endpoints Azure serves under a deployment's path.
@@ -29,9 +30,7 @@ _DEPLOYMENT_ENDPOINTS = frozenset(
 _URL_CACHE_LIMIT = 4096
 
 
-class AzureConnection:
-    rewrites_body = False
-
+class AzureConnection(SentAsMade):
     def __init__(self, provider: ProviderConfig) -> None:
         self.provider = provider
         version = provider.options.get("api_version")
@@ -67,9 +66,6 @@ class AzureConnection:
 
     def path_url(self, path: str) -> URL:
         return self._url(path, "")
-
-    def rewrite_body(self, surface: Surface, body: bytes) -> bytes:
-        return body
 
     def authorize(
         self, headers: dict[str, str], url: URL, body: bytes, client_key: str | None
