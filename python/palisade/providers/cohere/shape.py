@@ -16,7 +16,7 @@ from typing import Any
 from palisade.providers.base import Path, Slot, ToolCallSlot
 
 
-def chat_request(body: dict[str, Any]) -> list[Slot]:
+def request_texts(body: dict[str, Any]) -> list[Slot]:
     out: list[Slot] = []
     messages = body.get("messages")
     if isinstance(messages, list):
@@ -119,7 +119,7 @@ def embed_request(body: dict[str, Any]) -> list[Slot]:
 # --- answers ---------------------------------------------------------------------------------
 
 
-def chat_answer(obj: dict[str, Any]) -> list[Slot]:
+def answer_texts(obj: dict[str, Any]) -> list[Slot]:
     out: list[Slot] = []
     message = obj.get("message")
     if not isinstance(message, dict):
