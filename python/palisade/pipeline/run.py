@@ -69,7 +69,7 @@ class Generation:
         request = Request(scope, body.receive)
         ctx = RequestContext(surface=self.surface, request_id=body.request_id)
         try:
-            response = await _run(gw, ctx, request)
+            response = await _run(gw, ctx, request, body)
         except GatewayError as exc:
             ctx.error_code = ctx.error_code or exc.code or exc.type
             response = self._error(exc, body)
@@ -97,13 +97,13 @@ class Generation:
         return response
 
 
-async def _run(gw: Gateway, ctx: RequestContext, request: Request) -> Response:
+async def _run(gw: Gateway, ctx: RequestContext, request: Request, incoming: Body) -> Response:
     surface = ctx.surface
     headers = request.headers
     # 1. Attribution first, so that every refusal is recorded and counted under its agent;
     # then the (bounded) body, so that no answer leaves while the client is still sending one.
     attribute(ctx, headers)
-    ctx.raw_body = await read_body(request, gw.config.firewall)
+    ctx.raw_body = await read_body(request, incoming, gw.config.firewall)
     ctx.guards = guards = gw.proxy(request.path_params.get("proxy"))
     ctx.proxy_id = guards.proxy.id
     check_content_type(request)
