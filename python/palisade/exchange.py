@@ -180,8 +180,9 @@ class Body:
     async def read(self, limit: int) -> bytes:
         """The whole body, past `limit` bytes `BodyTooLarge`, `ClientDisconnected` when the
         client leaves; the deadline of `receive`. What `receive` does for each message, in one
-        frame for the whole body: the hot routes read theirs here (measured: 0.35 us a request
-        less than a loop over `receive`, out of 0.85 us for the deadline's whole work)."""
+        frame for the whole body rather than one more per message: the hot routes read theirs
+        here (measured in process, with the cheaper ids: Body, read and stamp 3.24 -> 3.05 us a
+        request; of what is left, `asyncio.current_task` alone takes 0.17 us on 3.11)."""
         deadlines = self._deadlines
         if self._task is None:
             self._start()
