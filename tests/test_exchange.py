@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from palisade.exchange import REQUEST_ID_KEY, SWEEP_S, BodyTimeout, Deadlines, Exchange, stamp
+from palisade.disconnect import ClientDisconnected
+from palisade.exchange import (
+    REQUEST_ID_KEY,
+    SWEEP_S,
+    Body,
+    BodyTimeout,
+    BodyTooLarge,
+    Deadlines,
+    Exchange,
+    next_request_id,
+    stamp,
+)
 
 
 def scope(*headers: tuple[bytes, bytes], http_version: str = "1.1") -> Scope:
@@ -178,3 +190,70 @@ def test_stamp_keeps_the_providers_request_id() -> None:
     headers: list[tuple[bytes, bytes]] = [(b"X-Request-Id", b"req_provider")]
     stamp(headers, "req_ours", has_x_request_id=True)
     assert headers == [(b"X-Request-Id", b"req_provider"), (b"x-palisade-request-id", b"req_ours")]
+
+
+def chunk(data: bytes, *, more: bool) -> Message:
+    return {"type": "http.request", "body": data, "more_body": more}
+
+
+def body_of(*messages: Message, timeout_s: float = 5.0, min_rate: int = 1000) -> Body:
+    return Body(Deadlines(timeout_s, min_rate), feeder(*messages), scope(BODY))
+
+
+async def test_read_joins_the_chunks_and_completes_the_body() -> None:
+    body = body_of(chunk(b"ab", more=True), chunk(b"", more=True), chunk(b"c", more=False))
+    assert await body.read(3) == b"abc"
+    assert body.complete
+    assert not body._deadlines.waiting
+
+
+async def test_read_past_the_limit_is_413_and_leaves_the_body_unread() -> None:
+    body = body_of(chunk(b"ab", more=True), chunk(b"cd", more=True))
+    with pytest.raises(BodyTooLarge) as caught:
+        await body.read(3)
+    assert caught.value.status == 413
+    assert not body.complete
+    assert body.head([])[-1] == (b"connection", b"close")
+
+
+async def test_read_of_a_client_that_leaves_raises_client_disconnected() -> None:
+    body = body_of(chunk(b"ab", more=True), {"type": "http.disconnect"})
+    with pytest.raises(ClientDisconnected):
+        await body.read(100)
+    assert not body._deadlines.waiting
+
+
+async def test_read_of_a_body_that_stops_arriving_raises_body_timeout() -> None:
+    body = body_of(chunk(b"x" * 10, more=True), timeout_s=0.1)
+    with pytest.raises(BodyTimeout):
+        await asyncio.wait_for(body.read(100), timeout=SWEEP_S * 40)
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0
+
+
+async def test_read_extends_the_deadline_per_chunk() -> None:
+    queue = [chunk(b"x" * 100, more=True)] * 3 + [chunk(b"", more=False)]
+
+    async def slow_receive() -> Message:
+        await asyncio.sleep(0.2)
+        return queue.pop(0)
+
+    body = Body(Deadlines(0.5, 100), slow_receive, scope(BODY))
+    assert await body.read(1000) == b"x" * 300
+
+
+def test_a_forked_child_gets_ids_of_its_own() -> None:
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write_end, next_request_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    child = os.read(read_end, 100).decode()
+    os.close(read_end)
+    ours = next_request_id()
+    assert child.startswith("req_")
+    # The random part (after `req_`, 12 hex digits) differs; the counters may well coincide.
+    assert child[:16] != ours[:16]

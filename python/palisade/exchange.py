@@ -32,7 +32,8 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from palisade.errors import GatewayError
+from palisade.disconnect import ClientDisconnected
+from palisade.errors import GatewayError, PayloadTooLarge
 
 REQUEST_ID_KEY: Final = "palisade.request_id"
 REQUEST_ID_HEADER: Final = b"x-palisade-request-id"
@@ -40,15 +41,17 @@ X_REQUEST_ID: Final = b"x-request-id"
 SWEEP_S: Final = 0.25
 
 _CLOSE: Final = (b"connection", b"close")
-_ID_PREFIX = ""
+_ID_FORMAT = ""
 _ID_COUNTER = itertools.count(1)
 
 
 def _new_id_source() -> None:
     """Ids unique across workers and restarts (random per process) without uuid4's cost per
     request; renewed in a forked child, which would otherwise repeat its parent's ids."""
-    global _ID_PREFIX, _ID_COUNTER
-    _ID_PREFIX = f"req_{os.urandom(6).hex()}"
+    global _ID_FORMAT, _ID_COUNTER
+    # The random part goes into the format once: `%` on one string takes 160 ns an id, the
+    # f-string that joined prefix and counter 195 ns (measured, Python 3.11).
+    _ID_FORMAT = f"req_{os.urandom(6).hex()}%08x"
     _ID_COUNTER = itertools.count(1)
 
 
@@ -57,7 +60,7 @@ os.register_at_fork(after_in_child=_new_id_source)
 
 
 def next_request_id() -> str:
-    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+    return _ID_FORMAT % next(_ID_COUNTER)
 
 
 class BodyTimeout(GatewayError):
@@ -65,26 +68,36 @@ class BodyTimeout(GatewayError):
     code = "request_timeout"
 
 
+class BodyTooLarge(PayloadTooLarge):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"Palisade: the request body exceeds the gateway's limit of {limit} bytes."
+        )
+
+
 class Deadlines:
     """The body read deadlines of one worker: `body_timeout_s`, then one more second per
     `body_min_rate` bytes, checked by one sweep every `SWEEP_S` while any read waits."""
+
+    __slots__ = ("body_min_rate", "body_timeout_s", "sweeping", "waiting")
 
     def __init__(self, body_timeout_s: float, body_min_rate: int) -> None:
         self.body_timeout_s = body_timeout_s
         self.body_min_rate = body_min_rate
         self.waiting: set[Body] = set()
-        self._sweeping = False
+        # Read by every body read, which calls `sweep_soon` only when no sweep is due.
+        self.sweeping = False
 
     def sweep_soon(self) -> None:
-        if not self._sweeping:
-            self._sweeping = True
+        if not self.sweeping:
+            self.sweeping = True
             asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
 
     def _sweep(self) -> None:
         now = time.monotonic()
         for body in [b for b in self.waiting if b.deadline <= now]:
             body.expire()
-        self._sweeping = False
+        self.sweeping = False
         if self.waiting:
             self.sweep_soon()
 
@@ -142,34 +155,83 @@ class Body:
         return self._read()
 
     async def _read(self) -> Message:
-        exchange = self._deadlines
+        deadlines = self._deadlines
         if self._task is None:
-            self._task = asyncio.current_task()
-            self.deadline = time.monotonic() + exchange.body_timeout_s
-        waiting = exchange.waiting
+            self._start()
+        waiting = deadlines.waiting
         waiting.add(self)
-        exchange.sweep_soon()
+        if not deadlines.sweeping:
+            deadlines.sweep_soon()
         try:
             message = await self._receive()
         except asyncio.CancelledError:
             if not self.expired:
                 raise
-            assert self._task is not None
-            self._task.uncancel()
-            raise BodyTimeout(
-                "Palisade: the request body did not arrive in time "
-                f"({exchange.body_timeout_s:g} s, then at least "
-                f"{exchange.body_min_rate} bytes per second).",
-                status=408,
-            ) from None
+            raise self._timed_out() from None
         finally:
             waiting.discard(self)
         if message["type"] == "http.request":
             if message.get("more_body", False):
-                self.deadline += len(message.get("body", b"")) / exchange.body_min_rate
+                self.deadline += len(message.get("body", b"")) / deadlines.body_min_rate
             else:
                 self.complete = True
         return message
+
+    async def read(self, limit: int) -> bytes:
+        """The whole body, past `limit` bytes `BodyTooLarge`, `ClientDisconnected` when the
+        client leaves; the deadline of `receive`. What `receive` does for each message, in one
+        frame for the whole body rather than one more per message: the hot routes read theirs
+        here (measured in process, with the cheaper ids: Body, read and stamp 3.24 -> 3.05 us a
+        request; of what is left, `asyncio.current_task` alone takes 0.17 us on 3.11)."""
+        deadlines = self._deadlines
+        if self._task is None:
+            self._start()
+        waiting = deadlines.waiting
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            waiting.add(self)
+            if not deadlines.sweeping:
+                deadlines.sweep_soon()
+            try:
+                message = await self._receive()
+            except asyncio.CancelledError:
+                if not self.expired:
+                    raise
+                raise self._timed_out() from None
+            finally:
+                waiting.discard(self)
+            if message["type"] != "http.request":
+                raise ClientDisconnected
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge(limit)
+            if not message.get("more_body", False):
+                self.complete = True
+                if not chunks:
+                    return chunk
+                chunks.append(chunk)
+                return b"".join(chunks)
+            chunks.append(chunk)
+            self.deadline += len(chunk) / deadlines.body_min_rate
+
+    def _start(self) -> None:
+        # The deadline runs from the first read, not from the request's arrival.
+        self._task = asyncio.current_task()
+        self.deadline = time.monotonic() + self._deadlines.body_timeout_s
+
+    def _timed_out(self) -> BodyTimeout:
+        """The 408 of an expired read, its task no longer cancelled."""
+        assert self._task is not None
+        self._task.uncancel()
+        deadlines = self._deadlines
+        return BodyTimeout(
+            "Palisade: the request body did not arrive in time "
+            f"({deadlines.body_timeout_s:g} s, then at least "
+            f"{deadlines.body_min_rate} bytes per second).",
+            status=408,
+        )
 
     def expire(self) -> None:
         if self._task is not None and not self.expired:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, assert_never
 
 import orjson
@@ -9,17 +10,15 @@ from starlette.requests import Request
 
 from palisade._core import json_shape
 from palisade.config import FirewallConfig
-from palisade.disconnect import ClientDisconnected
-from palisade.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from palisade.errors import BadRequest, UnsupportedMediaType
+from palisade.exchange import Body, BodyTooLarge
 
 
-async def read_body(request: Request, config: FirewallConfig) -> bytes:
+def read_body(request: Request, body: Body, config: FirewallConfig) -> Awaitable[bytes]:
     """The whole body, up to `max_body_bytes`. A declared length over it is refused before a
     byte is read; the exchange closes the connection on such an answer. The read deadline is
-    the exchange's (`BodyTimeout`)."""
+    the exchange's (`BodyTimeout`). A plain function: the read is `Body.read`'s one frame."""
     limit = config.max_body_bytes
-    # Straight from ASGI receive: Request.stream()'s async generator costs more than the read.
-    receive = request.receive
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -27,34 +26,8 @@ async def read_body(request: Request, config: FirewallConfig) -> bytes:
         except ValueError:
             raise BadRequest("Palisade: the Content-Length header is not a number.") from None
         if size > limit:
-            raise _too_large(limit)
-    message = await receive()
-    if message["type"] == "http.disconnect":
-        raise ClientDisconnected
-    body: bytes = message.get("body", b"")
-    if len(body) > limit:
-        raise _too_large(limit)
-    if not message.get("more_body", False):
-        return body
-    chunks = [body]
-    total = len(body)
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected
-        chunk = message.get("body", b"")
-        total += len(chunk)
-        if total > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"Palisade: the request body exceeds the gateway's limit of {limit} bytes."
-    )
+            raise BodyTooLarge(limit)
+    return body.read(limit)
 
 
 def check_content_type(request: Request) -> None:

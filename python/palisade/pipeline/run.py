@@ -78,7 +78,7 @@ class Generation:
         request = Request(scope, body.receive)
         ctx = RequestContext(surface=self.surface, request_id=body.request_id)
         try:
-            response = await _run(gw, ctx, request, pin)
+            response = await _run(gw, ctx, request, body, pin)
         except GatewayError as exc:
             ctx.error_code = ctx.error_code or exc.code or exc.type
             response = self._error(exc, body)
@@ -106,13 +106,15 @@ class Generation:
         return response
 
 
-async def _run(gw: Gateway, ctx: RequestContext, request: Request, pin: str | None) -> Response:
+async def _run(
+    gw: Gateway, ctx: RequestContext, request: Request, incoming: Body, pin: str | None
+) -> Response:
     surface = ctx.surface
     headers = request.headers
     # 1. Attribution first, so that every refusal is recorded and counted under its agent;
     # then the (bounded) body, so that no answer leaves while the client is still sending one.
     attribute(ctx, headers)
-    ctx.raw_body = await read_body(request, gw.config.firewall)
+    ctx.raw_body = await read_body(request, incoming, gw.config.firewall)
     params = request.path_params
     ctx.guards = guards = gw.proxy(params.get("proxy"))
     ctx.proxy_id = guards.proxy.id
