@@ -103,6 +103,22 @@ providers:
     base_url: http://127.0.0.1:{mock_port}/v1
     api_key: {MOCK_KEY}
     models: ["claude-*"]
+  mock-gemini:
+    kind: gemini
+    base_url: http://127.0.0.1:{mock_port}/v1beta
+    api_key: {MOCK_KEY}
+    models: ["gemini-*"]
+  mock-cohere:
+    kind: cohere
+    base_url: http://127.0.0.1:{mock_port}
+    api_key: {MOCK_KEY}
+    models: ["command-*"]
+  mock-bedrock:
+    kind: bedrock
+    base_url: http://127.0.0.1:{mock_port}
+    region: us-east-1
+    aws_access_key_id: AKIDPALISADETEST
+    aws_secret_access_key: palisade-mock-aws-secret
 dedup: {{ttl_s: 60, lock_ttl_s: 1}}
 {LIMITS}
 {extra}"""

@@ -100,6 +100,12 @@ providers:
     base_url: http://127.0.0.1:{mock_port}/v1
     api_key: {MOCK_KEY}
     models: ["mock-*", "gpt-*"]
+  mock-gemini: {{kind: gemini, base_url: "http://127.0.0.1:{mock_port}/v1beta",
+                 api_key: {MOCK_KEY}, models: ["gemini-*"]}}
+  mock-cohere: {{kind: cohere, base_url: "http://127.0.0.1:{mock_port}", api_key: {MOCK_KEY}}}
+  mock-bedrock: {{kind: bedrock, base_url: "http://127.0.0.1:{mock_port}", region: us-east-1,
+                  aws_access_key_id: AKIDPALISADETEST,
+                  aws_secret_access_key: palisade-mock-aws-secret}}
 guardrails:
   secrets-block: {{type: secrets, action: block}}
   email-redact: {{type: pii, entities: [email], direction: request, action: redact}}
@@ -190,6 +196,80 @@ def test_a_successful_call_is_recorded_with_tokens_cost_and_bodies(obs: Obs) -> 
     assert json.loads(item["response_body"]) == json.loads(raw.http_response.content)
     assert item["decisions"] == []
     assert item["limit_outcome"] is None
+
+
+# The native routes of the other APIs: (route path, body, provider, model, endpoint, usage ->
+# (input, output) as the API reports it).
+NATIVE = (
+    (
+        "gemini/v1beta/models/gemini-2.5-flash:generateContent",
+        {"contents": [{"role": "user", "parts": [{"text": "Say hello."}]}]},
+        "mock-gemini",
+        "gemini-2.5-flash",
+        "generateContent",
+        lambda a: (
+            a["usageMetadata"]["promptTokenCount"],
+            a["usageMetadata"]["candidatesTokenCount"]
+            + a["usageMetadata"].get("thoughtsTokenCount", 0),
+        ),
+    ),
+    (
+        "bedrock/model/mock-bedrock%3Ahaiku/converse",
+        {"messages": [{"role": "user", "content": [{"text": "Say hello."}]}]},
+        "mock-bedrock",
+        "haiku",
+        "converse",
+        lambda a: (a["usage"]["inputTokens"], a["usage"]["outputTokens"]),
+    ),
+    (
+        "cohere/v2/chat",
+        {"model": "mock-cohere:command-r", "messages": [{"role": "user", "content": "Say hello."}]},
+        "mock-cohere",
+        "command-r",
+        "v2/chat",
+        lambda a: (
+            a["usage"]["billed_units"]["input_tokens"],
+            a["usage"]["billed_units"]["output_tokens"],
+        ),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "provider", "model", "endpoint", "usage"),
+    NATIVE,
+    ids=[n[2] for n in NATIVE],
+)
+def test_a_native_route_is_recorded_and_counted_like_any_other(
+    obs: Obs,
+    path: str,
+    body: dict[str, Any],
+    provider: str,
+    model: str,
+    endpoint: str,
+    usage: Callable[[dict[str, Any]], tuple[int, int]],
+) -> None:
+    agent, session = new_id("native"), new_id("s")
+    before = obs.metrics()
+    headers = {"X-Archestra-Agent-Id": agent, "X-Archestra-Session-Id": session}
+    answer = httpx.post(f"{obs.url}/v1/{path}", json=body, headers=headers, timeout=20)
+    assert answer.status_code == 200, answer.text
+    input_tokens, output_tokens = usage(answer.json())
+    item = one(obs, session_id=session)
+    assert item["id"] == answer.headers["x-palisade-request-id"]
+    assert (item["agent_id"], item["provider"], item["served_model"]) == (agent, provider, model)
+    assert (item["endpoint"], item["status"], item["tokens_counted"]) == (endpoint, 200, False)
+    assert (item["input_tokens"], item["output_tokens"]) == (input_tokens, output_tokens)
+    labels = {"external_agent_id": agent, "provider": provider}
+
+    def settled() -> dict[Key, float] | None:
+        after = obs.metrics()
+        return after if delta(before, after, "llm_requests_total", **labels) >= 1 else None
+
+    after = wait_for(settled)
+    assert delta(before, after, "llm_requests_total", **labels, status_code="200") == 1
+    assert delta(before, after, "llm_tokens_total", **labels, type="input") == input_tokens
+    assert delta(before, after, "llm_tokens_total", **labels, type="output") == output_tokens
 
 
 def test_a_stream_is_recorded_with_the_usage_the_gateway_asked_for(obs: Obs) -> None:
