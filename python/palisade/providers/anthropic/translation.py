@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from palisade.providers.anthropic import translate, translate_stream
+from palisade.providers.anthropic import translate
 from palisade.providers.anthropic.surfaces import COUNT_TOKENS, MESSAGES
 from palisade.providers.anthropic.translate_stream import ChatStreamToMessages, MessagesStreamToChat
 from palisade.providers.base import Event, Surface
+from palisade.providers.chat_chunks import DONE
 from palisade.providers.openai import CHAT
 
 
@@ -70,7 +71,7 @@ class ChatToAnthropic(_Forwarded):
             return []
         chunks = self._stream.finish()
         out: list[Event] = [("message", chunk) for chunk in chunks]
-        if not chunks or chunks[-1] != translate_stream.DONE:
+        if not chunks or chunks[-1] != DONE:
             out.append(("message", BROKEN_OFF))
         return out
 

@@ -11,7 +11,8 @@ from palisade.providers.anthropic.translation import BROKEN_OFF
 from palisade.providers.base import Event, Surface
 from palisade.providers.bedrock import translate
 from palisade.providers.bedrock.surfaces import CONVERSE
-from palisade.providers.bedrock.translate_stream import DONE, ConverseStreamToChat
+from palisade.providers.bedrock.translate_stream import ConverseStreamToChat
+from palisade.providers.chat_chunks import DONE
 
 
 class ChatToBedrock:

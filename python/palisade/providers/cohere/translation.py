@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from palisade.providers.base import Event, Surface
+from palisade.providers.chat_chunks import DONE
 from palisade.providers.cohere import translate
 from palisade.providers.cohere.surfaces import CHAT, EMBED
-from palisade.providers.cohere.translate_stream import DONE, CohereStreamToChat
+from palisade.providers.cohere.translate_stream import CohereStreamToChat
 
 # What an OpenAI client gets in the place of `[DONE]` when the provider's stream broke off.
 BROKEN_OFF: dict[str, Any] = {

@@ -9,9 +9,10 @@ from typing import Any
 
 from palisade.providers.anthropic.translation import BROKEN_OFF
 from palisade.providers.base import Event, Surface
+from palisade.providers.chat_chunks import DONE
 from palisade.providers.gemini import translate
 from palisade.providers.gemini.surfaces import GENERATE
-from palisade.providers.gemini.translate_stream import DONE, GeminiStreamToChat
+from palisade.providers.gemini.translate_stream import GeminiStreamToChat
 
 
 class ChatToGemini:
