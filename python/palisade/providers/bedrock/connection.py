@@ -27,8 +27,7 @@ from yarl import URL
 
 from palisade._core import SigV4Signer
 from palisade.errors import UpstreamUnreachable
-from palisade.providers.base import Surface
-from palisade.providers.connection import SentAsMade
+from palisade.providers.connection import SentAsMade, UnderRoot
 from palisade.providers.provider import ProviderConfig
 
 log = logging.getLogger("palisade.upstream")
@@ -36,7 +35,6 @@ log = logging.getLogger("palisade.upstream")
 SERVICE = "bedrock"
 DEFAULT_REGION = "us-east-1"
 REFRESH_EVERY_S = 60.0
-_URL_CACHE_LIMIT = 4096
 # The client's own signature headers never leave: the gateway signs with its credentials.
 _CLIENT_SIGNING = ("x-amz-date", "x-amz-security-token", "x-amz-content-sha256")
 
@@ -50,17 +48,16 @@ def _option(provider: ProviderConfig, name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class SigV4Connection(SentAsMade):
+class SigV4Connection(UnderRoot, SentAsMade):
     def __init__(self, provider: ProviderConfig) -> None:
         self.provider = provider
         self.region = _option(provider, "region") or DEFAULT_REGION
         base = provider.base_url or default_base_url(self.region)
-        self._base = base.rstrip("/")
-        root = URL(self._base)
+        super().__init__(base.rstrip("/"))
+        root = URL(self._root)
         self._host = root.raw_host or ""
         if root.explicit_port is not None and not root.is_default_port():
             self._host = f"{self._host}:{root.port}"
-        self._urls: dict[str, URL] = {}
         self._credentials: Any = None  # botocore Credentials
         # The signer and its session token, swapped as one (the refresh runs in a thread).
         self._signing: tuple[SigV4Signer, str | None] | None = None
@@ -70,17 +67,6 @@ class SigV4Connection(SentAsMade):
         # `x-amz-date`, made again only when the second changes.
         self._second = -1
         self._date = ""
-
-    def url(self, surface: Surface, model: str, stream: bool) -> URL:
-        return self.path_url(surface.upstream_path(model, stream))
-
-    def path_url(self, path: str) -> URL:
-        url = self._urls.get(path)
-        if url is None:
-            url = URL(f"{self._base}/{path}", encoded=True)
-            if len(self._urls) < _URL_CACHE_LIMIT:
-                self._urls[path] = url
-        return url
 
     def authorize(
         self, headers: dict[str, str], url: URL, body: bytes, client_key: str | None

@@ -35,6 +35,7 @@ from yarl import URL
 
 from palisade.errors import UpstreamUnreachable
 from palisade.providers.base import Surface
+from palisade.providers.connection import UnderRoot
 from palisade.providers.gemini.surfaces import model_path
 from palisade.providers.provider import ProviderConfig
 
@@ -66,7 +67,7 @@ def load_credentials(credentials_file: str | None) -> google.auth.credentials.Cr
     return found
 
 
-class VertexConnection:
+class VertexConnection(UnderRoot):
     rewrites_body = True
 
     def __init__(self, provider: ProviderConfig) -> None:
@@ -76,8 +77,7 @@ class VertexConnection:
         self.location = str(options.get("location") or "us-central1")
         file = options.get("credentials_file")
         self.credentials_file = str(file) if file else None
-        self.root = f"{provider.base_url}/projects/{self.project}/locations/{self.location}"
-        self._urls: dict[str, URL] = {}
+        super().__init__(f"{provider.base_url}/projects/{self.project}/locations/{self.location}")
         self._credentials: google.auth.credentials.Credentials | None = None
         self.token: str | None = None
         self.expiry: datetime.datetime | None = None  # naive UTC, as google-auth keeps it
@@ -93,14 +93,6 @@ class VertexConnection:
             path = model_path(name, action or "rawPredict")
             return self.path_url(f"publishers/anthropic/{path}")
         return self.path_url(f"publishers/google/{surface.upstream_path(model, stream)}")
-
-    def path_url(self, path: str) -> URL:
-        url = self._urls.get(path)
-        if url is None:
-            url = URL(f"{self.root}/{path}", encoded=True)
-            if len(self._urls) < 4096:
-                self._urls[path] = url
-        return url
 
     def rewrite_body(self, surface: Surface, body: bytes) -> bytes:
         """Anthropic-on-Vertex names the model in the path and its API version in the body."""
