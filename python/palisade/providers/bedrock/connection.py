@@ -17,7 +17,6 @@ part. Host, content type, date, session token and any other `x-amz*` header are 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable
@@ -29,6 +28,7 @@ from palisade._core import SigV4Signer
 from palisade.errors import UpstreamUnreachable
 from palisade.providers.connection import SentAsMade, UnderRoot
 from palisade.providers.provider import ProviderConfig
+from palisade.providers.refresher import Refresher
 
 log = logging.getLogger("palisade.upstream")
 
@@ -62,7 +62,7 @@ class SigV4Connection(UnderRoot, SentAsMade):
         # The signer and its session token, swapped as one (the refresh runs in a thread).
         self._signing: tuple[SigV4Signer, str | None] | None = None
         self._secret: str | None = None  # the signer's, to tell new credentials from old
-        self._refresh: asyncio.Task[None] | None = None
+        self._refresher = Refresher(self._renew, lambda: REFRESH_EVERY_S, self._failed)
         self._problem = "its credentials were not resolved yet"
         # `x-amz-date`, made again only when the second changes.
         self._second = -1
@@ -121,7 +121,7 @@ class SigV4Connection(UnderRoot, SentAsMade):
             log.warning("provider %s: %s", self.provider.name, self._problem)
             return
         if hasattr(self._credentials, "refresh_needed"):
-            self._refresh = asyncio.get_running_loop().create_task(self._refreshing())
+            self._refresher.start(f"sigv4-{self.provider.name}")
 
     def _resolve(self) -> Any:
         from botocore.credentials import Credentials
@@ -153,18 +153,12 @@ class SigV4Connection(UnderRoot, SentAsMade):
             signer = SigV4Signer(frozen.access_key, frozen.secret_key, self.region, SERVICE)
             self._signing = (signer, frozen.token)
 
-    async def _refreshing(self) -> None:
-        while True:
-            await asyncio.sleep(REFRESH_EVERY_S)
-            try:
-                await asyncio.to_thread(self._read)
-            except Exception as exc:  # the current signer keeps serving until it expires
-                name = self.provider.name
-                log.warning("provider %s: AWS credentials refresh failed: %s", name, exc)
+    async def _renew(self) -> None:
+        await asyncio.to_thread(self._read)
+
+    def _failed(self, exc: Exception) -> None:
+        # The current signer keeps serving until it expires.
+        log.warning("provider %s: AWS credentials refresh failed: %s", self.provider.name, exc)
 
     async def close(self) -> None:
-        task, self._refresh = self._refresh, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._refresher.close()

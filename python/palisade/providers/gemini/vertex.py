@@ -38,6 +38,7 @@ from palisade.providers.base import Surface
 from palisade.providers.connection import UnderRoot
 from palisade.providers.gemini.surfaces import model_path
 from palisade.providers.provider import ProviderConfig
+from palisade.providers.refresher import Refresher
 
 log = logging.getLogger("palisade.upstream")
 
@@ -82,7 +83,7 @@ class VertexConnection(UnderRoot):
         self.token: str | None = None
         self.expiry: datetime.datetime | None = None  # naive UTC, as google-auth keeps it
         self._ready = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._refresher = Refresher(self.refresh, self.next_refresh_s, self._failed, RETRY_S)
 
     # --- URLs and bodies ---------------------------------------------------------------------
 
@@ -137,7 +138,7 @@ class VertexConnection(UnderRoot):
             await self.refresh()
         except Exception as exc:  # logged, retried by the task; requests wait or fail clearly
             log.warning("vertex provider %s: first token failed: %s", self.provider.name, exc)
-        self._task = asyncio.create_task(self._refreshing(), name=f"vertex-{self.provider.name}")
+        self._refresher.start(f"vertex-{self.provider.name}")
 
     async def refresh(self) -> None:
         """Fetches a token (google-auth's blocking call, in a thread)."""
@@ -159,18 +160,8 @@ class VertexConnection(UnderRoot):
         left = (self.expiry - now).total_seconds()
         return max(left - min(REFRESH_AHEAD_S, left / 2), 0.0)
 
-    async def _refreshing(self) -> None:
-        while True:
-            await asyncio.sleep(self.next_refresh_s())
-            try:
-                await self.refresh()
-            except Exception as exc:
-                log.warning("vertex provider %s: token refresh failed: %s", self.provider.name, exc)
-                await asyncio.sleep(RETRY_S)
+    def _failed(self, exc: Exception) -> None:
+        log.warning("vertex provider %s: token refresh failed: %s", self.provider.name, exc)
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._refresher.close()
