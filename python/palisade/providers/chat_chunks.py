@@ -8,8 +8,19 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
+from palisade.providers.base import Event
+
 DONE: Final = "[DONE]"
 _CHUNK: Final = "chat.completion.chunk"
+# What an OpenAI client gets in the place of `[DONE]` when the provider's stream broke off.
+BROKEN_OFF: dict[str, Any] = {
+    "error": {
+        "message": "Palisade: the provider's stream broke off before it was complete.",
+        "type": "upstream_error",
+        "param": None,
+        "code": "upstream_stream_interrupted",
+    }
+}
 
 
 class ChatChunks:
@@ -21,6 +32,16 @@ class ChatChunks:
         self._model = model
         self._created = int(time.time())
         self._done = False
+
+    @property
+    def open(self) -> bool:
+        """Not ended by the provider's last event, an error or `finish`."""
+        return not self._done
+
+    def finish(self) -> list[dict[str, Any] | str]:
+        """The provider's stream ended before its last event: what is still to send ("[DONE]"
+        last when the answer was whole)."""
+        raise NotImplementedError
 
     def _chunk(
         self, delta: dict[str, Any], finish_reason: str | None = None, index: int = 0
@@ -61,3 +82,16 @@ class ChatChunks:
             "choices": [],
             "usage": usage,
         }
+
+
+def ended(stream: ChatChunks | None) -> list[Event]:
+    """The last events for the client when the provider's stream ended: the translator's, and
+    an error in the place of "[DONE]" when they do not end with it (the stream broke off),
+    never a clean end."""
+    if stream is None or not stream.open:
+        return []
+    chunks = stream.finish()
+    out: list[Event] = [("message", chunk) for chunk in chunks]
+    if not chunks or chunks[-1] != DONE:
+        out.append(("message", BROKEN_OFF))
+    return out

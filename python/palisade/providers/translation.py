@@ -44,6 +44,16 @@ class Translation(Protocol):
         """The events that close the client's stream if the provider's ended without them."""
 
 
+class Forwarded:
+    """A base for the translations whose request leaves for the provider (the gateway answers
+    nothing itself)."""
+
+    __slots__ = ()
+
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        return None
+
+
 class Chained:
     """Two translations in a row, through OpenAI chat completions: `first` takes the client's
     surface to chat, `second` takes chat to the provider's dialect. Each new dialect needs a

@@ -13,29 +13,12 @@ from palisade.providers.anthropic import translate
 from palisade.providers.anthropic.surfaces import COUNT_TOKENS, MESSAGES
 from palisade.providers.anthropic.translate_stream import ChatStreamToMessages, MessagesStreamToChat
 from palisade.providers.base import Event, Surface
-from palisade.providers.chat_chunks import DONE
+from palisade.providers.chat_chunks import ended
 from palisade.providers.openai import CHAT
+from palisade.providers.translation import Forwarded
 
 
-class _Forwarded:
-    """A translation whose request leaves for the provider (the gateway answers nothing)."""
-
-    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
-        return None
-
-
-# What an OpenAI client gets in the place of `[DONE]` when the provider's stream broke off.
-BROKEN_OFF: dict[str, Any] = {
-    "error": {
-        "message": "Palisade: the provider's stream broke off before it was complete.",
-        "type": "upstream_error",
-        "param": None,
-        "code": "upstream_stream_interrupted",
-    }
-}
-
-
-class ChatToAnthropic(_Forwarded):
+class ChatToAnthropic(Forwarded):
     """OpenAI chat completions in, Anthropic Messages out."""
 
     upstream: Surface = MESSAGES
@@ -67,16 +50,10 @@ class ChatToAnthropic(_Forwarded):
     def finish(self) -> list[Event]:
         """A provider stream that stopped without `message_stop` broke off: its usage (when
         asked for), then an error, never a clean end; unless its stop reason had come."""
-        if self._stream is None or not self._stream.open:
-            return []
-        chunks = self._stream.finish()
-        out: list[Event] = [("message", chunk) for chunk in chunks]
-        if not chunks or chunks[-1] != DONE:
-            out.append(("message", BROKEN_OFF))
-        return out
+        return ended(self._stream)
 
 
-class MessagesToOpenAI(_Forwarded):
+class MessagesToOpenAI(Forwarded):
     """Anthropic Messages in, OpenAI chat completions out."""
 
     upstream: Surface = CHAT

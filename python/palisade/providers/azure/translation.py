@@ -8,9 +8,10 @@ from typing import Any
 
 from palisade.providers.base import Event, Surface
 from palisade.providers.openai import CHAT
+from palisade.providers.translation import Forwarded
 
 
-class AsChat:
+class AsChat(Forwarded):
     """Chat completions as they are (the Azure route's model came from the path; the chain's
     next step names it in the provider's request)."""
 
@@ -19,9 +20,6 @@ class AsChat:
 
     def __init__(self) -> None:
         self.notes: list[str] = []
-
-    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
-        return None
 
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         return body

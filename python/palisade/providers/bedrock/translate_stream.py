@@ -40,10 +40,6 @@ class ConverseStreamToChat(ChatChunks):
         self._tools: dict[int, int] = {}
         self._stopped = False
 
-    @property
-    def open(self) -> bool:
-        return not self._done
-
     def feed(self, event: str, data: dict[str, Any]) -> list[dict[str, Any] | str]:
         if self._done:
             return []

@@ -45,10 +45,6 @@ class GeminiStreamToChat(ChatChunks):
         self._tools: dict[int, int] = {}  # candidate -> tool calls so far
         self._called: set[int] = set()
 
-    @property
-    def open(self) -> bool:
-        return not self._done
-
     def feed(self, data: dict[str, Any]) -> list[dict[str, Any] | str]:
         if self._done:
             return []
