@@ -54,6 +54,28 @@ class Forwarded:
         return None
 
 
+class Unchanged(Forwarded):
+    """A base for the translations that change nothing of what crosses them (the bodies are the
+    provider's already, or nothing leaves: the gateway answers)."""
+
+    __slots__ = ()
+
+    def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return obj
+
+    def error(self, status: int, body: bytes) -> bytes:
+        return body
+
+    def stream(self, event: Event) -> list[Event]:
+        return [event]
+
+    def finish(self) -> list[Event]:
+        return []
+
+
 class Chained:
     """Two translations in a row, through OpenAI chat completions: `first` takes the client's
     surface to chat, `second` takes chat to the provider's dialect. Each new dialect needs a

@@ -15,7 +15,7 @@ from palisade.providers.anthropic.translate_stream import ChatStreamToMessages, 
 from palisade.providers.base import Event, Surface
 from palisade.providers.chat_chunks import ended
 from palisade.providers.openai import CHAT
-from palisade.providers.translation import Forwarded
+from palisade.providers.translation import Forwarded, Unchanged
 
 
 class ChatToAnthropic(Forwarded):
@@ -86,11 +86,11 @@ class MessagesToOpenAI(Forwarded):
         return [] if self._stream is None else list(self._stream.finish())
 
 
-class CountTokensLocally:
+class CountTokensLocally(Unchanged):
     """`messages/count_tokens` for a model an OpenAI-dialect provider serves: counted by the
     gateway's tokenizer for that model (the count its limits use), since OpenAI's API counts
     nothing without generating. Claude Code asks before it sends a large tool result; a refusal
-    would leave it to guess."""
+    would leave it to guess. Nothing leaves for the provider: the rest is never called."""
 
     upstream: Surface = COUNT_TOKENS
 
@@ -102,19 +102,3 @@ class CountTokensLocally:
 
     def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
         return {"input_tokens": COUNT_TOKENS.prompt_tokens(body, model)}
-
-    # Never called: nothing leaves for the provider.
-    def request(self, body: dict[str, Any]) -> dict[str, Any]:
-        return body
-
-    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return obj
-
-    def error(self, status: int, body: bytes) -> bytes:
-        return body
-
-    def stream(self, event: Event) -> list[Event]:
-        return [event]
-
-    def finish(self) -> list[Event]:
-        return []
