@@ -12,6 +12,15 @@ from typing import Any, Protocol
 
 from palisade.providers.base import Event, Surface
 
+# What a translation could not map (a field without equivalent), one line per kind of loss.
+Notes = list[str]
+
+
+def note(notes: Notes, text: str) -> None:
+    # One line per kind of loss: a 200-message history must not produce 200 identical notes.
+    if text not in notes:
+        notes.append(text)
+
 
 class Translation(Protocol):
     @property

@@ -42,10 +42,9 @@ from typing import Any, Final
 
 import orjson
 
-from palisade.providers.anthropic.translate import note, openai_error_type
 from palisade.providers.bedrock.dialect import error_code
-
-Notes = list[str]
+from palisade.providers.chat_errors import chat_error, openai_error_type
+from palisade.providers.translation import Notes, note
 
 STOP_TO_FINISH: Final[dict[str, str]] = {
     "end_turn": "stop",
@@ -320,12 +319,5 @@ def error_message(body: bytes) -> str:
 
 def converse_error_to_chat(status: int, body: bytes) -> bytes:
     return orjson.dumps(
-        {
-            "error": {
-                "message": error_message(body),
-                "type": openai_error_type(status),
-                "param": None,
-                "code": error_code(status),
-            }
-        }
+        chat_error(error_message(body), openai_error_type(status), error_code(status))
     )

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from palisade.providers.anthropic.translate import openai_error_type
 from palisade.providers.bedrock.translate import STOP_TO_FINISH, chat_usage, new_chat_id
 from palisade.providers.chat_chunks import DONE, ChatChunks
+from palisade.providers.chat_errors import chat_error, openai_error_type
 
 # A stream exception's name -> the status its error would have had.
 _EXCEPTION_STATUS: Final = {
@@ -83,13 +83,7 @@ class ConverseStreamToChat(ChatChunks):
             self._done = True
             status = _EXCEPTION_STATUS.get(event, 500)
             message = data.get("message") or data.get("Message") or "upstream stream error"
-            error = {
-                "message": message,
-                "type": openai_error_type(status),
-                "param": None,
-                "code": event[0].upper() + event[1:],
-            }
-            return [{"error": error}]
+            return [chat_error(message, openai_error_type(status), event[0].upper() + event[1:])]
         return []
 
     def finish(self) -> list[dict[str, Any] | str]:
