@@ -108,6 +108,7 @@ from typing import Any, Final
 import orjson
 
 from palisade.providers.chat_errors import body_text, chat_error, openai_error_type
+from palisade.providers.tool_arguments import arguments_object
 from palisade.providers.translation import Notes, note
 
 # Anthropic requires max_tokens; OpenAI's default is "as much as the model allows". 4096 fits
@@ -222,17 +223,6 @@ def _service_tier(
         out["service_tier"] = table[tier]
     else:
         note(notes, f"service_tier: {tier!r} has no {target} equivalent, dropped")
-
-
-def tool_input(arguments: str | None) -> dict[str, Any] | None:
-    """OpenAI's `arguments` text as Anthropic's `input` object; None if it is not one."""
-    if not arguments:
-        return {}
-    try:
-        value = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _text_of(content: Any) -> str:
@@ -609,7 +599,7 @@ def _chat_assistant(msg: dict[str, Any], notes: Notes) -> dict[str, Any]:
             )
             continue
         function = call.get("function") or {}
-        arguments = tool_input(function.get("arguments"))
+        arguments = arguments_object(function.get("arguments"))
         if arguments is None:
             note(notes, "tool_calls[].function.arguments: not a JSON object, sent as {}")
             arguments = {}
@@ -1073,7 +1063,7 @@ def chat_answer_to_messages(obj: dict[str, Any]) -> dict[str, Any]:
     for i, call in enumerate(message.get("tool_calls") or ()):
         function = call.get("function") or {}
         arguments = function.get("arguments")
-        parsed = tool_input(arguments)
+        parsed = arguments_object(arguments)
         content.append(
             {
                 "type": "tool_use",

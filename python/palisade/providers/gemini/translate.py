@@ -67,6 +67,7 @@ import orjson
 from palisade.providers.anthropic.translate import THINKING_BUDGETS
 from palisade.providers.chat_errors import body_text, chat_error, openai_error_type
 from palisade.providers.gemini.shape import field
+from palisade.providers.tool_arguments import arguments_object
 from palisade.providers.translation import Notes, note
 
 FINISH_REASONS: Final[dict[str, str]] = {
@@ -314,13 +315,8 @@ def _assistant_parts(
 
 
 def _arguments(text: str, notes: Notes) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        value = None
-    if isinstance(value, dict):
+    value = arguments_object(text)
+    if value is not None:
         return value
     note(notes, "tool_calls: arguments that are not a JSON object sent as _invalid_arguments")
     return {"_invalid_arguments": text}
