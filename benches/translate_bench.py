@@ -29,7 +29,6 @@ from typing import Any, TypedDict
 import orjson
 
 from palisade.providers.anthropic.translate import (
-    Notes,
     chat_answer_to_messages,
     chat_request_to_messages,
     messages_answer_to_chat,
@@ -38,6 +37,7 @@ from palisade.providers.anthropic.translate import (
 from palisade.providers.anthropic.translate_stream import ChatStreamToMessages, MessagesStreamToChat
 from palisade.providers.catalog import Translations
 from palisade.providers.openai import RESPONSES
+from palisade.providers.translation import Notes
 
 REQUEST_TARGET_US = 30.0
 EVENT_TARGET_US = 3.0

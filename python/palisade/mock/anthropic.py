@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
@@ -26,7 +25,7 @@ from palisade.mock.errors import InvalidRequest
 from palisade.mock.ids import new_id
 from palisade.mock.knobs import Knobs
 from palisade.mock.params import json_response
-from palisade.mock.sse import EventStream, pause
+from palisade.mock.sse import EventStream, breaking_off, pause
 from palisade.mock.tools import arguments_for
 
 
@@ -37,7 +36,9 @@ async def messages(body: dict[str, Any], knobs: Knobs) -> Response:
             raise InvalidRequest("max_tokens: must be at least 1 when streaming")
         stream = events(answer, knobs)
         if knobs.fail == "stream_error":
-            stream = _breaking_off(stream, knobs.fail_after_chunks)
+            stream = breaking_off(
+                stream, knobs.fail_after_chunks, error_event("overloaded_error", OVERLOADED)
+            )
         return EventStream(stream, abort_after=knobs.abort_after)
     await pause(knobs.latency_ms)
     return json_response(answer.message())
@@ -131,19 +132,3 @@ def _cut(text: str, limit: int, stops: list[str]) -> tuple[str, str, str | None]
     if count_tokens(text) > limit:
         return truncate_tokens(text, limit), "max_tokens", None
     return text, "end_turn" if sequence is None else "stop_sequence", sequence
-
-
-async def _breaking_off(
-    stream: AsyncGenerator[bytes, None], after: int
-) -> AsyncGenerator[bytes, None]:
-    """`after` events of `stream`, then the overload error Anthropic reports mid-stream."""
-    sent = 0
-    try:
-        async for event in stream:
-            if sent == after:
-                break
-            yield event
-            sent += 1
-    finally:
-        await stream.aclose()
-    yield error_event("overloaded_error", OVERLOADED)

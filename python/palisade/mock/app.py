@@ -123,12 +123,7 @@ class _Mock:
         self, handler: Handler, dialect: Dialect, *, streams: bool, always: bool = False
     ) -> Callable[[Request, str], Awaitable[Response]]:
         async def endpoint(request: Request, request_id: str) -> Response:
-            raw = await request.body()
-            try:
-                body: Any = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                body = None
-            self.recorder.record(request.scope, body, raw)
+            body, _ = await self.recorder.received(request)
             refused = dialect.gate(request, request_id)
             if refused is not None:
                 return refused

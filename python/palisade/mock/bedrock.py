@@ -73,12 +73,7 @@ class Bedrock:
 
     async def _answer(self, request: Request, *, stream: bool, invoke: bool = False) -> Response:
         request_id = os.urandom(16).hex()
-        raw = await request.body()
-        try:
-            body: Any = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            body = None
-        self.recorder.record(request.scope, body, raw)
+        body, raw = await self.recorder.received(request)
         refused = bedrock_signature.check(
             request.method,
             request.scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0]

@@ -11,7 +11,6 @@ Usage: see `cohere_answer`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
@@ -26,7 +25,7 @@ from palisade.mock.embeddings import vector
 from palisade.mock.errors import InvalidRequest
 from palisade.mock.ids import new_id
 from palisade.mock.knobs import Knobs
-from palisade.mock.sse import EventStream, pause
+from palisade.mock.sse import EventStream, breaking_off, pause
 from palisade.mock.tools import arguments_for
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -39,7 +38,7 @@ async def chat(body: dict[str, Any], knobs: Knobs) -> Response:
     if body.get("stream") is True:
         stream = events(answer, knobs)
         if knobs.fail == "stream_error":
-            stream = _breaking_off(stream, knobs.fail_after_chunks)
+            stream = breaking_off(stream, knobs.fail_after_chunks, error_event(STREAM_ERROR))
         return EventStream(stream, abort_after=knobs.abort_after)
     await pause(knobs.latency_ms)
     return params.json_response(answer.whole())
@@ -202,22 +201,6 @@ def _citations(text: str, documents: list[dict[str, Any]]) -> tuple[dict[str, An
             }
         )
     return tuple(out)
-
-
-async def _breaking_off(
-    stream: AsyncGenerator[bytes, None], after: int
-) -> AsyncGenerator[bytes, None]:
-    """`after` events of `stream`, then the error Cohere ends a failed generation with."""
-    sent = 0
-    try:
-        async for event in stream:
-            if sent == after:
-                break
-            yield event
-            sent += 1
-    finally:
-        await stream.aclose()
-    yield error_event(STREAM_ERROR)
 
 
 # --- embed -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ A request that names `cachedContent` reads half its prompt from the "cache".
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from palisade.mock.gemini_errors import INTERNAL, error_event
 from palisade.mock.ids import new_id
 from palisade.mock.knobs import Knobs
 from palisade.mock.params import json_response
-from palisade.mock.sse import EventStream, pause
+from palisade.mock.sse import EventStream, breaking_off, pause
 from palisade.mock.tools import arguments_for
 
 MODELS = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash")
@@ -249,7 +249,9 @@ def generate(model: str, *, streams: bool) -> Any:
         if streams:
             events = _events(answer, knobs, rid)
             if knobs.fail == "stream_error":
-                return EventStream(_breaking_off(events, knobs.fail_after_chunks))
+                return EventStream(
+                    breaking_off(events, knobs.fail_after_chunks, error_event(500, INTERNAL))
+                )
             return EventStream(events, abort_after=knobs.abort_after)
         await pause(knobs.latency_ms)
         return json_response(
@@ -294,19 +296,6 @@ async def _events(answer: Plan, knobs: Knobs, rid: str) -> AsyncGenerator[bytes,
 
 def _frame(obj: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(obj) + b"\r\n\r\n"
-
-
-async def _breaking_off(stream: AsyncGenerator[bytes, None], after: int) -> AsyncIterator[bytes]:
-    sent = 0
-    try:
-        async for event in stream:
-            if sent == after:
-                break
-            yield event
-            sent += 1
-    finally:
-        await stream.aclose()
-    yield error_event(500, INTERNAL)
 
 
 def count(model: str) -> Any:

@@ -11,6 +11,8 @@ import base64
 from collections import Counter, deque
 from typing import Any
 
+import orjson
+from starlette.requests import Request
 from starlette.types import Scope
 
 
@@ -19,6 +21,17 @@ class Recorder:
         self.keep = keep
         self.requests: deque[dict[str, Any]] = deque(maxlen=keep)
         self.counts: Counter[str] = Counter()
+
+    async def received(self, request: Request) -> tuple[Any, bytes]:
+        """Reads and records a request's body: the parsed body (None unless JSON) and its
+        bytes."""
+        raw = await request.body()
+        try:
+            body: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = None
+        self.record(request.scope, body, raw)
+        return body, raw
 
     def record(self, scope: Scope, body: Any, raw: bytes = b"") -> None:
         path: str = scope["path"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
 import orjson
@@ -19,6 +19,22 @@ def data_event(payload: Any) -> bytes:
 
 def named_event(event: str, payload: Any) -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
+
+
+async def breaking_off(
+    events: AsyncGenerator[bytes, None], after: int, last: bytes
+) -> AsyncGenerator[bytes, None]:
+    """`after` events, then `last`: the error event a provider ends a failed generation with."""
+    sent = 0
+    try:
+        async for event in events:
+            if sent == after:
+                break
+            yield event
+            sent += 1
+    finally:
+        await events.aclose()
+    yield last
 
 
 async def pause(ms: float) -> None:

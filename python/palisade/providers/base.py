@@ -234,3 +234,21 @@ class BodyNamed:
 
     def stream_parser(self) -> StreamParser:
         return SseParser()
+
+
+class PathNamed:
+    """The request parts of the APIs that name the model in the path and stream by endpoint
+    (Gemini's, Bedrock's Converse): a base for their surfaces."""
+
+    def __init__(self, endpoint: str, *, streams: bool) -> None:
+        self.endpoint = endpoint
+        self.streams = streams
+
+    def request_model(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
+        return params.get("model")
+
+    def request_stream(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
+        return self.streams
+
+    def set_model(self, body: dict[str, Any], model: str) -> None:
+        return None  # the path names it

@@ -59,28 +59,37 @@ class SentAsMade:
         return body
 
 
-class KeyConnection(SentAsMade):
-    """A key in a header (`auth_header`; `authorization` sends `Bearer <key>`), URLs under the
-    base URL."""
+class UnderRoot:
+    """For the connections whose URLs are API paths under one root: each path's URL is parsed
+    once (yarl parsing is a visible share of a proxied request's CPU); a request goes to its
+    surface's `upstream_path`."""
 
-    def __init__(self, provider: ProviderConfig) -> None:
-        self.provider = provider
-        self._bearer = provider.auth_header == "authorization"
+    def __init__(self, root: str) -> None:
+        self._root = root
         self._urls: dict[str, URL] = {}
 
     def url(self, surface: Surface, model: str, stream: bool) -> URL:
         return self.path_url(surface.upstream_path(model, stream))
 
     def path_url(self, path: str) -> URL:
-        """The URL of an API path (already percent-encoded), parsed once: yarl parsing is a
-        visible share of a proxied request's CPU. `encoded=True` also keeps yarl from
-        resolving `..` segments."""
+        """The URL of an API path (already percent-encoded). `encoded=True` also keeps yarl
+        from resolving `..` segments."""
         url = self._urls.get(path)
         if url is None:
-            url = URL(f"{self.provider.base_url}/{path}", encoded=True)
+            url = URL(f"{self._root}/{path}", encoded=True)
             if len(self._urls) < _URL_CACHE_LIMIT:
                 self._urls[path] = url
         return url
+
+
+class KeyConnection(UnderRoot, SentAsMade):
+    """A key in a header (`auth_header`; `authorization` sends `Bearer <key>`), URLs under the
+    base URL."""
+
+    def __init__(self, provider: ProviderConfig) -> None:
+        super().__init__(provider.base_url)
+        self.provider = provider
+        self._bearer = provider.auth_header == "authorization"
 
     def authorize(
         self, headers: dict[str, str], url: URL, body: bytes, client_key: str | None

@@ -12,6 +12,15 @@ from typing import Any, Protocol
 
 from palisade.providers.base import Event, Surface
 
+# What a translation could not map (a field without equivalent), one line per kind of loss.
+Notes = list[str]
+
+
+def note(notes: Notes, text: str) -> None:
+    # One line per kind of loss: a 200-message history must not produce 200 identical notes.
+    if text not in notes:
+        notes.append(text)
+
 
 class Translation(Protocol):
     @property
@@ -42,6 +51,38 @@ class Translation(Protocol):
 
     def finish(self) -> list[Event]:
         """The events that close the client's stream if the provider's ended without them."""
+
+
+class Forwarded:
+    """A base for the translations whose request leaves for the provider (the gateway answers
+    nothing itself)."""
+
+    __slots__ = ()
+
+    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
+        return None
+
+
+class Unchanged(Forwarded):
+    """A base for the translations that change nothing of what crosses them (the bodies are the
+    provider's already, or nothing leaves: the gateway answers)."""
+
+    __slots__ = ()
+
+    def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
+    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return obj
+
+    def error(self, status: int, body: bytes) -> bytes:
+        return body
+
+    def stream(self, event: Event) -> list[Event]:
+        return [event]
+
+    def finish(self) -> list[Event]:
+        return []
 
 
 class Chained:

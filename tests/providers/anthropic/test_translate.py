@@ -10,7 +10,6 @@ from openai.types.shared import ErrorObject
 from palisade.providers.anthropic.translate import (
     DEFAULT_MAX_TOKENS,
     THINKING_BUDGETS,
-    Notes,
     chat_answer_to_messages,
     chat_error_to_messages,
     chat_request_to_messages,
@@ -19,6 +18,7 @@ from palisade.providers.anthropic.translate import (
     messages_error_to_chat,
     messages_request_to_chat,
 )
+from palisade.providers.translation import Notes
 from tests.providers.anthropic import wire
 
 PNG_B64 = (

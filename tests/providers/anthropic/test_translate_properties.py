@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from palisade.providers.anthropic.translate import (
-    Notes,
     chat_request_to_messages,
     messages_request_to_chat,
 )
+from palisade.providers.translation import Notes
 from tests.providers.anthropic import wire
 
 PROPERTY_SETTINGS = settings(

@@ -13,10 +13,10 @@ from palisade.providers.anthropic.translate import (
     messages_answer_to_chat,
 )
 from palisade.providers.anthropic.translate_stream import (
-    DONE,
     ChatStreamToMessages,
     MessagesStreamToChat,
 )
+from palisade.providers.chat_chunks import DONE
 from tests.providers.anthropic import wire
 
 Event = tuple[str, dict[str, Any]]

@@ -6,8 +6,8 @@ from typing import Any
 
 import orjson
 
-from palisade.providers.bedrock.translate_stream import DONE
 from palisade.providers.bedrock.translation import ChatToBedrock
+from palisade.providers.chat_chunks import DONE
 
 TOOLS: Any = [
     {

@@ -12,13 +12,14 @@ import pytest
 
 from palisade.errors import BadRequest
 from palisade.providers.catalog import Translations
+from palisade.providers.chat_chunks import BROKEN_OFF
 from palisade.providers.cohere import CHAT as COHERE_CHAT
 from palisade.providers.cohere.translate import (
     chat_request_to_cohere,
     cohere_answer_to_chat,
     cohere_error_to_chat,
 )
-from palisade.providers.cohere.translation import BROKEN_OFF, ChatToCohere, EmbeddingsToCohere
+from palisade.providers.cohere.translation import ChatToCohere, EmbeddingsToCohere
 from palisade.providers.openai import CHAT, EMBEDDINGS, RESPONSES
 from palisade.providers.translation import Chained
 

@@ -31,11 +31,11 @@ from palisade.providers.openai.translate_responses import (
     REDACTED,
     SIGNED,
     ChatStreamToResponses,
-    Notes,
     chat_answer_to_responses,
     response_echo,
     responses_request_to_chat,
 )
+from palisade.providers.translation import Notes
 from tests.providers.anthropic import wire
 from tests.providers.anthropic.test_translate_stream import ANTHROPIC_EVENTS, anthropic_accumulate
 

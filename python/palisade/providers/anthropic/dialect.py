@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import orjson
 
 from palisade.errors import GatewayError
-from palisade.providers.openai.dialect import bearer
+from palisade.providers.bearer import bearer
 
 # The API version the gateway sends when the client sent none (a translated request); a
 # client's own `anthropic-version` is forwarded unchanged.

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from palisade.providers.base import Path, Slot, ToolCallSlot
+from palisade.providers.json_strings import json_strings
 
 
 def request_texts(body: dict[str, Any]) -> list[Slot]:
@@ -57,7 +58,7 @@ def _blocks(
         elif kind == "tool_use":
             if isinstance(block.get("id"), str) and isinstance(block.get("name"), str):
                 names[block["id"]] = block["name"]
-            _strings(block, "input", "tool_call", (*where, "input"), out)
+            json_strings(block, "input", "tool_call", (*where, "input"), out)
         elif kind == "tool_result":
             tool_id = block.get("tool_use_id")
             tool = names.get(tool_id) if isinstance(tool_id, str) else None
@@ -78,19 +79,6 @@ def _blocks(
                 _blocks(source["content"], role, (*where, "source", "content"), out, names)
 
 
-def _strings(holder: Any, key: Any, role: str, path: Path, out: list[Slot]) -> None:
-    """Every string inside a JSON value (a tool call's input), each a slot of its own."""
-    value = holder[key]
-    if isinstance(value, str):
-        out.append(Slot(holder, key, role, path))
-    elif isinstance(value, dict):
-        for k in value:
-            _strings(value, k, role, (*path, k), out)
-    elif isinstance(value, list):
-        for k in range(len(value)):
-            _strings(value, k, role, (*path, k), out)
-
-
 def answer_texts(obj: dict[str, Any]) -> list[Slot]:
     out: list[Slot] = []
     for j, block in enumerate(_list(obj.get("content"))):
@@ -100,7 +88,7 @@ def answer_texts(obj: dict[str, Any]) -> list[Slot]:
         if kind == "text" and isinstance(block.get("text"), str):
             out.append(Slot(block, "text", "assistant", ("content", j, "text")))
         elif kind == "tool_use" and "input" in block:
-            _strings(block, "input", "tool_call", ("content", j, "input"), out)
+            json_strings(block, "input", "tool_call", ("content", j, "input"), out)
     return out
 
 

@@ -18,6 +18,8 @@ import orjson
 from palisade._core import SseEvent
 from palisade.providers.anthropic.usage import merged, usage_of
 from palisade.providers.base import AnswerGuard, Event, UsageHolder
+from palisade.providers.held_calls import CallHolder, HeldCall
+from palisade.providers.typed_sse import frame as frame
 
 _USAGE_EVENTS = frozenset({"message_start", "message_delta"})
 
@@ -48,35 +50,10 @@ def take_usage(holder: UsageHolder, obj: dict[str, Any]) -> bool:
     return True
 
 
-def frame(event: Event) -> bytes:
-    name, data = event
-    if isinstance(data, dict):
-        kind = data.get("type")
-        name = kind if isinstance(kind, str) else name
-        text = orjson.dumps(data)
-    else:
-        text = str(data).encode()
-    if name == "message":
-        return b"data: " + text + b"\n\n"
-    return b"event: " + name.encode() + b"\ndata: " + text + b"\n\n"
-
-
-class _Call:
-    __slots__ = ("events", "name", "partial")
-
-    def __init__(self, start: Event, name: str) -> None:
-        self.events = [start]
-        self.name = name
-        self.partial: list[str] = []
-
-
-class MessagesGuard:
+class MessagesGuard(CallHolder):
     def __init__(self, guard: AnswerGuard) -> None:
-        self.guard = guard
+        super().__init__(guard)
         self.texts: set[int] = set()
-        self.calls: dict[int, _Call] = {}
-        self.released = 0
-        self.blocked = 0
 
     def transform(self, event: Event) -> list[Event]:
         obj = event[1]
@@ -86,11 +63,8 @@ class MessagesGuard:
         if kind == "content_block_start":
             block = obj.get("content_block")
             if isinstance(block, dict) and block.get("type") == "tool_use":
-                if self.guard.holds_calls:
-                    name = block.get("name")
-                    self.calls[index] = _Call(event, name if isinstance(name, str) else "")
+                if self._hold(index, event, block.get("name")):
                     return []
-                self.released += 1
             elif isinstance(block, dict) and block.get("type") == "text":
                 self.texts.add(index)
                 text = block.get("text")
@@ -127,26 +101,22 @@ class MessagesGuard:
                     }
                     return [(_name(event, tail), tail), event]
             return [event]
-        if kind == "message_delta" and self.blocked and not self.released:
+        if kind == "message_delta" and self.blocked_all:
             delta = obj.get("delta")
             if isinstance(delta, dict) and delta.get("stop_reason") == "tool_use":
                 delta["stop_reason"] = "end_turn"
         return [event]
 
-    def _judge(self, index: int, call: _Call, stop: Event) -> list[Event]:
-        guard = self.guard
+    def _judge(self, index: int, call: HeldCall, stop: Event) -> list[Event]:
         where = ("content", index, "input")
-        arguments = guard.arguments("".join(call.partial), where)
-        notice = guard.tool_call(call.name, arguments, f"content[{index}]")
+        arguments, notice = self._judge_call(call, where, f"content[{index}]")
         if notice is None:
-            self.released += 1
             delta = {
                 "type": "content_block_delta",
                 "index": index,
                 "delta": {"type": "input_json_delta", "partial_json": arguments},
             }
-            return [*call.events, (_name(stop, delta), delta), stop]
-        self.blocked += 1
+            return [call.start, (_name(stop, delta), delta), stop]
         start = {"type": "content_block_start", "index": index, "content_block": _text("")}
         text = {
             "type": "content_block_delta",

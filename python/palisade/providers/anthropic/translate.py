@@ -107,7 +107,9 @@ from typing import Any, Final
 
 import orjson
 
-Notes = list[str]
+from palisade.providers.chat_errors import body_text, chat_error, openai_error_type
+from palisade.providers.tool_arguments import arguments_object
+from palisade.providers.translation import Notes, note
 
 # Anthropic requires max_tokens; OpenAI's default is "as much as the model allows". 4096 fits
 # every Claude model's output limit: an answer cut short says so (stop_reason max_tokens).
@@ -148,12 +150,6 @@ FINISH_TO_STOP: Final[dict[str, str]] = {
 }
 
 # --- shared helpers ---------------------------------------------------------------------------
-
-
-def note(notes: Notes, text: str) -> None:
-    # One line per kind of loss: a 200-message history must not produce 200 identical notes.
-    if text not in notes:
-        notes.append(text)
 
 
 def chat_id(message_id: str | None) -> str:
@@ -227,17 +223,6 @@ def _service_tier(
         out["service_tier"] = table[tier]
     else:
         note(notes, f"service_tier: {tier!r} has no {target} equivalent, dropped")
-
-
-def tool_input(arguments: str | None) -> dict[str, Any] | None:
-    """OpenAI's `arguments` text as Anthropic's `input` object; None if it is not one."""
-    if not arguments:
-        return {}
-    try:
-        value = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _text_of(content: Any) -> str:
@@ -614,7 +599,7 @@ def _chat_assistant(msg: dict[str, Any], notes: Notes) -> dict[str, Any]:
             )
             continue
         function = call.get("function") or {}
-        arguments = tool_input(function.get("arguments"))
+        arguments = arguments_object(function.get("arguments"))
         if arguments is None:
             note(notes, "tool_calls[].function.arguments: not a JSON object, sent as {}")
             arguments = {}
@@ -1078,7 +1063,7 @@ def chat_answer_to_messages(obj: dict[str, Any]) -> dict[str, Any]:
     for i, call in enumerate(message.get("tool_calls") or ()):
         function = call.get("function") or {}
         arguments = function.get("arguments")
-        parsed = tool_input(arguments)
+        parsed = arguments_object(arguments)
         content.append(
             {
                 "type": "tool_use",
@@ -1103,21 +1088,6 @@ def chat_answer_to_messages(obj: dict[str, Any]) -> dict[str, Any]:
 
 # --- errors -----------------------------------------------------------------------------------
 
-_OPENAI_ERROR_TYPES: Final[dict[int, str]] = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    409: "conflict_error",
-    413: "invalid_request_error",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    500: "server_error",
-    502: "server_error",
-    503: "service_unavailable_error",
-    504: "timeout_error",
-    529: "service_unavailable_error",
-}
 _ANTHROPIC_ERROR_TYPES: Final[dict[int, str]] = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -1149,12 +1119,6 @@ _ANTHROPIC_TYPE_FOR_OPENAI_TYPE: Final[dict[str, str]] = {
 }
 
 
-def openai_error_type(status: int) -> str:
-    if status in _OPENAI_ERROR_TYPES:
-        return _OPENAI_ERROR_TYPES[status]
-    return "server_error" if status >= 500 else "invalid_request_error"
-
-
 def anthropic_error_type(status: int) -> str:
     if status in _ANTHROPIC_ERROR_TYPES:
         return _ANTHROPIC_ERROR_TYPES[status]
@@ -1167,8 +1131,7 @@ def _error_message(status: int, body: bytes) -> tuple[str, str | None]:
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
-        text = body.decode("utf-8", "replace").strip()
-        return (text[:2000] or f"upstream error (HTTP {status})"), None
+        return body_text(status, body), None
     if isinstance(parsed, dict):
         error = parsed.get("error")
         if isinstance(error, dict):
@@ -1190,16 +1153,7 @@ def _error_message(status: int, body: bytes) -> tuple[str, str | None]:
 
 def messages_error_to_chat(status: int, body: bytes) -> bytes:
     message, kind = _error_message(status, body)
-    return orjson.dumps(
-        {
-            "error": {
-                "message": message,
-                "type": openai_error_type(status),
-                "param": None,
-                "code": kind,
-            }
-        }
-    )
+    return orjson.dumps(chat_error(message, openai_error_type(status), kind))
 
 
 def chat_error_to_messages(status: int, body: bytes) -> bytes:
@@ -1249,11 +1203,5 @@ def chat_stream_error(data: dict[str, Any]) -> dict[str, Any]:
     kind = inner.get("type")
     if not isinstance(kind, str):
         kind = "api_error"
-    return {
-        "error": {
-            "message": inner.get("message") or "upstream stream error",
-            "type": _OPENAI_TYPE_FOR_ANTHROPIC_TYPE.get(kind, "server_error"),
-            "param": None,
-            "code": kind,
-        }
-    }
+    message = inner.get("message") or "upstream stream error"
+    return chat_error(message, _OPENAI_TYPE_FOR_ANTHROPIC_TYPE.get(kind, "server_error"), kind)

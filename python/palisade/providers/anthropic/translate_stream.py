@@ -44,8 +44,7 @@ OpenAI chunks -> Anthropic events (`ChatStreamToMessages`)
 
 from __future__ import annotations
 
-import time
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
@@ -59,48 +58,21 @@ from palisade.providers.anthropic.translate import (
     messages_stream_error,
     messages_usage,
 )
-
-DONE: Final = "[DONE]"
-_CHUNK: Final = "chat.completion.chunk"
+from palisade.providers.chat_chunks import DONE, ChatChunks
 
 
-class MessagesStreamToChat:
+class MessagesStreamToChat(ChatChunks):
     """Anthropic stream events -> OpenAI chat.completion.chunk objects."""
 
-    __slots__ = (
-        "_created",
-        "_done",
-        "_id",
-        "_include_usage",
-        "_model",
-        "_stopped",
-        "_thinking_index",
-        "_tool_index",
-        "_usage",
-    )
+    __slots__ = ("_stopped", "_thinking_index", "_tool_index", "_usage")
 
     def __init__(self, *, include_usage: bool) -> None:
-        self._include_usage = include_usage
-        self._id = ""
-        self._model: Any = None
-        self._created = int(time.time())
+        super().__init__(include_usage=include_usage)
         self._usage: dict[str, Any] = {}
         # Anthropic content block index -> OpenAI tool call index / thinking_blocks index.
         self._tool_index: dict[int, int] = {}
         self._thinking_index: dict[int, int] = {}
-        self._done = False
         self._stopped = False
-
-    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        return {
-            "id": self._id,
-            "object": _CHUNK,
-            "created": self._created,
-            "model": self._model,
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            ],
-        }
 
     def feed(self, event: str, data: dict[str, Any]) -> list[dict[str, Any] | str]:
         if self._done:
@@ -114,15 +86,7 @@ class MessagesStreamToChat:
                 tool = self._tool_index.get(data["index"])
                 if tool is None:
                     return []
-                return [
-                    self._chunk(
-                        {
-                            "tool_calls": [
-                                {"index": tool, "function": {"arguments": delta["partial_json"]}}
-                            ]
-                        }
-                    )
-                ]
+                return [self._call_arguments(tool, delta["partial_json"])]
             if kind == "thinking_delta":
                 text = delta["thinking"]
                 k = self._thinking_index.get(data["index"], 0)
@@ -158,7 +122,11 @@ class MessagesStreamToChat:
             return [self._chunk({}, STOP_TO_FINISH.get(stop_reason or "end_turn", "stop"))]
         if event == "message_stop":
             self._done = True
-            return [self._usage_chunk(), DONE] if self._include_usage else [DONE]
+            return (
+                [self._usage_chunk(chat_usage(self._usage)), DONE]
+                if self._include_usage
+                else [DONE]
+            )
         if event == "error":
             self._done = True
             return [chat_stream_error(data)]
@@ -176,20 +144,12 @@ class MessagesStreamToChat:
         if self._done or not self._id:
             return []
         self._done = True
-        out: list[dict[str, Any] | str] = [self._usage_chunk()] if self._include_usage else []
+        out: list[dict[str, Any] | str] = []
+        if self._include_usage:
+            out.append(self._usage_chunk(chat_usage(self._usage)))
         if self._stopped:
             out.append(DONE)
         return out
-
-    def _usage_chunk(self) -> dict[str, Any]:
-        return {
-            "id": self._id,
-            "object": _CHUNK,
-            "created": self._created,
-            "model": self._model,
-            "choices": [],
-            "usage": chat_usage(self._usage),
-        }
 
     def _block_start(self, index: int, block: dict[str, Any]) -> list[dict[str, Any] | str]:
         kind = block.get("type")
@@ -200,17 +160,9 @@ class MessagesStreamToChat:
             tool = len(self._tool_index)
             self._tool_index[index] = tool
             given = block.get("input")
-            call = {
-                "index": tool,
-                "id": block.get("id"),
-                "type": "function",
-                "function": {
-                    "name": block.get("name"),
-                    # The input streams as deltas from `{}`; a relay that sends it whole, here.
-                    "arguments": orjson.dumps(given).decode() if given else "",
-                },
-            }
-            return [self._chunk({"tool_calls": [call]})]
+            # The input streams as deltas from `{}`; a relay that sends it whole, here.
+            arguments = orjson.dumps(given).decode() if given else ""
+            return [self._call_start(tool, block.get("id"), block.get("name"), arguments)]
         if kind == "thinking":
             k = len(self._thinking_index)
             self._thinking_index[index] = k

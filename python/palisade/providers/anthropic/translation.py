@@ -9,32 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from palisade.providers.anthropic import translate, translate_stream
+from palisade.providers.anthropic import translate
 from palisade.providers.anthropic.surfaces import COUNT_TOKENS, MESSAGES
 from palisade.providers.anthropic.translate_stream import ChatStreamToMessages, MessagesStreamToChat
 from palisade.providers.base import Event, Surface
+from palisade.providers.chat_chunks import ended
 from palisade.providers.openai import CHAT
+from palisade.providers.translation import Forwarded, Unchanged
 
 
-class _Forwarded:
-    """A translation whose request leaves for the provider (the gateway answers nothing)."""
-
-    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
-        return None
-
-
-# What an OpenAI client gets in the place of `[DONE]` when the provider's stream broke off.
-BROKEN_OFF: dict[str, Any] = {
-    "error": {
-        "message": "Palisade: the provider's stream broke off before it was complete.",
-        "type": "upstream_error",
-        "param": None,
-        "code": "upstream_stream_interrupted",
-    }
-}
-
-
-class ChatToAnthropic(_Forwarded):
+class ChatToAnthropic(Forwarded):
     """OpenAI chat completions in, Anthropic Messages out."""
 
     upstream: Surface = MESSAGES
@@ -66,16 +50,10 @@ class ChatToAnthropic(_Forwarded):
     def finish(self) -> list[Event]:
         """A provider stream that stopped without `message_stop` broke off: its usage (when
         asked for), then an error, never a clean end; unless its stop reason had come."""
-        if self._stream is None or not self._stream.open:
-            return []
-        chunks = self._stream.finish()
-        out: list[Event] = [("message", chunk) for chunk in chunks]
-        if not chunks or chunks[-1] != translate_stream.DONE:
-            out.append(("message", BROKEN_OFF))
-        return out
+        return ended(self._stream)
 
 
-class MessagesToOpenAI(_Forwarded):
+class MessagesToOpenAI(Forwarded):
     """Anthropic Messages in, OpenAI chat completions out."""
 
     upstream: Surface = CHAT
@@ -108,11 +86,11 @@ class MessagesToOpenAI(_Forwarded):
         return [] if self._stream is None else list(self._stream.finish())
 
 
-class CountTokensLocally:
+class CountTokensLocally(Unchanged):
     """`messages/count_tokens` for a model an OpenAI-dialect provider serves: counted by the
     gateway's tokenizer for that model (the count its limits use), since OpenAI's API counts
     nothing without generating. Claude Code asks before it sends a large tool result; a refusal
-    would leave it to guess."""
+    would leave it to guess. Nothing leaves for the provider: the rest is never called."""
 
     upstream: Surface = COUNT_TOKENS
 
@@ -124,19 +102,3 @@ class CountTokensLocally:
 
     def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
         return {"input_tokens": COUNT_TOKENS.prompt_tokens(body, model)}
-
-    # Never called: nothing leaves for the provider.
-    def request(self, body: dict[str, Any]) -> dict[str, Any]:
-        return body
-
-    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return obj
-
-    def error(self, status: int, body: bytes) -> bytes:
-        return body
-
-    def stream(self, event: Event) -> list[Event]:
-        return [event]
-
-    def finish(self) -> list[Event]:
-        return []

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from palisade.providers.openai.dialect import OpenAIDialect, bearer
+from palisade.providers.bearer import bearer
+from palisade.providers.openai.dialect import OpenAIDialect
 
 
 class AzureOpenAIDialect(OpenAIDialect):

@@ -19,6 +19,7 @@ import aiohttp
 import orjson
 
 from palisade.errors import UpstreamUnreachable
+from palisade.providers.refresher import Refresher
 
 log = logging.getLogger("palisade.upstream")
 
@@ -52,20 +53,17 @@ class EntraTokens:
         self._issued_at = 0.0
         self._expires_at = 0.0
         self._session: aiohttp.ClientSession | None = None
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._refresher = Refresher(self._renew, self._wait_s, self._failed, _RETRY_S)
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         with contextlib.suppress(UpstreamUnreachable):  # logged; the first request retries
             await self.fetch()
-        self._task = asyncio.create_task(self._renew())
+        self._refresher.start(f"entra-{self.provider}")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._refresher.close()
         if self._session is not None:
             await self._session.close()
 
@@ -116,16 +114,17 @@ class EntraTokens:
         self.header = f"Bearer {token}"
         return self.header
 
-    def _renew_at(self) -> float:
+    def _wait_s(self) -> float:
+        if self.header is None:
+            return _RETRY_S
         lifetime = self._expires_at - self._issued_at
-        return self._expires_at - min(_MARGIN_S, lifetime / 2)
+        renew_at = self._expires_at - min(_MARGIN_S, lifetime / 2)
+        return max(renew_at - time.monotonic(), 0.05)
 
     async def _renew(self) -> None:
-        while True:
-            delay = self._renew_at() - time.monotonic() if self.header else _RETRY_S
-            await asyncio.sleep(max(delay, 0.05))
-            try:
-                async with self._lock:
-                    await self._fetch()
-            except UpstreamUnreachable:
-                await asyncio.sleep(_RETRY_S)
+        async with self._lock:
+            await self._fetch()
+
+    def _failed(self, exc: Exception) -> None:
+        if not isinstance(exc, UpstreamUnreachable):  # those are logged where they are raised
+            log.warning("%s: token renewal failed: %s", self.provider, type(exc).__name__)

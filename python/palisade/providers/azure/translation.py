@@ -4,13 +4,12 @@ the provider's dialect's translation from chat does the rest."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from palisade.providers.base import Event, Surface
+from palisade.providers.base import Surface
 from palisade.providers.openai import CHAT
+from palisade.providers.translation import Unchanged
 
 
-class AsChat:
+class AsChat(Unchanged):
     """Chat completions as they are (the Azure route's model came from the path; the chain's
     next step names it in the provider's request)."""
 
@@ -19,21 +18,3 @@ class AsChat:
 
     def __init__(self) -> None:
         self.notes: list[str] = []
-
-    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
-        return None
-
-    def request(self, body: dict[str, Any]) -> dict[str, Any]:
-        return body
-
-    def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return obj
-
-    def error(self, status: int, body: bytes) -> bytes:
-        return body
-
-    def stream(self, event: Event) -> list[Event]:
-        return [event]
-
-    def finish(self) -> list[Event]:
-        return []

@@ -17,7 +17,6 @@ part. Host, content type, date, session token and any other `x-amz*` header are 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable
@@ -27,16 +26,15 @@ from yarl import URL
 
 from palisade._core import SigV4Signer
 from palisade.errors import UpstreamUnreachable
-from palisade.providers.base import Surface
-from palisade.providers.connection import SentAsMade
+from palisade.providers.connection import SentAsMade, UnderRoot
 from palisade.providers.provider import ProviderConfig
+from palisade.providers.refresher import Refresher
 
 log = logging.getLogger("palisade.upstream")
 
 SERVICE = "bedrock"
 DEFAULT_REGION = "us-east-1"
 REFRESH_EVERY_S = 60.0
-_URL_CACHE_LIMIT = 4096
 # The client's own signature headers never leave: the gateway signs with its credentials.
 _CLIENT_SIGNING = ("x-amz-date", "x-amz-security-token", "x-amz-content-sha256")
 
@@ -50,37 +48,25 @@ def _option(provider: ProviderConfig, name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class SigV4Connection(SentAsMade):
+class SigV4Connection(UnderRoot, SentAsMade):
     def __init__(self, provider: ProviderConfig) -> None:
         self.provider = provider
         self.region = _option(provider, "region") or DEFAULT_REGION
         base = provider.base_url or default_base_url(self.region)
-        self._base = base.rstrip("/")
-        root = URL(self._base)
+        super().__init__(base.rstrip("/"))
+        root = URL(self._root)
         self._host = root.raw_host or ""
         if root.explicit_port is not None and not root.is_default_port():
             self._host = f"{self._host}:{root.port}"
-        self._urls: dict[str, URL] = {}
         self._credentials: Any = None  # botocore Credentials
         # The signer and its session token, swapped as one (the refresh runs in a thread).
         self._signing: tuple[SigV4Signer, str | None] | None = None
         self._secret: str | None = None  # the signer's, to tell new credentials from old
-        self._refresh: asyncio.Task[None] | None = None
+        self._refresher = Refresher(self._renew, lambda: REFRESH_EVERY_S, self._failed)
         self._problem = "its credentials were not resolved yet"
         # `x-amz-date`, made again only when the second changes.
         self._second = -1
         self._date = ""
-
-    def url(self, surface: Surface, model: str, stream: bool) -> URL:
-        return self.path_url(surface.upstream_path(model, stream))
-
-    def path_url(self, path: str) -> URL:
-        url = self._urls.get(path)
-        if url is None:
-            url = URL(f"{self._base}/{path}", encoded=True)
-            if len(self._urls) < _URL_CACHE_LIMIT:
-                self._urls[path] = url
-        return url
 
     def authorize(
         self, headers: dict[str, str], url: URL, body: bytes, client_key: str | None
@@ -135,7 +121,7 @@ class SigV4Connection(SentAsMade):
             log.warning("provider %s: %s", self.provider.name, self._problem)
             return
         if hasattr(self._credentials, "refresh_needed"):
-            self._refresh = asyncio.get_running_loop().create_task(self._refreshing())
+            self._refresher.start(f"sigv4-{self.provider.name}")
 
     def _resolve(self) -> Any:
         from botocore.credentials import Credentials
@@ -167,18 +153,12 @@ class SigV4Connection(SentAsMade):
             signer = SigV4Signer(frozen.access_key, frozen.secret_key, self.region, SERVICE)
             self._signing = (signer, frozen.token)
 
-    async def _refreshing(self) -> None:
-        while True:
-            await asyncio.sleep(REFRESH_EVERY_S)
-            try:
-                await asyncio.to_thread(self._read)
-            except Exception as exc:  # the current signer keeps serving until it expires
-                name = self.provider.name
-                log.warning("provider %s: AWS credentials refresh failed: %s", name, exc)
+    async def _renew(self) -> None:
+        await asyncio.to_thread(self._read)
+
+    def _failed(self, exc: Exception) -> None:
+        # The current signer keeps serving until it expires.
+        log.warning("provider %s: AWS credentials refresh failed: %s", self.provider.name, exc)
 
     async def close(self) -> None:
-        task, self._refresh = self._refresh, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._refresher.close()

@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from palisade.providers.anthropic.shape import _strings
 from palisade.providers.base import Path, Slot, ToolCallSlot
+from palisade.providers.json_strings import json_strings
 
 
 def request_texts(body: dict[str, Any]) -> list[Slot]:
@@ -61,7 +61,7 @@ def _blocks(
             if isinstance(use.get("toolUseId"), str) and isinstance(use.get("name"), str):
                 names[use["toolUseId"]] = use["name"]
             if "input" in use:
-                _strings(use, "input", "tool_call", (*where, "toolUse", "input"), out)
+                json_strings(use, "input", "tool_call", (*where, "toolUse", "input"), out)
             continue
         result = block.get("toolResult")
         if isinstance(result, dict):
@@ -76,19 +76,13 @@ def _blocks(
                     if isinstance(part.get("text"), str):
                         out.append(Slot(part, "text", "tool", (*at, "text"), tool))
                     elif "json" in part:
-                        _tool_strings(part, (*at, "json"), out, tool)
+                        json_strings(part, "json", "tool", (*at, "json"), out, tool)
             continue
         document = block.get("document")
         if isinstance(document, dict):
             source = document.get("source")
             if isinstance(source, dict) and isinstance(source.get("text"), str):
                 out.append(Slot(source, "text", role, (*where, "document", "source", "text")))
-
-
-def _tool_strings(part: dict[str, Any], path: Path, out: list[Slot], tool: str | None) -> None:
-    found: list[Slot] = []
-    _strings(part, "json", "tool", path, found)
-    out.extend(slot._replace(tool=tool) for slot in found)
 
 
 def _content(obj: dict[str, Any]) -> list[Any] | None:
@@ -110,7 +104,7 @@ def answer_texts(obj: dict[str, Any]) -> list[Slot]:
             out.append(Slot(block, "text", "assistant", (*_ANSWER, j, "text")))
         use = block.get("toolUse")
         if isinstance(use, dict) and "input" in use:
-            _strings(use, "input", "tool_call", (*_ANSWER, j, "toolUse", "input"), out)
+            json_strings(use, "input", "tool_call", (*_ANSWER, j, "toolUse", "input"), out)
     return out
 
 

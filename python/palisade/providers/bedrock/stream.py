@@ -21,6 +21,7 @@ import orjson
 from palisade._core import SseEvent, frame_event, frame_exception
 from palisade.providers.base import AnswerGuard, Event, UsageHolder
 from palisade.providers.bedrock.usage import from_converse
+from palisade.providers.held_calls import CallHolder, HeldCall
 
 
 def read_usage(holder: UsageHolder, events: list[SseEvent]) -> None:
@@ -50,27 +51,15 @@ def frame(event: Event) -> bytes:
     return frame_event(name, payload)
 
 
-class _Call:
-    __slots__ = ("name", "partial", "start")
-
-    def __init__(self, start: Event, name: str) -> None:
-        self.start = start
-        self.name = name
-        self.partial: list[str] = []
-
-
 def _index(obj: dict[str, Any]) -> int:
     index = obj.get("contentBlockIndex")
     return index if isinstance(index, int) else 0
 
 
-class ConverseGuard:
+class ConverseGuard(CallHolder):
     def __init__(self, guard: AnswerGuard) -> None:
-        self.guard = guard
+        super().__init__(guard)
         self.texts: set[int] = set()
-        self.calls: dict[int, _Call] = {}
-        self.released = 0
-        self.blocked = 0
 
     def transform(self, event: Event) -> list[Event]:
         name, obj = event
@@ -92,12 +81,8 @@ class ConverseGuard:
         if name == "contentBlockStart":
             start = obj.get("start")
             use = start.get("toolUse") if isinstance(start, dict) else None
-            if isinstance(use, dict):
-                if self.guard.holds_calls:
-                    tool = use.get("name")
-                    self.calls[_index(obj)] = _Call(event, tool if isinstance(tool, str) else "")
-                    return []
-                self.released += 1
+            if isinstance(use, dict) and self._hold(_index(obj), event, use.get("name")):
+                return []
             return [event]
         if name == "contentBlockStop":
             index = _index(obj)
@@ -111,20 +96,15 @@ class ConverseGuard:
                     tail = {"delta": {"text": rest}, "contentBlockIndex": index}
                     return [("contentBlockDelta", tail), event]
             return [event]
-        blocked_all = self.blocked and not self.released
-        if name == "messageStop" and blocked_all and obj.get("stopReason") == "tool_use":
+        if name == "messageStop" and self.blocked_all and obj.get("stopReason") == "tool_use":
             obj["stopReason"] = "end_turn"
         return [event]
 
-    def _judge(self, index: int, call: _Call, stop: Event) -> list[Event]:
-        guard = self.guard
+    def _judge(self, index: int, call: HeldCall, stop: Event) -> list[Event]:
         where = ("output", "message", "content", index, "toolUse", "input")
-        arguments = guard.arguments("".join(call.partial), where)
-        notice = guard.tool_call(call.name, arguments, f"content[{index}]")
+        arguments, notice = self._judge_call(call, where, f"content[{index}]")
         if notice is None:
-            self.released += 1
             delta = {"delta": {"toolUse": {"input": arguments}}, "contentBlockIndex": index}
             return [call.start, ("contentBlockDelta", delta), stop]
-        self.blocked += 1
         text = {"delta": {"text": notice}, "contentBlockIndex": index}
         return [("contentBlockDelta", text), stop]

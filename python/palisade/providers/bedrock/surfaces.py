@@ -4,12 +4,10 @@ event streams, parsed and framed by the Rust extension."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import quote
 
 from palisade._core import EventStreamParser
-from palisade.providers.base import StreamParser
+from palisade.providers.base import PathNamed, StreamParser
 from palisade.providers.bedrock import shape, stream, usage
 from palisade.providers.bedrock.dialect import BEDROCK
 from palisade.providers.parts import Parts, PartsSurface
@@ -35,26 +33,13 @@ def model_path(model: str, action: str) -> str:
     return path
 
 
-class ConverseSurface(PartsSurface):
+class ConverseSurface(PathNamed, PartsSurface):
     parts = Parts(shape, stream, usage, stream.ConverseGuard)
     dialect = BEDROCK
     stream_type = EVENT_STREAM
 
-    def __init__(self, endpoint: str, streams: bool) -> None:
-        self.endpoint = endpoint
-        self.streams = streams
-
-    def request_model(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
-        return params.get("model")
-
-    def request_stream(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
-        return self.streams
-
     def upstream_path(self, model: str, stream: bool) -> str:
         return model_path(model, "converse-stream" if stream else "converse")
-
-    def set_model(self, body: dict[str, Any], model: str) -> None:
-        return None  # the path names it
 
     def stream_parser(self) -> StreamParser:
         return EventStreamParser()

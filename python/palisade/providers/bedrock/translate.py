@@ -42,10 +42,10 @@ from typing import Any, Final
 
 import orjson
 
-from palisade.providers.anthropic.translate import note, openai_error_type
 from palisade.providers.bedrock.dialect import error_code
-
-Notes = list[str]
+from palisade.providers.chat_errors import chat_error, openai_error_type
+from palisade.providers.tool_arguments import arguments_object
+from palisade.providers.translation import Notes, note
 
 STOP_TO_FINISH: Final[dict[str, str]] = {
     "end_turn": "stop",
@@ -181,12 +181,8 @@ def _image(value: object) -> dict[str, Any] | None:
 def _tool_use(call: Any, notes: Notes) -> dict[str, Any]:
     function = call.get("function") if isinstance(call, dict) else None
     function = function if isinstance(function, dict) else {}
-    arguments = function.get("arguments") or "{}"
-    try:
-        parsed = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        parsed = None
-    if not isinstance(parsed, dict):
+    parsed = arguments_object(function.get("arguments"))
+    if parsed is None:
         note(notes, "tool_calls: arguments that are not a JSON object sent as {}")
         parsed = {}
     return {
@@ -320,12 +316,5 @@ def error_message(body: bytes) -> str:
 
 def converse_error_to_chat(status: int, body: bytes) -> bytes:
     return orjson.dumps(
-        {
-            "error": {
-                "message": error_message(body),
-                "type": openai_error_type(status),
-                "param": None,
-                "code": error_code(status),
-            }
-        }
+        chat_error(error_message(body), openai_error_type(status), error_code(status))
     )

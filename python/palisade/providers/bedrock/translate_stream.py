@@ -15,14 +15,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Final
 
-from palisade.providers.anthropic.translate import openai_error_type
 from palisade.providers.bedrock.translate import STOP_TO_FINISH, chat_usage, new_chat_id
+from palisade.providers.chat_chunks import DONE, ChatChunks
+from palisade.providers.chat_errors import chat_error, openai_error_type
 
-DONE: Final = "[DONE]"
-_CHUNK: Final = "chat.completion.chunk"
 # A stream exception's name -> the status its error would have had.
 _EXCEPTION_STATUS: Final = {
     "validationException": 400,
@@ -33,33 +31,14 @@ _EXCEPTION_STATUS: Final = {
 }
 
 
-class ConverseStreamToChat:
-    __slots__ = ("_created", "_done", "_id", "_include_usage", "_model", "_stopped", "_tools")
+class ConverseStreamToChat(ChatChunks):
+    __slots__ = ("_stopped", "_tools")
 
     def __init__(self, *, include_usage: bool, model: str) -> None:
-        self._include_usage = include_usage
-        self._id = new_chat_id()
-        self._model = model
-        self._created = int(time.time())
+        super().__init__(include_usage=include_usage, model=model, chunk_id=new_chat_id())
         # Converse content block index -> OpenAI tool call index.
         self._tools: dict[int, int] = {}
-        self._done = False
         self._stopped = False
-
-    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        return {
-            "id": self._id,
-            "object": _CHUNK,
-            "created": self._created,
-            "model": self._model,
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            ],
-        }
-
-    @property
-    def open(self) -> bool:
-        return not self._done
 
     def feed(self, event: str, data: dict[str, Any]) -> list[dict[str, Any] | str]:
         if self._done:
@@ -74,8 +53,7 @@ class ConverseStreamToChat:
                 tool = self._tools.get(index) if isinstance(index, int) else None
                 if tool is None:
                     return []
-                call = {"index": tool, "function": {"arguments": use["input"]}}
-                return [self._chunk({"tool_calls": [call]})]
+                return [self._call_arguments(tool, use["input"])]
             reasoning = delta.get("reasoningContent")
             if isinstance(reasoning, dict) and isinstance(reasoning.get("text"), str):
                 return [self._chunk({"reasoning_content": reasoning["text"]})]
@@ -85,13 +63,7 @@ class ConverseStreamToChat:
             if not isinstance(use, dict) or not isinstance(index, int):
                 return []
             tool = self._tools[index] = len(self._tools)
-            call = {
-                "index": tool,
-                "id": use.get("toolUseId"),
-                "type": "function",
-                "function": {"name": use.get("name"), "arguments": ""},
-            }
-            return [self._chunk({"tool_calls": [call]})]
+            return [self._call_start(tool, use.get("toolUseId"), use.get("name"), "")]
         if event == "messageStart":
             return [self._chunk({"role": "assistant", "content": ""})]
         if event == "messageStop":
@@ -104,20 +76,14 @@ class ConverseStreamToChat:
             usage = data.get("usage")
             out: list[dict[str, Any] | str] = []
             if self._include_usage:
-                out.append(self._usage_chunk(usage if isinstance(usage, dict) else {}))
+                out.append(self._usage_chunk(chat_usage(usage if isinstance(usage, dict) else {})))
             out.append(DONE)
             return out
         if event.endswith("Exception"):
             self._done = True
             status = _EXCEPTION_STATUS.get(event, 500)
             message = data.get("message") or data.get("Message") or "upstream stream error"
-            error = {
-                "message": message,
-                "type": openai_error_type(status),
-                "param": None,
-                "code": event[0].upper() + event[1:],
-            }
-            return [{"error": error}]
+            return [chat_error(message, openai_error_type(status), event[0].upper() + event[1:])]
         return []
 
     def finish(self) -> list[dict[str, Any] | str]:
@@ -127,16 +93,6 @@ class ConverseStreamToChat:
         out: list[dict[str, Any] | str] = []
         if self._stopped:
             if self._include_usage:
-                out.append(self._usage_chunk({}))
+                out.append(self._usage_chunk(chat_usage({})))
             out.append(DONE)
         return out
-
-    def _usage_chunk(self, usage: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": self._id,
-            "object": _CHUNK,
-            "created": self._created,
-            "model": self._model,
-            "choices": [],
-            "usage": chat_usage(usage),
-        }

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from palisade.providers.anthropic.translation import BROKEN_OFF
 from palisade.providers.base import Event, Surface
 from palisade.providers.bedrock import translate
 from palisade.providers.bedrock.surfaces import CONVERSE
-from palisade.providers.bedrock.translate_stream import DONE, ConverseStreamToChat
+from palisade.providers.bedrock.translate_stream import ConverseStreamToChat
+from palisade.providers.chat_chunks import ended
+from palisade.providers.translation import Forwarded
 
 
-class ChatToBedrock:
+class ChatToBedrock(Forwarded):
     """OpenAI chat completions in, Bedrock Converse out."""
 
     upstream: Surface = CONVERSE
@@ -23,9 +24,6 @@ class ChatToBedrock:
         self.notes: list[str] = []
         self._model = ""
         self._stream: ConverseStreamToChat | None = None
-
-    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
-        return None
 
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         model = body.get("model")
@@ -52,10 +50,4 @@ class ChatToBedrock:
     def finish(self) -> list[Event]:
         """A stream that stopped before its last event: its usage (when asked for) and the end
         if its stop reason had come, else an error, never a clean end."""
-        if self._stream is None or not self._stream.open:
-            return []
-        chunks = self._stream.finish()
-        out: list[Event] = [("message", chunk) for chunk in chunks]
-        if not chunks or chunks[-1] != DONE:
-            out.append(("message", BROKEN_OFF))
-        return out
+        return ended(self._stream)

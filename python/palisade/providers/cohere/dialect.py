@@ -15,14 +15,10 @@ same.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import orjson
 
 from palisade.errors import GatewayError
-from palisade.providers.openai.dialect import bearer
-
-_NONE: Mapping[str, str] = {}
+from palisade.providers.bearer import BearerDialect
 
 
 def error_event(message: str) -> bytes:
@@ -30,25 +26,16 @@ def error_event(message: str) -> bytes:
     return b"event: message-end\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
-class CohereDialect:
+class CohereDialect(BearerDialect):
+    """Cohere's errors have no type: the gateway's own one, for records and logs."""
+
     name = "cohere"
-    credential_hint = "`Authorization: Bearer ...`"
-
-    def credential(self, headers: Mapping[str, str]) -> str | None:
-        return bearer(headers)
-
-    def error_type(self, error: GatewayError) -> str:
-        # Cohere's errors have no type: the gateway's own one, for records and logs.
-        return error.type
 
     def error_body(self, error: GatewayError) -> bytes:
         return orjson.dumps({"message": error.message})
 
     def error_event(self, error: GatewayError) -> bytes:
         return error_event(error.message)
-
-    def upstream_headers(self) -> Mapping[str, str]:
-        return _NONE
 
 
 COHERE = CohereDialect()

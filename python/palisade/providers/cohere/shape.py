@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from palisade.providers.base import Path, Slot, ToolCallSlot
+from palisade.providers.json_strings import json_strings
 
 
 def request_texts(body: dict[str, Any]) -> list[Slot]:
@@ -51,7 +52,7 @@ def request_texts(body: dict[str, Any]) -> list[Slot]:
             if isinstance(document, str):
                 out.append(Slot(documents, i, "user", ("documents", i)))
             elif isinstance(document, dict) and "data" in document:
-                _strings(document, "data", "user", ("documents", i, "data"), out, None)
+                json_strings(document, "data", "user", ("documents", i, "data"), out, None)
     tools = body.get("tools")
     if isinstance(tools, list):
         for i, spec in enumerate(tools):
@@ -79,22 +80,7 @@ def _content(
         elif part.get("type") == "document":
             document = part.get("document")
             if isinstance(document, dict) and "data" in document:
-                _strings(document, "data", role, (*at, "document", "data"), out, tool)
-
-
-def _strings(
-    holder: Any, key: Any, role: str, path: Path, out: list[Slot], tool: str | None
-) -> None:
-    """Every string inside a JSON value (a document's data), each a slot of its own."""
-    value = holder[key]
-    if isinstance(value, str):
-        out.append(Slot(holder, key, role, path, tool))
-    elif isinstance(value, dict):
-        for k in value:
-            _strings(value, k, role, (*path, k), out, tool)
-    elif isinstance(value, list):
-        for k in range(len(value)):
-            _strings(value, k, role, (*path, k), out, tool)
+                json_strings(document, "data", role, (*at, "document", "data"), out, tool)
 
 
 def embed_request(body: dict[str, Any]) -> list[Slot]:

@@ -23,6 +23,8 @@ import orjson
 from palisade._core import SseEvent
 from palisade.providers.base import AnswerGuard, Event, UsageHolder
 from palisade.providers.cohere.usage import from_cohere
+from palisade.providers.held_calls import CallHolder, HeldCall
+from palisade.providers.typed_sse import frame as frame
 
 _PLAN = (-1, 0)
 
@@ -49,19 +51,6 @@ def take_usage(holder: UsageHolder, obj: dict[str, Any]) -> bool:
     return True
 
 
-def frame(event: Event) -> bytes:
-    name, data = event
-    if isinstance(data, dict):
-        kind = data.get("type")
-        name = kind if isinstance(kind, str) else name
-        text = orjson.dumps(data)
-    else:
-        text = str(data).encode()
-    if name == "message":
-        return b"data: " + text + b"\n\n"
-    return b"event: " + name.encode() + b"\ndata: " + text + b"\n\n"
-
-
 def _event(data: dict[str, Any]) -> Event:
     return (str(data["type"]), data)
 
@@ -72,24 +61,12 @@ def _message(obj: dict[str, Any]) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else None
 
 
-class _Call:
-    __slots__ = ("name", "partial", "start")
-
-    def __init__(self, start: Event, name: str) -> None:
-        self.start = start
-        self.name = name
-        self.partial: list[str] = []
-
-
-class ChatGuard:
+class ChatGuard(CallHolder):
     def __init__(self, guard: AnswerGuard) -> None:
-        self.guard = guard
+        super().__init__(guard)
         # content index -> the key its pieces are under (`text` or `thinking`)
         self.texts: dict[int, str] = {}
-        self.calls: dict[int, _Call] = {}
         self.planning = False
-        self.released = 0
-        self.blocked = 0
         # Content indexes the provider used (plus one), and how far notices moved later ones.
         self.next_content = 0
         self.shift = 0
@@ -123,18 +100,15 @@ class ChatGuard:
             out.extend(self._content(kind, index, obj, event))
             return out
         if kind == "tool-call-start":
-            if self.guard.holds_calls:
-                message = _message(obj)
-                call = message.get("tool_calls") if message is not None else None
-                fn = call.get("function") if isinstance(call, dict) else None
-                name = fn.get("name") if isinstance(fn, dict) else None
-                start = _Call(event, name if isinstance(name, str) else "")
-                self.calls[index] = start
+            message = _message(obj)
+            call = message.get("tool_calls") if message is not None else None
+            fn = call.get("function") if isinstance(call, dict) else None
+            name = fn.get("name") if isinstance(fn, dict) else None
+            if self._hold(index, event, name):
                 if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-                    start.partial.append(fn["arguments"])
+                    self.calls[index].partial.append(fn["arguments"])
                     fn["arguments"] = ""
                 return out
-            self.released += 1
         elif kind == "tool-call-delta":
             pending = self.calls.get(index)
             if pending is not None:
@@ -149,7 +123,7 @@ class ChatGuard:
             if done is not None:
                 out.extend(self._judge(index, done, event))
                 return out
-        elif kind == "message-end" and self.blocked and not self.released:
+        elif kind == "message-end" and self.blocked_all:
             delta = obj.get("delta")
             if isinstance(delta, dict) and delta.get("finish_reason") == "TOOL_CALL":
                 delta["finish_reason"] = "COMPLETE"
@@ -185,20 +159,16 @@ class ChatGuard:
                 break
         return [event]
 
-    def _judge(self, index: int, call: _Call, end: Event) -> list[Event]:
-        guard = self.guard
+    def _judge(self, index: int, call: HeldCall, end: Event) -> list[Event]:
         where = ("message", "tool_calls", index, "function", "arguments")
-        arguments = guard.arguments("".join(call.partial), where)
-        notice = guard.tool_call(call.name, arguments, f"message.tool_calls[{index}]")
+        arguments, notice = self._judge_call(call, where, f"message.tool_calls[{index}]")
         if notice is None:
-            self.released += 1
             delta = {
                 "type": "tool-call-delta",
                 "index": index,
                 "delta": {"message": {"tool_calls": {"function": {"arguments": arguments}}}},
             }
             return [call.start, _event(delta), end]
-        self.blocked += 1
         at = self.next_content + self.shift
         self.shift += 1
         start = {

@@ -65,9 +65,9 @@ from typing import Any, Final
 import orjson
 
 from palisade.errors import BadRequest
+from palisade.providers.chat_errors import body_text, chat_error
 from palisade.providers.cohere.usage import counts
-
-Notes = list[str]
+from palisade.providers.translation import Notes, note
 
 FINISH: Final[dict[str, str]] = {
     "COMPLETE": "stop",
@@ -120,12 +120,6 @@ _WITHOUT_EQUIVALENT: Final[dict[str, object]] = {
     "function_call": _NO_DEFAULT,
     "verbosity": _NO_DEFAULT,
 }
-
-
-def note(notes: Notes, text: str) -> None:
-    # One line per kind of loss: a long history must not produce identical notes.
-    if text not in notes:
-        notes.append(text)
 
 
 def chat_id(cohere_id: object) -> str:
@@ -466,34 +460,18 @@ def error_message(status: int, body: bytes) -> str:
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
-        text = body.decode("utf-8", "replace").strip()
-        return text[:2000] or f"upstream error (HTTP {status})"
+        return body_text(status, body)
     if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
         return str(parsed["message"])
     return orjson.dumps(parsed).decode()[:2000]
 
 
 def cohere_error_to_chat(status: int, body: bytes) -> bytes:
-    return orjson.dumps(
-        {
-            "error": {
-                "message": error_message(status, body),
-                "type": openai_error_type(status),
-                "param": None,
-                "code": None,
-            }
-        }
-    )
+    return orjson.dumps(chat_error(error_message(status, body), openai_error_type(status), None))
 
 
 def stream_error(message: object) -> dict[str, Any]:
     """A Cohere `message-end` with finish_reason ERROR -> the error object an OpenAI stream
     carries."""
-    return {
-        "error": {
-            "message": message if isinstance(message, str) and message else "upstream error",
-            "type": "server_error",
-            "param": None,
-            "code": "upstream_stream_error",
-        }
-    }
+    text = message if isinstance(message, str) and message else "upstream error"
+    return chat_error(text, "server_error", "upstream_stream_error")

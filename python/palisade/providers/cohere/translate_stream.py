@@ -19,13 +19,10 @@ particular to streams:
 
 from __future__ import annotations
 
-import time
-from typing import Any, Final
+from typing import Any
 
+from palisade.providers.chat_chunks import DONE, ChatChunks
 from palisade.providers.cohere.translate import FINISH, chat_id, chat_usage, stream_error
-
-DONE: Final = "[DONE]"
-_CHUNK: Final = "chat.completion.chunk"
 
 
 def _message(data: dict[str, Any]) -> dict[str, Any]:
@@ -34,29 +31,14 @@ def _message(data: dict[str, Any]) -> dict[str, Any]:
     return message if isinstance(message, dict) else {}
 
 
-class CohereStreamToChat:
-    __slots__ = ("_created", "_done", "_id", "_include_usage", "_model", "_tools", "_usage")
+class CohereStreamToChat(ChatChunks):
+    __slots__ = ("_tools", "_usage")
 
     def __init__(self, *, include_usage: bool, model: object) -> None:
-        self._include_usage = include_usage
-        self._model = model
-        self._id = ""
-        self._created = int(time.time())
+        super().__init__(include_usage=include_usage, model=model)
         self._usage: object = None
         # Cohere tool call index -> OpenAI tool call index.
         self._tools: dict[int, int] = {}
-        self._done = False
-
-    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        return {
-            "id": self._id,
-            "object": _CHUNK,
-            "created": self._created,
-            "model": self._model,
-            "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            ],
-        }
 
     @property
     def open(self) -> bool:
@@ -96,7 +78,7 @@ class CohereStreamToChat:
             finish = FINISH.get(reason, "stop") if isinstance(reason, str) else "stop"
             out: list[dict[str, Any] | str] = [self._chunk({}, finish)]
             if self._include_usage:
-                out.append(self._usage_chunk())
+                out.append(self._usage_chunk(chat_usage(self._usage)))
             out.append(DONE)
             return out
         return []
@@ -112,30 +94,14 @@ class CohereStreamToChat:
         arguments = arguments if isinstance(arguments, str) else ""
         if kind == "tool-call-start":
             tool = self._tools[index] = len(self._tools)
-            entry: dict[str, Any] = {
-                "index": tool,
-                "id": call.get("id"),
-                "type": "function",
-                "function": {"name": fn.get("name"), "arguments": arguments},
-            }
-            return [self._chunk({"tool_calls": [entry]})]
+            return [self._call_start(tool, call.get("id"), fn.get("name"), arguments)]
         at = self._tools.get(index)
         if at is None or not arguments:
             return []
-        return [self._chunk({"tool_calls": [{"index": at, "function": {"arguments": arguments}}]})]
+        return [self._call_arguments(at, arguments)]
 
     def finish(self) -> list[dict[str, Any] | str]:
         if self._done or not self._id:
             return []
         self._done = True
-        return [self._usage_chunk()] if self._include_usage else []
-
-    def _usage_chunk(self) -> dict[str, Any]:
-        return {
-            "id": self._id,
-            "object": _CHUNK,
-            "created": self._created,
-            "model": self._model,
-            "choices": [],
-            "usage": chat_usage(self._usage),
-        }
+        return [self._usage_chunk(chat_usage(self._usage))] if self._include_usage else []

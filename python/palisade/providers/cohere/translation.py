@@ -8,22 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from palisade.providers.base import Event, Surface
+from palisade.providers.chat_chunks import ended
 from palisade.providers.cohere import translate
 from palisade.providers.cohere.surfaces import CHAT, EMBED
-from palisade.providers.cohere.translate_stream import DONE, CohereStreamToChat
-
-# What an OpenAI client gets in the place of `[DONE]` when the provider's stream broke off.
-BROKEN_OFF: dict[str, Any] = {
-    "error": {
-        "message": "Palisade: the provider's stream broke off before it was complete.",
-        "type": "upstream_error",
-        "param": None,
-        "code": "upstream_stream_interrupted",
-    }
-}
+from palisade.providers.cohere.translate_stream import CohereStreamToChat
+from palisade.providers.translation import Forwarded
 
 
-class ChatToCohere:
+class ChatToCohere(Forwarded):
     """OpenAI chat completions in, Cohere v2 chat out."""
 
     upstream: Surface = CHAT
@@ -32,9 +24,6 @@ class ChatToCohere:
         self.notes: list[str] = []
         self._model: object = None
         self._stream: CohereStreamToChat | None = None
-
-    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
-        return None
 
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         options = body.get("stream_options")
@@ -60,14 +49,10 @@ class ChatToCohere:
     def finish(self) -> list[Event]:
         """A provider stream that stopped without `message-end` broke off: its usage (when
         asked for), then an error, never a clean end."""
-        if self._stream is None or not self._stream.open:
-            return []
-        out: list[Event] = [("message", chunk) for chunk in self._stream.finish()]
-        out.append(("message", BROKEN_OFF))
-        return out
+        return ended(self._stream)
 
 
-class EmbeddingsToCohere:
+class EmbeddingsToCohere(Forwarded):
     """OpenAI embeddings in, Cohere v2 embed out."""
 
     upstream: Surface = EMBED
@@ -76,9 +61,6 @@ class EmbeddingsToCohere:
         self.notes: list[str] = []
         self._model: object = None
         self._encoding = "float"
-
-    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
-        return None
 
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         self._model = body.get("model")
@@ -96,6 +78,3 @@ class EmbeddingsToCohere:
 
     def finish(self) -> list[Event]:
         return []
-
-
-__all__ = ["DONE", "ChatToCohere", "EmbeddingsToCohere"]

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import orjson
 
 from palisade.errors import GatewayError
-from palisade.providers.openai.dialect import bearer
+from palisade.providers.bearer import bearer
 
 # HTTP status -> google.rpc.Code name, as Google's APIs map them (google/rpc/code.proto).
 STATUS_NAMES: dict[int, str] = {

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from palisade.providers.base import Path, Slot, ToolCallSlot
+from palisade.providers.json_strings import json_strings
 
 # camelCase -> snake_case, the two spellings the API accepts.
 _SNAKE = {
@@ -88,29 +89,16 @@ def _parts(parts: Any, role: str, path: Path, out: list[Slot], names: dict[int, 
             continue
         call = field(part, "functionCall")
         if isinstance(call, dict) and "args" in call:
-            _strings(call, "args", "tool_call", (*where, _key(part, "functionCall"), "args"), out)
+            json_strings(
+                call, "args", "tool_call", (*where, _key(part, "functionCall"), "args"), out
+            )
             continue
         response = field(part, "functionResponse")
         if isinstance(response, dict) and "response" in response:
             name = response.get("name")
             at = (*where, _key(part, "functionResponse"), "response")
             tool = name if isinstance(name, str) else None
-            _strings(response, "response", "tool", at, out, tool)
-
-
-def _strings(
-    holder: Any, key: Any, role: str, path: Path, out: list[Slot], tool: str | None = None
-) -> None:
-    """Every string inside a JSON value (a call's args, a function's response)."""
-    value = holder[key]
-    if isinstance(value, str):
-        out.append(Slot(holder, key, role, path, tool))
-    elif isinstance(value, dict):
-        for k in value:
-            _strings(value, k, role, (*path, k), out, tool)
-    elif isinstance(value, list):
-        for k in range(len(value)):
-            _strings(value, k, role, (*path, k), out, tool)
+            json_strings(response, "response", "tool", at, out, tool)
 
 
 def candidate_parts(obj: dict[str, Any]) -> list[tuple[int, list[Any]]]:
@@ -140,7 +128,7 @@ def answer_texts(obj: dict[str, Any]) -> list[Slot]:
             call = field(part, "functionCall")
             if isinstance(call, dict) and "args" in call:
                 at = (*where, _key(part, "functionCall"), "args")
-                _strings(call, "args", "tool_call", at, out)
+                json_strings(call, "args", "tool_call", at, out)
     return out
 
 

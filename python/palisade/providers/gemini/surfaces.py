@@ -9,14 +9,13 @@ its prompt is guarded like any other, since it reaches the provider.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
 from palisade._core import SseParser
 from palisade.pricing import Usage
-from palisade.providers.base import StreamParser
+from palisade.providers.base import PathNamed, StreamParser
 from palisade.providers.gemini import shape, stream, usage
 from palisade.providers.gemini.dialect import GEMINI
 from palisade.providers.parts import Parts, PartsSurface
@@ -29,28 +28,15 @@ def model_path(model: str, action: str) -> str:
     return f"models/{quote(model, safe='-._~:@!$&()*+,;=')}:{action}"
 
 
-class GeminiSurface(PartsSurface):
+class GeminiSurface(PathNamed, PartsSurface):
     parts = Parts(shape, stream, usage, stream.GenerateGuard)
     dialect = GEMINI
     stream_type = "text/event-stream"
-
-    def __init__(self, endpoint: str, *, streams: bool) -> None:
-        self.endpoint = endpoint
-        self.streams = streams
-
-    def request_model(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
-        return params.get("model")
-
-    def request_stream(self, body: dict[str, Any], params: Mapping[str, Any]) -> object:
-        return self.streams
 
     def upstream_path(self, model: str, stream: bool) -> str:
         if stream:
             return model_path(model, "streamGenerateContent") + "?alt=sse"
         return model_path(model, "generateContent")
-
-    def set_model(self, body: dict[str, Any], model: str) -> None:
-        return None
 
     def stream_parser(self) -> StreamParser:
         return SseParser()

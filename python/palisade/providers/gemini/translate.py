@@ -64,10 +64,11 @@ from typing import Any, Final
 
 import orjson
 
-from palisade.providers.anthropic.translate import THINKING_BUDGETS, note, openai_error_type
+from palisade.providers.anthropic.translate import THINKING_BUDGETS
+from palisade.providers.chat_errors import body_text, chat_error, openai_error_type
 from palisade.providers.gemini.shape import field
-
-Notes = list[str]
+from palisade.providers.tool_arguments import arguments_object
+from palisade.providers.translation import Notes, note
 
 FINISH_REASONS: Final[dict[str, str]] = {
     "STOP": "stop",
@@ -314,13 +315,8 @@ def _assistant_parts(
 
 
 def _arguments(text: str, notes: Notes) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        value = None
-    if isinstance(value, dict):
+    value = arguments_object(text)
+    if value is not None:
         return value
     note(notes, "tool_calls: arguments that are not a JSON object sent as _invalid_arguments")
     return {"_invalid_arguments": text}
@@ -533,8 +529,7 @@ def _error_parts(status: int, body: bytes) -> tuple[str, str | None]:
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
-        text = body.decode("utf-8", "replace").strip()
-        return (text[:2000] or f"upstream error (HTTP {status})"), None
+        return body_text(status, body), None
     if isinstance(parsed, list) and parsed and isinstance(parsed[0], dict):
         parsed = parsed[0]  # Google answers some errors as a one-element array
     if isinstance(parsed, dict):
@@ -551,16 +546,7 @@ def _error_parts(status: int, body: bytes) -> tuple[str, str | None]:
 
 def gemini_error_to_chat(status: int, body: bytes) -> bytes:
     message, name = _error_parts(status, body)
-    return orjson.dumps(
-        {
-            "error": {
-                "message": message,
-                "type": openai_error_type(status),
-                "param": None,
-                "code": name,
-            }
-        }
-    )
+    return orjson.dumps(chat_error(message, openai_error_type(status), name))
 
 
 def stream_error_to_chat(data: dict[str, Any]) -> dict[str, Any]:
@@ -571,11 +557,8 @@ def stream_error_to_chat(data: dict[str, Any]) -> dict[str, Any]:
     status = code if isinstance(code, int) else 500
     message = error.get("message")
     name = error.get("status")
-    return {
-        "error": {
-            "message": message if isinstance(message, str) else "upstream stream error",
-            "type": openai_error_type(status),
-            "param": None,
-            "code": name if isinstance(name, str) else None,
-        }
-    }
+    return chat_error(
+        message if isinstance(message, str) else "upstream stream error",
+        openai_error_type(status),
+        name if isinstance(name, str) else None,
+    )

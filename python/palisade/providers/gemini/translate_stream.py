@@ -19,11 +19,11 @@ rules are `translate`'s (ids, finish reasons, usage); what is particular to stre
 
 from __future__ import annotations
 
-import time
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
+from palisade.providers.chat_chunks import DONE, ChatChunks
 from palisade.providers.gemini.shape import field
 from palisade.providers.gemini.translate import (
     call_id,
@@ -33,52 +33,17 @@ from palisade.providers.gemini.translate import (
     stream_error_to_chat,
 )
 
-DONE: Final = "[DONE]"
-_CHUNK: Final = "chat.completion.chunk"
 
-
-class GeminiStreamToChat:
-    __slots__ = (
-        "_called",
-        "_created",
-        "_done",
-        "_finished",
-        "_id",
-        "_include_usage",
-        "_model",
-        "_started",
-        "_tools",
-        "_usage",
-    )
+class GeminiStreamToChat(ChatChunks):
+    __slots__ = ("_called", "_finished", "_started", "_tools", "_usage")
 
     def __init__(self, *, include_usage: bool) -> None:
-        self._include_usage = include_usage
-        self._id = ""
-        self._model: Any = None
-        self._created = int(time.time())
+        super().__init__(include_usage=include_usage)
         self._usage: dict[str, Any] | None = None
         self._started: set[int] = set()
         self._finished: set[int] = set()
         self._tools: dict[int, int] = {}  # candidate -> tool calls so far
         self._called: set[int] = set()
-        self._done = False
-
-    def _chunk(
-        self, index: int, delta: dict[str, Any], reason: str | None = None
-    ) -> dict[str, Any]:
-        return {
-            "id": self._id,
-            "object": _CHUNK,
-            "created": self._created,
-            "model": self._model,
-            "choices": [
-                {"index": index, "delta": delta, "logprobs": None, "finish_reason": reason}
-            ],
-        }
-
-    @property
-    def open(self) -> bool:
-        return not self._done
 
     def feed(self, data: dict[str, Any]) -> list[dict[str, Any] | str]:
         if self._done:
@@ -104,8 +69,8 @@ class GeminiStreamToChat:
             ):
                 self._started.add(0)
                 self._finished.add(0)
-                out.append(self._chunk(0, {"role": "assistant", "content": ""}))
-                out.append(self._chunk(0, {}, "content_filter"))
+                out.append(self._chunk({"role": "assistant", "content": ""}))
+                out.append(self._chunk({}, "content_filter"))
             return out
         for position, candidate in enumerate(candidates):
             if not isinstance(candidate, dict):
@@ -114,7 +79,7 @@ class GeminiStreamToChat:
             index = index if isinstance(index, int) else position
             if index not in self._started:
                 self._started.add(index)
-                out.append(self._chunk(index, {"role": "assistant", "content": ""}))
+                out.append(self._chunk({"role": "assistant", "content": ""}, index=index))
             content = candidate.get("content")
             parts = content.get("parts") if isinstance(content, dict) else None
             for part in parts if isinstance(parts, list) else ():
@@ -125,25 +90,18 @@ class GeminiStreamToChat:
                 if isinstance(text, str):
                     if text:
                         key = "reasoning_content" if part.get("thought") is True else "content"
-                        out.append(self._chunk(index, {key: text}))
+                        out.append(self._chunk({key: text}, index=index))
                 elif isinstance(call, dict):
                     tool = self._tools.get(index, 0)
                     self._tools[index] = tool + 1
                     self._called.add(index)
-                    delta = {
-                        "index": tool,
-                        "id": call_id(call),
-                        "type": "function",
-                        "function": {
-                            "name": call.get("name"),
-                            "arguments": orjson.dumps(call.get("args") or {}).decode(),
-                        },
-                    }
-                    out.append(self._chunk(index, {"tool_calls": [delta]}))
+                    arguments = orjson.dumps(call.get("args") or {}).decode()
+                    name = call.get("name")
+                    out.append(self._call_start(tool, call_id(call), name, arguments, index))
             reason = finish_reason(candidate.get("finishReason"), index in self._called)
             if reason is not None and index not in self._finished:
                 self._finished.add(index)
-                out.append(self._chunk(index, {}, reason))
+                out.append(self._chunk({}, reason, index))
         return out
 
     def finish(self) -> list[dict[str, Any] | str]:
@@ -154,16 +112,7 @@ class GeminiStreamToChat:
         self._done = True
         out: list[dict[str, Any] | str] = []
         if self._include_usage and self._usage is not None:
-            out.append(
-                {
-                    "id": self._id,
-                    "object": _CHUNK,
-                    "created": self._created,
-                    "model": self._model,
-                    "choices": [],
-                    "usage": chat_usage(self._usage),
-                }
-            )
+            out.append(self._usage_chunk(chat_usage(self._usage)))
         if self._started and self._started <= self._finished:
             out.append(DONE)
         return out

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from palisade.providers.anthropic.translation import BROKEN_OFF
 from palisade.providers.base import Event, Surface
+from palisade.providers.chat_chunks import ended
 from palisade.providers.gemini import translate
 from palisade.providers.gemini.surfaces import GENERATE
-from palisade.providers.gemini.translate_stream import DONE, GeminiStreamToChat
+from palisade.providers.gemini.translate_stream import GeminiStreamToChat
+from palisade.providers.translation import Forwarded
 
 
-class ChatToGemini:
+class ChatToGemini(Forwarded):
     """OpenAI chat completions in, Gemini `generateContent` out."""
 
     upstream: Surface = GENERATE
@@ -22,9 +23,6 @@ class ChatToGemini:
     def __init__(self) -> None:
         self.notes: list[str] = []
         self._stream: GeminiStreamToChat | None = None
-
-    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
-        return None
 
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         options = body.get("stream_options")
@@ -49,10 +47,4 @@ class ChatToGemini:
     def finish(self) -> list[Event]:
         """Gemini marks no end: the stream's end closes the client's, "[DONE]" only when every
         candidate had finished; otherwise it broke off, and the client gets an error."""
-        if self._stream is None or not self._stream.open:
-            return []
-        chunks = self._stream.finish()
-        out: list[Event] = [("message", chunk) for chunk in chunks]
-        if not chunks or chunks[-1] != DONE:
-            out.append(("message", BROKEN_OFF))
-        return out
+        return ended(self._stream)

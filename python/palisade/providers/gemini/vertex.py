@@ -35,8 +35,10 @@ from yarl import URL
 
 from palisade.errors import UpstreamUnreachable
 from palisade.providers.base import Surface
+from palisade.providers.connection import UnderRoot
 from palisade.providers.gemini.surfaces import model_path
 from palisade.providers.provider import ProviderConfig
+from palisade.providers.refresher import Refresher
 
 log = logging.getLogger("palisade.upstream")
 
@@ -66,7 +68,7 @@ def load_credentials(credentials_file: str | None) -> google.auth.credentials.Cr
     return found
 
 
-class VertexConnection:
+class VertexConnection(UnderRoot):
     rewrites_body = True
 
     def __init__(self, provider: ProviderConfig) -> None:
@@ -76,13 +78,12 @@ class VertexConnection:
         self.location = str(options.get("location") or "us-central1")
         file = options.get("credentials_file")
         self.credentials_file = str(file) if file else None
-        self.root = f"{provider.base_url}/projects/{self.project}/locations/{self.location}"
-        self._urls: dict[str, URL] = {}
+        super().__init__(f"{provider.base_url}/projects/{self.project}/locations/{self.location}")
         self._credentials: google.auth.credentials.Credentials | None = None
         self.token: str | None = None
         self.expiry: datetime.datetime | None = None  # naive UTC, as google-auth keeps it
         self._ready = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._refresher = Refresher(self.refresh, self.next_refresh_s, self._failed, RETRY_S)
 
     # --- URLs and bodies ---------------------------------------------------------------------
 
@@ -93,14 +94,6 @@ class VertexConnection:
             path = model_path(name, action or "rawPredict")
             return self.path_url(f"publishers/anthropic/{path}")
         return self.path_url(f"publishers/google/{surface.upstream_path(model, stream)}")
-
-    def path_url(self, path: str) -> URL:
-        url = self._urls.get(path)
-        if url is None:
-            url = URL(f"{self.root}/{path}", encoded=True)
-            if len(self._urls) < 4096:
-                self._urls[path] = url
-        return url
 
     def rewrite_body(self, surface: Surface, body: bytes) -> bytes:
         """Anthropic-on-Vertex names the model in the path and its API version in the body."""
@@ -145,7 +138,7 @@ class VertexConnection:
             await self.refresh()
         except Exception as exc:  # logged, retried by the task; requests wait or fail clearly
             log.warning("vertex provider %s: first token failed: %s", self.provider.name, exc)
-        self._task = asyncio.create_task(self._refreshing(), name=f"vertex-{self.provider.name}")
+        self._refresher.start(f"vertex-{self.provider.name}")
 
     async def refresh(self) -> None:
         """Fetches a token (google-auth's blocking call, in a thread)."""
@@ -167,18 +160,8 @@ class VertexConnection:
         left = (self.expiry - now).total_seconds()
         return max(left - min(REFRESH_AHEAD_S, left / 2), 0.0)
 
-    async def _refreshing(self) -> None:
-        while True:
-            await asyncio.sleep(self.next_refresh_s())
-            try:
-                await self.refresh()
-            except Exception as exc:
-                log.warning("vertex provider %s: token refresh failed: %s", self.provider.name, exc)
-                await asyncio.sleep(RETRY_S)
+    def _failed(self, exc: Exception) -> None:
+        log.warning("vertex provider %s: token refresh failed: %s", self.provider.name, exc)
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._refresher.close()

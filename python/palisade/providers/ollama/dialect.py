@@ -4,34 +4,20 @@ object as a stream's last line."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import orjson
 
 from palisade.errors import GatewayError
-from palisade.providers.openai.dialect import bearer
-
-_NONE: Mapping[str, str] = {}
+from palisade.providers.bearer import BearerDialect
 
 
-class OllamaDialect:
+class OllamaDialect(BearerDialect):
     name = "ollama"
-    credential_hint = "`Authorization: Bearer ...`"
-
-    def credential(self, headers: Mapping[str, str]) -> str | None:
-        return bearer(headers)
-
-    def error_type(self, error: GatewayError) -> str:
-        return error.type
 
     def error_body(self, error: GatewayError) -> bytes:
         return orjson.dumps({"error": error.message})
 
     def error_event(self, error: GatewayError) -> bytes:
         return orjson.dumps({"error": error.message}) + b"\n"
-
-    def upstream_headers(self) -> Mapping[str, str]:
-        return _NONE
 
 
 OLLAMA = OllamaDialect()

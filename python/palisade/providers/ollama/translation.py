@@ -22,6 +22,7 @@ import orjson
 
 from palisade.providers.base import Event, Surface
 from palisade.providers.openai import CHAT
+from palisade.providers.translation import Forwarded
 
 _OPTIONS = {
     "temperature": "temperature",
@@ -40,7 +41,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-class OllamaToChat:
+class OllamaToChat(Forwarded):
     upstream: Surface = CHAT
 
     def __init__(self) -> None:
@@ -50,9 +51,6 @@ class OllamaToChat:
         self._done_reason: str | None = None
         self._usage: dict[str, Any] | None = None
         self._ended = False
-
-    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
-        return None
 
     # --- request ---------------------------------------------------------------------------
 

@@ -84,20 +84,13 @@ from typing import Any, Final
 
 from palisade.errors import BadRequest
 from palisade.providers.base import Event
-
-Notes = list[str]
+from palisade.providers.translation import Notes, note
 
 DONE: Final = "[DONE]"
 # `encrypted_content` of a reasoning item made from a chat `thinking_blocks` entry: the prefix
 # tells it from an OpenAI model's encrypted reasoning, which means nothing to another provider.
 SIGNED: Final = "palisade.thinking:"
 REDACTED: Final = "palisade.redacted_thinking:"
-
-
-def note(notes: Notes, text: str) -> None:
-    # One line per kind of loss: a long history must not repeat the same note.
-    if text not in notes:
-        notes.append(text)
 
 
 _RESEND: Final = "Send the whole conversation in `input` instead."

@@ -14,18 +14,16 @@ from palisade.providers.openai.translate_responses import (
     response_echo,
     responses_request_to_chat,
 )
+from palisade.providers.translation import Forwarded
 
 
-class ResponsesToChat:
+class ResponsesToChat(Forwarded):
     upstream: Surface = CHAT
 
     def __init__(self) -> None:
         self.notes: list[str] = []
         self._echo: dict[str, Any] = {}
         self._stream: ChatStreamToResponses | None = None
-
-    def local_answer(self, body: dict[str, Any], model: str) -> dict[str, Any] | None:
-        return None
 
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         chat = responses_request_to_chat(body, self.notes)
