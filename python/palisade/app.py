@@ -9,13 +9,14 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from palisade.config import Config, load_config
 from palisade.errors import GatewayError, InternalError, NotFound
@@ -48,6 +49,7 @@ from palisade.routes import (
     ops,
     providers,
 )
+from palisade.routes.prefixes import under
 from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
@@ -107,33 +109,25 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *openai.routes("/v1"),
                 # A dialect's own prefix pins the provider of that name when one is
                 # configured, else it is the dialect's unpinned route.
-                *openai.routes("/v1/openai", "openai", strict=False),
-                *openai.routes("/v1/model-router", router=True),
-                bedrock.mount(pin="bedrock", strict=False),
-                *anthropic.routes("/v1/anthropic", pin="anthropic", strict=False),
-                *azure.routes("/v1/azure"),
-                *ollama.routes("/v1/ollama"),
-                *anthropic.routes("", listing=False),
-                *cohere.routes("/v1/cohere", pin="cohere", strict=False),
-                *gemini.routes("/v1/gemini", pin="gemini", strict=False),
+                under("/v1/openai", partial(openai.routes, pin="openai", strict=False)),
+                under("/v1/model-router", partial(openai.routes, router=True)),
+                under("/v1/anthropic", partial(anthropic.routes, pin="anthropic", strict=False)),
+                under("/v1/gemini", partial(gemini.routes, pin="gemini", strict=False)),
+                under("/v1/bedrock", partial(bedrock.routes, pin="bedrock", strict=False)),
+                under("/v1/cohere", partial(cohere.routes, pin="cohere", strict=False)),
+                under("/v1/azure", azure.routes),
+                under("/v1/ollama", ollama.routes),
                 # Each configured provider's own prefix, pinned to it (`/v1/groq/...`).
-                *providers.routes(config.providers, proxied=False),
+                *providers.mounts(config.providers),
+                *anthropic.routes("", listing=False),
                 *ops.routes(),
                 *oauth.routes(),
                 *admin.routes(),
                 *interactions.routes(),
                 # A proxy id in the URL; after the fixed routes, which they would otherwise
                 # shadow.
-                *openai.routes("/v1/openai/{proxy}", "openai", strict=False),
-                *openai.routes("/v1/model-router/{proxy}", router=True),
-                *anthropic.routes("/v1/anthropic/{proxy}", pin="anthropic", strict=False),
-                *cohere.routes("/v1/cohere/{proxy}", pin="cohere", strict=False),
-                *gemini.routes("/v1/gemini/{proxy}", pin="gemini", strict=False),
-                *azure.routes("/v1/azure/{proxy}"),
-                *ollama.routes("/v1/ollama/{proxy}"),
                 *anthropic.routes("/{proxy}", listing=False),
                 *openai.routes("/{proxy}"),
-                *providers.routes(config.providers, proxied=True),
             ],
             deadlines,
         ),
@@ -151,7 +145,9 @@ def _exchanged(routes: list[BaseRoute], deadlines: Deadlines) -> list[BaseRoute]
     request ids, body deadlines, `Connection: close` on early answers. What no route answers
     (404, 405, an error that escapes) gets the same from the handlers below."""
     for route in routes:
-        if isinstance(route, Route) and not isinstance(route.app, Generation):
+        if isinstance(route, Mount):
+            _exchanged(route.routes, deadlines)
+        elif isinstance(route, Route) and not isinstance(route.app, Generation):
             route.app = Exchange(route.app, deadlines)
     return routes
 

@@ -6,7 +6,7 @@ percent-encodes (`:` and the `/` of an ARN): `{model:path}` takes it decoded, sl
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from palisade.pipeline.run import Generation
@@ -43,17 +43,3 @@ def routes(prefix: str, *, pin: str | None = None, strict: bool = True) -> list[
             for s in INVOKE_SURFACES
         ),
     ]
-
-
-def mount(*, pin: str | None = None, strict: bool = True) -> Mount:
-    """Every `/v1/bedrock` route under one prefix: the paths of other routes pay one prefix
-    check for them, and a Bedrock path skips the others' (their `{model:path}` patterns are the
-    costly kind). The fixed routes first, those with a proxy id after. `/v1/bedrock/...` pins
-    the provider named `bedrock` when one is configured."""
-    return Mount(
-        "/v1/bedrock",
-        routes=[
-            *routes("", pin=pin, strict=strict),
-            *routes("/{proxy}", pin=pin, strict=strict),
-        ],
-    )

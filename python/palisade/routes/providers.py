@@ -17,11 +17,13 @@ that name themselves.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from starlette.routing import BaseRoute
 
 from palisade.providers.provider import ProviderConfig
 from palisade.routes import anthropic, azure, bedrock, cohere, gemini, openai
+from palisade.routes.prefixes import under
 
 # (prefix, provider name) -> the routes of the kind's own API, pinned to that provider.
 RouteBuilder = Callable[[str, str], list[BaseRoute]]
@@ -72,16 +74,19 @@ RESERVED = frozenset(
 )
 
 
-def routes(providers: Iterable[ProviderConfig], *, proxied: bool) -> list[BaseRoute]:
-    """`proxied`: the `/v1/{name}/{proxy}/...` forms (registered after the fixed routes)."""
-    out: list[BaseRoute] = []
-    for provider in providers:
-        name = provider.name
-        if name in RESERVED:
-            continue
-        prefix = f"/v1/{name}/{{proxy}}" if proxied else f"/v1/{name}"
-        native = BY_KIND.get(provider.kind)
-        if native is not None:
-            out.extend(native(prefix, name))
-        out.extend(openai.routes(prefix, name))
+def mounts(providers: Iterable[ProviderConfig]) -> list[BaseRoute]:
+    """Each provider's prefix, `/v1/{name}/...` and `/v1/{name}/{proxy}/...`, but for the
+    gateway's own prefixes (`RESERVED`)."""
+    return [
+        under(f"/v1/{provider.name}", partial(_routes, provider))
+        for provider in providers
+        if provider.name not in RESERVED
+    ]
+
+
+def _routes(provider: ProviderConfig, prefix: str) -> list[BaseRoute]:
+    name = provider.name
+    native = BY_KIND.get(provider.kind)
+    out = native(prefix, name) if native is not None else []
+    out.extend(openai.routes(prefix, name))
     return out
