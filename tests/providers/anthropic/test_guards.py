@@ -7,12 +7,9 @@ from typing import Any
 
 import orjson
 import pytest
-import yaml
 
 from palisade._core import SseParser
-from palisade.config import parse_config
 from palisade.errors import GuardrailViolation
-from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.guard_in import guard_request
 from palisade.pipeline.guard_out import StreamBlocked, StreamGuard, guard_answer
@@ -21,35 +18,13 @@ from palisade.providers.anthropic import MESSAGES
 from palisade.providers.anthropic.stream import read_usage
 from palisade.providers.anthropic.translation import ChatToAnthropic
 from palisade.providers.base import Event
+from tests.providers.guard_config import EMAIL, SECRET, guard_context
 
-CONFIG = r"""
-guardrails:
-  pii-mask: {type: pii, entities: [email], action: mask}
-  secrets-block: {type: secrets, action: block}
-  tool-rules:
-    type: tool_policies
-    rules:
-      - name: no-rm
-        tool: run_shell
-        when: [{argument: command, contains: "rm -rf"}]
-        action: block
-proxies:
-  - {name: Masked, guardrails: [pii-mask]}
-  - {name: Blocking, guardrails: [secrets-block]}
-  - {name: Agents, guardrails: [tool-rules]}
-"""
-EMAIL = "jane.doe@example.com"
 USAGE_9 = {"output_tokens": 9}
-# Built at run time so that no secret scanner flags this file.
-SECRET = "sk-proj-" + "Q7vX2mK9pL4wR8tY1nB5cJ3hF6dS0aZe" + "T3BlbkFJ" + "uV8kN2qW5xM1rP9s"
 
 
 def context(proxy: str, body: dict[str, Any] | None = None) -> RequestContext:
-    config = parse_config(yaml.safe_load(CONFIG), source="t.yaml", env={})
-    [found] = [p for p in config.proxies if p.id == proxy]
-    ctx = RequestContext(surface=MESSAGES, guards=ProxyGuards.build(found))
-    ctx.body = body or {}
-    return ctx
+    return guard_context(MESSAGES, proxy, body)
 
 
 def test_request_texts_are_found_in_every_block_kind() -> None:

@@ -7,43 +7,18 @@ from typing import Any
 
 import orjson
 import pytest
-import yaml
 
 from palisade._core import EventStreamParser
-from palisade.config import parse_config
-from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.guard_out import StreamGuard, guard_answer
 from palisade.pricing import Usage
 from palisade.providers.base import Event
 from palisade.providers.bedrock import CONVERSE, CONVERSE_STREAM
-
-CONFIG = r"""
-guardrails:
-  pii-mask: {type: pii, entities: [email], action: mask}
-  secrets-redact: {type: secrets, direction: response, action: redact}
-  tool-rules:
-    type: tool_policies
-    rules:
-      - name: no-rm
-        tool: run_shell
-        when: [{argument: command, contains: "rm -rf"}]
-        action: block
-proxies:
-  - {name: Masked, guardrails: [pii-mask]}
-  - {name: Redacted, guardrails: [secrets-redact]}
-  - {name: Agents, guardrails: [tool-rules]}
-"""
-# Built at run time so that no secret scanner flags this file.
-SECRET = "sk-proj-" + "Q7vX2mK9pL4wR8tY1nB5cJ3hF6dS0aZe" + "T3BlbkFJ" + "uV8kN2qW5xM1rP9s"
+from tests.providers.guard_config import SECRET, guard_context
 
 
-def context(proxy: str) -> RequestContext:
-    config = parse_config(yaml.safe_load(CONFIG), source="t.yaml", env={})
-    [found] = [p for p in config.proxies if p.id == proxy]
-    ctx = RequestContext(surface=CONVERSE_STREAM, guards=ProxyGuards.build(found))
-    ctx.body = {}
-    return ctx
+def context(proxy: str, body: dict[str, Any] | None = None) -> RequestContext:
+    return guard_context(CONVERSE_STREAM, proxy, body)
 
 
 def test_request_texts_are_found_in_every_block_kind() -> None:

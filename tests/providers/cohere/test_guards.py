@@ -7,12 +7,9 @@ from typing import Any
 
 import orjson
 import pytest
-import yaml
 
 from palisade._core import SseParser
-from palisade.config import parse_config
 from palisade.errors import GuardrailViolation, UpstreamUnreachable
-from palisade.guardrails.policy import ProxyGuards
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.guard_in import guard_request
 from palisade.pipeline.guard_out import StreamBlocked, StreamGuard, guard_answer
@@ -21,28 +18,8 @@ from palisade.providers.base import Event
 from palisade.providers.cohere import CHAT, COHERE, EMBED
 from palisade.providers.cohere.stream import read_usage
 from palisade.providers.cohere.usage import usage_of
+from tests.providers.guard_config import EMAIL, SECRET, guard_context
 
-CONFIG = r"""
-guardrails:
-  pii-mask: {type: pii, entities: [email], action: mask}
-  secrets-block: {type: secrets, action: block}
-  secrets-redact: {type: secrets, action: redact}
-  tool-rules:
-    type: tool_policies
-    rules:
-      - name: no-rm
-        tool: run_shell
-        when: [{argument: command, contains: "rm -rf"}]
-        action: block
-proxies:
-  - {name: Masked, guardrails: [pii-mask]}
-  - {name: Blocking, guardrails: [secrets-block]}
-  - {name: Redacting, guardrails: [secrets-redact]}
-  - {name: Agents, guardrails: [tool-rules]}
-"""
-EMAIL = "jane.doe@example.com"
-# Built at run time so that no secret scanner flags this file.
-SECRET = "sk-proj-" + "Q7vX2mK9pL4wR8tY1nB5cJ3hF6dS0aZe" + "T3BlbkFJ" + "uV8kN2qW5xM1rP9s"
 USAGE = {
     "billed_units": {"input_tokens": 11, "output_tokens": 9},
     "tokens": {"input_tokens": 18, "output_tokens": 9},
@@ -50,11 +27,7 @@ USAGE = {
 
 
 def context(proxy: str, body: dict[str, Any] | None = None) -> RequestContext:
-    config = parse_config(yaml.safe_load(CONFIG), source="t.yaml", env={})
-    [found] = [p for p in config.proxies if p.id == proxy]
-    ctx = RequestContext(surface=CHAT, guards=ProxyGuards.build(found))
-    ctx.body = body or {}
-    return ctx
+    return guard_context(CHAT, proxy, body)
 
 
 def test_request_texts_are_found_everywhere_cohere_puts_them() -> None:
