@@ -35,6 +35,7 @@ import orjson
 
 from palisade._core import SqliteBatchWriter, SqliteError
 from palisade.guardrails.decisions import Decision
+from palisade.store import interaction_stats
 from palisade.store.sqlite import PAGE_SIZE
 
 log = logging.getLogger("palisade.interactions")
@@ -83,7 +84,8 @@ _COLUMNS = (
 )
 _SUMMARY_COLUMNS = ("seq", *_COLUMNS[:-2])
 
-_SCHEMA = f"""
+_SCHEMA = (
+    f"""
 PRAGMA page_size = {PAGE_SIZE};
 CREATE TABLE IF NOT EXISTS interactions (
     seq INTEGER PRIMARY KEY,
@@ -131,6 +133,15 @@ CREATE INDEX IF NOT EXISTS interactions_session ON interactions (session_id)
     WHERE session_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS interactions_execution ON interactions (execution_id)
     WHERE execution_id IS NOT NULL;
+-- The console's filters, each walked in time order (newest first) without a sort.
+CREATE INDEX IF NOT EXISTS interactions_user_ts ON interactions (user_id, ts)
+    WHERE user_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS interactions_proxy_ts ON interactions (proxy, ts);
+CREATE INDEX IF NOT EXISTS interactions_model_ts ON interactions (model, ts);
+CREATE INDEX IF NOT EXISTS interactions_served_model_ts ON interactions (served_model, ts);
+CREATE INDEX IF NOT EXISTS interactions_status_ts ON interactions (status, ts);
+CREATE INDEX IF NOT EXISTS interactions_guarded_ts ON interactions (ts)
+    WHERE guardrail_actions IS NOT NULL;
 CREATE TABLE IF NOT EXISTS executions (
     execution_id TEXT PRIMARY KEY,
     first_seen REAL NOT NULL,
@@ -139,6 +150,8 @@ CREATE TABLE IF NOT EXISTS executions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS executions_first_seen ON executions (first_seen);
 """
+    + interaction_stats.SCHEMA
+)
 _INSERT = (
     f"INSERT INTO interactions ({', '.join(_COLUMNS)}) "  # noqa: S608 - fixed names
     f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
@@ -151,6 +164,7 @@ BUSY_TIMEOUT_S = 5.0
 BATCH_SIZE = 1024
 FLUSH_INTERVAL_S = 0.25
 PURGE_INTERVAL_S = 600.0
+ROLLUP_INTERVAL_S = 5.0
 _PURGE_CHUNK = 2000
 _LOG_EVERY_S = 10.0
 _KNOWN_EXECUTIONS = 4096
@@ -255,6 +269,7 @@ class InteractionWriter:
         self._conn: SqliteBatchWriter | None = None
         self._known: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._next_purge = 0.0
+        self._next_rollup = 0.0
         self._unlogged: dict[str, int] = {}
         self._next_log = 0.0
 
@@ -307,6 +322,8 @@ class InteractionWriter:
                 self._write(batch)
             if self.retention_s > 0 and time.monotonic() >= self._next_purge:
                 self._purge()
+            if time.monotonic() >= self._next_rollup:
+                self._roll_up()
             self._flush_log()
             if stopping:
                 break
@@ -390,6 +407,15 @@ class InteractionWriter:
             response = response[:cut]
         return (*values, actions, summary, size, request, response)
 
+    def _roll_up(self) -> None:
+        """One chunk of the dashboards' rollups (store/interaction_stats.py), off the request
+        path like the writes."""
+        self._next_rollup = time.monotonic() + ROLLUP_INTERVAL_S
+        try:
+            self._connection().write([(sql, [()]) for sql in interaction_stats.CATCH_UP])
+        except SqliteError as exc:
+            log.warning("interaction log: summing the dashboards' rollups failed: %s", exc)
+
     def _purge(self) -> None:
         self._next_purge = time.monotonic() + PURGE_INTERVAL_S
         cutoff = time.time() - self.retention_s
@@ -441,6 +467,12 @@ class Filters:
     guardrail_action: str | None = None
     since: float | None = None
     until: float | None = None
+    # The console's range filters: at least this latency, cost, or tokens (input + output).
+    min_latency_ms: float | None = None
+    min_cost_usd: float | None = None
+    min_tokens: float | None = None
+    # `2xx`, `4xx`, `5xx`: any status of that class; `error`: 400 and above.
+    status_class: str | None = None
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -454,8 +486,22 @@ class Filters:
             clauses.append("(model = ? OR served_model = ?)")
             args += [self.model, self.model]
         if self.guardrail_action is not None:
-            clauses.append("instr(guardrail_actions, ?) > 0")
+            # The first clause lets SQLite use the partial index of guarded records.
+            clauses.append("guardrail_actions IS NOT NULL AND instr(guardrail_actions, ?) > 0")
             args.append(f",{self.guardrail_action},")
+        for column, bound in (
+            ("latency_ms", self.min_latency_ms),
+            ("cost_usd", self.min_cost_usd),
+            ("input_tokens + output_tokens", self.min_tokens),
+        ):
+            if bound is not None:
+                clauses.append(f"{column} >= ?")
+                args.append(bound)
+        if self.status_class is not None:
+            low = 400 if self.status_class == "error" else int(self.status_class[0]) * 100
+            high = 600 if self.status_class == "error" else low + 100
+            clauses.append("status >= ? AND status < ?")
+            args += [low, high]
         if self.since is not None:
             clauses.append("ts >= ?")
             args.append(self.since)
