@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from palisade.config import Config, load_config
+from palisade.console import routes as console
 from palisade.errors import GatewayError, InternalError, NotFound
 from palisade.exchange import (
     REQUEST_ID_KEY,
@@ -124,6 +125,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *oauth.routes(),
                 *admin.routes(),
                 *interactions.routes(),
+                *console.routes(),
                 # A proxy id in the URL; after the fixed routes, which they would otherwise
                 # shadow.
                 *anthropic.routes("/{proxy}", listing=False),

@@ -1,0 +1,134 @@
+// LLM proxies: list, create (the id shown live from the name), edit, delete, and a Connect
+// panel per proxy with its invoke URLs and copy-paste snippets.
+
+import { call, get, query } from "./api.js";
+import { clear, h, message, table } from "./dom.js";
+
+const AUTH = ["virtual_key", "provider_key", "jwt", "oauth"];
+
+// The gateway's rule (config/proxies.py `proxy_id`): `Support Bot (EU)` -> `support-bot-eu`.
+export function proxyId(name) {
+  const folded = name.normalize("NFKD").replace(/[^\x00-\x7f]/g, "").toLowerCase();
+  return (folded.match(/[a-z0-9]+/g) || []).join("-");
+}
+
+const list = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
+
+export function copyButton(text, label = "Copy") {
+  const button = h("button", { type: "button", class: "secondary copy" }, label);
+  button.addEventListener("click", async () => {
+    await navigator.clipboard.writeText(text);
+    button.textContent = "Copied";
+  });
+  return button;
+}
+
+function snippet(title, text, id) {
+  return h("div", { class: "snippet" }, h("div", { class: "snippet-head" }, h("strong", {}, title), copyButton(text)),
+    h("pre", { id }, text));
+}
+
+function connectPanel(proxy) {
+  const origin = location.origin;
+  const openaiUrl = `${origin}/${proxy.id}/v1`;
+  const anthropicUrl = `${origin}/${proxy.id}`;
+  const keyNote = proxy.auth.length ? "<your Palisade key>" : "any-key (this proxy is open)";
+  return h("section", { class: "card", id: "connect" },
+    h("h2", {}, `Connect to ${proxy.name}`),
+    h("table", { class: "urls" }, h("tbody", {},
+      h("tr", {}, h("th", {}, "OpenAI-compatible base URL"), h("td", {}, h("code", { id: "connect-url" }, openaiUrl)),
+        h("td", {}, copyButton(openaiUrl, "Copy URL"))),
+      h("tr", {}, h("th", {}, "Anthropic base URL"), h("td", {}, h("code", { id: "connect-anthropic-url" }, anthropicUrl)),
+        h("td", {}, copyButton(anthropicUrl, "Copy URL"))),
+      h("tr", {}, h("th", {}, "Also at"), h("td", {}, h("code", {}, `${origin}/v1/openai/${proxy.id}`)), h("td", {})),
+    )),
+    snippet("curl", `curl ${openaiUrl}/chat/completions \\\n  -H "Authorization: Bearer ${keyNote}" \\\n  -H "Content-Type: application/json" \\\n  -d '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}'`, "snippet-curl"),
+    snippet("OpenAI SDK (Python)", `from openai import OpenAI\n\nclient = OpenAI(base_url="${openaiUrl}", api_key="${keyNote}")\nanswer = client.chat.completions.create(\n    model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello"}]\n)`, "snippet-openai"),
+    snippet("Anthropic SDK (Python)", `from anthropic import Anthropic\n\nclient = Anthropic(base_url="${anthropicUrl}", api_key="${keyNote}")\nanswer = client.messages.create(\n    model="claude-sonnet-4-5", max_tokens=256, messages=[{"role": "user", "content": "Hello"}]\n)`, "snippet-anthropic"),
+    snippet("Claude Code", `export ANTHROPIC_BASE_URL=${anthropicUrl}\nexport ANTHROPIC_AUTH_TOKEN="${keyNote}"\nclaude`, "snippet-claude-code"),
+  );
+}
+
+function proxyForm(existing, done) {
+  const p = existing || { name: "", description: "", providers: [], models: [], guardrails: [], auth: [] };
+  const name = h("input", { name: "name", id: "proxy-name", required: true, value: p.name });
+  const idShown = h("code", { id: "proxy-id" }, existing ? p.id : proxyId(p.name));
+  if (!existing) name.addEventListener("input", () => { idShown.textContent = proxyId(name.value); });
+  const field = (key, label, value, hint) => h("label", {}, label,
+    h("input", { name: key, id: `proxy-${key}`, value, placeholder: hint || "" }));
+  const auth = AUTH.map((a) => h("label", { class: "inline" },
+    h("input", { type: "checkbox", name: "auth", value: a, checked: p.auth.includes(a) }), " " + a));
+  const problem = h("div", {});
+  const form = h("form", { class: "card", id: "proxy-form" },
+    h("h2", {}, existing ? `Edit ${p.name}` : "New LLM proxy"),
+    h("label", {}, "Name", name), h("p", { class: "muted" }, "Id: ", idShown),
+    field("description", "Description", p.description),
+    field("providers", "Providers (comma-separated; empty: any)", p.providers.join(", ")),
+    field("models", "Models or patterns (comma-separated; empty: any)", p.models.join(", "), "gpt-4o*, claude-*"),
+    field("guardrails", "Guardrails (names from the config, comma-separated)", p.guardrails.join(", ")),
+    h("fieldset", {}, h("legend", {}, "Accepted credentials (none: open proxy)"), auth),
+    h("div", { class: "actions" }, h("button", { type: "submit", id: "proxy-save" }, existing ? "Save" : "Create"),
+      h("button", { type: "button", class: "secondary", onclick: () => done(null) }, "Cancel")),
+    problem);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const body = {
+      ...(existing || {}),
+      name: data.get("name").trim(),
+      description: data.get("description").trim(),
+      providers: list(data.get("providers")),
+      models: list(data.get("models")),
+      guardrails: list(data.get("guardrails")),
+      auth: data.getAll("auth"),
+    };
+    delete body.served;
+    delete body.paths;
+    delete body.version;
+    try {
+      const saved = existing
+        ? await call("PUT", `/admin/v1/proxies/${encodeURIComponent(existing.id)}`, body)
+        : await call("POST", "/admin/v1/proxies", body);
+      done(saved);
+    } catch (error) {
+      clear(problem).append(message(error.message));
+    }
+  });
+  return form;
+}
+
+export async function renderProxies(main, ctx) {
+  const listing = await get("/admin/v1/proxies");
+  const side = h("div", { id: "proxy-side" });
+  // A fresh hash re-renders the page (with the saved proxy's Connect panel open).
+  const reload = (focus) => {
+    location.hash = `#/proxies${query({ connect: focus, at: Date.now() })}`;
+  };
+  const rows = listing.data.map((p) => h("tr", { "data-proxy": p.id },
+    h("td", {}, h("code", {}, p.id)), h("td", {}, p.name), h("td", {}, p.description),
+    h("td", {}, p.providers.join(", ") || "any"), h("td", {}, p.models.join(", ") || "any"),
+    h("td", {}, p.guardrails.join(", ")), h("td", {}, p.auth.join(", ") || "open"),
+    h("td", {}, p.served ? "yes" : "no"),
+    h("td", { class: "row-actions" },
+      h("button", { class: "secondary connect", onclick: () => clear(side).append(connectPanel(p)) }, "Connect"),
+      ctx.canWrite ? h("button", { class: "secondary edit", onclick: () => clear(side).append(proxyForm(p, (saved) => reload(saved && saved.id))) }, "Edit") : null,
+      ctx.canWrite ? h("button", { class: "danger delete", onclick: async () => {
+        if (!confirm(`Delete the proxy ${p.id}? Calls to it will be refused.`)) return;
+        try {
+          await call("DELETE", `/admin/v1/proxies/${encodeURIComponent(p.id)}`);
+          reload();
+        } catch (error) {
+          clear(side).append(message(error.message));
+        }
+      } }, "Delete") : null)));
+  main.append(
+    h("h1", {}, "LLM proxies"),
+    h("p", { class: "muted" }, `Store version ${listing.version}.`),
+    ctx.canWrite ? h("button", { id: "new-proxy", onclick: () => clear(side).append(proxyForm(null, (saved) => reload(saved && saved.id))) }, "New LLM proxy") : null,
+    table(["Id", "Name", "Description", "Providers", "Models", "Guardrails", "Auth", "Served", ""], rows, { id: "proxies" }),
+    side,
+  );
+  const focus = ctx.params.get("connect");
+  const chosen = listing.data.find((p) => p.id === focus);
+  if (chosen) side.append(connectPanel(chosen));
+}

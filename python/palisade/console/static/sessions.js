@@ -1,0 +1,52 @@
+// Sessions: the list (most recently active first), and one session's interactions in order.
+
+import { get, query } from "./api.js";
+import { h, link, message, num, table, time, usd } from "./dom.js";
+import { row } from "./logs.js";
+
+const MAX_SESSION_ROWS = 2000;
+
+export async function renderSessions(main) {
+  const tbody = h("tbody", {});
+  const more = h("button", { class: "secondary", hidden: true }, "Load more");
+  main.append(h("h1", {}, "Sessions"),
+    h("table", { id: "sessions" }, h("thead", {}, h("tr", {},
+      ["Session", "Requests", "First", "Last", "Agents", "Users", "Tokens", "Cost", "Errors"].map((c) => h("th", {}, c)))), tbody),
+    more);
+  let cursor = null;
+  const load = async () => {
+    const page = await get(`/admin/v1/sessions${query({ limit: 50, cursor })}`);
+    for (const s of page.data) {
+      tbody.append(h("tr", {},
+        h("td", {}, link(`#/session/${encodeURIComponent(s.session_id)}`, s.session_id)),
+        h("td", { class: "num" }, num(s.requests)),
+        h("td", {}, time(s.first_time)), h("td", {}, time(s.last_time)),
+        h("td", {}, s.agent_ids.join(", ")), h("td", {}, s.user_ids.join(", ")),
+        h("td", { class: "num" }, `${num(s.input_tokens)} / ${num(s.output_tokens)}`),
+        h("td", { class: "num" }, usd(s.cost_usd)), h("td", { class: "num" }, num(s.errors))));
+    }
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    if (!tbody.children.length) main.append(message("No session yet.", "muted"));
+  };
+  more.addEventListener("click", load);
+  await load();
+}
+
+export async function renderSession(main, ctx) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await get(`/admin/v1/interactions${query({ session_id: ctx.arg, limit: 500, cursor })}`);
+    items.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor && items.length < MAX_SESSION_ROWS);
+  items.reverse(); // oldest first: the conversation in order
+  main.append(
+    h("p", {}, link("#/sessions", "← Sessions")),
+    h("h1", {}, "Session ", h("code", {}, ctx.arg)),
+    h("p", { class: "muted" }, `${items.length} interaction(s), oldest first.`),
+    table(["Time", "Proxy", "Agent", "User", "Session", "Model", "Status", "Tokens", "Cost", "Latency", "Guardrails"],
+      items.map(row), { id: "session-rows" }),
+  );
+}
