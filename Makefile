@@ -10,7 +10,7 @@ CONFIG ?= palisade.yaml
 MOCK_PORT ?= 9100
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: run test lint bench mock fmt docs clean redis-server sqlite-dev node-deps
+.PHONY: run test lint bench mock fmt docs clean redis-server sqlite-dev node-deps chromium
 
 # Dependencies, read from pyproject.toml so that the pins live in one place.
 $(VENV)/.deps: pyproject.toml
@@ -66,7 +66,15 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
-test: $(VENV)/.ext redis-server node-deps
+# Debian's Chromium for the console's browser tests (tests/e2e/test_console.py): Playwright
+# drives this one, never a browser build of its own.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "chromium missing: installing it"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(VENV)/.ext redis-server node-deps chromium
 	cargo test --quiet
 	$(PY) -m pytest -q
 
@@ -100,6 +108,7 @@ bench: $(VENV)/.ext
 	$(PY) benches/slow_bodies_bench.py
 	$(PY) benches/translate_bench.py
 	$(PY) benches/dialects_bench.py
+	$(PY) benches/console_bench.py
 	for b in sse tokens scan injection shape bedrock; do $(PY) benches/core_$$b.py; done
 
 clean:

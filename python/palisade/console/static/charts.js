@@ -57,9 +57,17 @@ export function lineChart({ id, title, t, step, series, format = String }) {
       d += `${pen ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)} `;
       pen = true;
     });
-    const path = svg("path", { d: d || "M0,0", class: "line", stroke: COLORS[n % COLORS.length], "data-series": s.name });
+    const color = COLORS[n % COLORS.length];
+    const path = svg("path", { d: d || "M0,0", class: "line", stroke: color, "data-series": s.name });
     path.append(svg("title", {}, s.name));
     chart.append(path);
+    // A point with no neighbour draws no line: a dot shows it.
+    s.values.forEach((v, i) => {
+      const alone = (j) => s.values[j] === null || s.values[j] === undefined;
+      if (v !== null && v !== undefined && alone(i - 1) && alone(i + 1)) {
+        chart.append(svg("circle", { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 2.5, fill: color }));
+      }
+    });
   });
   return h("figure", { class: "card chart-card", id }, h("figcaption", {}, title), chart, legend(series));
 }

@@ -2,10 +2,12 @@
 // over time, the same by proxy, agent and model, the top agents by cost, guardrail actions.
 
 import { get, query } from "./api.js";
-import { h, ms, num, usd } from "./dom.js";
+import { append, h, ms, num, usd } from "./dom.js";
 import { barChart, lineChart } from "./charts.js";
 
-const RANGES = [["1h", 3600], ["6h", 6 * 3600], ["24h", 86400], ["7d", 7 * 86400], ["30d", 30 * 86400]];
+// Chart axes: two significant digits (costs per minute are fractions of a cent).
+const money = (v) => (v === 0 ? "$0" : "$" + Number(v.toPrecision(2)));
+const RANGES = ["1h", "6h", "24h", "7d", "30d"];
 const DIMENSIONS = [["proxy", "proxy"], ["agent_id", "agent"], ["model", "model"]];
 
 function byLines(breakdown, metric) {
@@ -15,14 +17,14 @@ function byLines(breakdown, metric) {
 export async function renderDashboards(main, ctx) {
   const range = ctx.params.get("range") || "24h";
   const proxy = ctx.params.get("proxy") || "";
-  const span = (RANGES.find(([name]) => name === range) || RANGES[2])[1];
-  const until = Math.floor(Date.now() / 1000);
+  const known = RANGES.includes(range) ? range : "24h";
   const [stats, proxies] = await Promise.all([
-    get(`/admin/v1/stats${query({ since: until - span, until, proxy })}`),
+    // An age: the server's clock ends the range, so the latest records are in it.
+    get(`/admin/v1/stats${query({ since: known, proxy })}`),
     get("/admin/v1/proxies"),
   ]);
   const rangeSelect = h("select", { name: "range", id: "range" },
-    RANGES.map(([name]) => h("option", { value: name, selected: name === range }, `last ${name}`)));
+    RANGES.map((name) => h("option", { value: name, selected: name === known }, `last ${name}`)));
   const proxySelect = h("select", { name: "proxy", id: "proxy" },
     h("option", { value: "" }, "all proxies"),
     proxies.data.map((p) => h("option", { value: p.id, selected: p.id === proxy }, p.id)));
@@ -34,7 +36,7 @@ export async function renderDashboards(main, ctx) {
   const s = stats.series;
   const common = { t: stats.t, step: stats.step };
   const total = s.requests.reduce((a, b) => a + b, 0);
-  main.append(
+  append(main, 
     h("h1", {}, "Dashboards"),
     h("div", { class: "toolbar" }, h("label", { class: "inline" }, "Range ", rangeSelect),
       h("label", { class: "inline" }, "Proxy ", proxySelect),
@@ -50,7 +52,7 @@ export async function renderDashboards(main, ctx) {
       lineChart({ ...common, id: "chart-tokens", title: "Tokens",
         series: [{ name: "input", values: s.input_tokens }, { name: "output", values: s.output_tokens }], format: (v) => num(v) }),
       lineChart({ ...common, id: "chart-cost", title: "Cost (USD)",
-        series: [{ name: "cost", values: s.cost_usd }], format: (v) => "$" + v.toFixed(v < 1 ? 3 : 0) }),
+        series: [{ name: "cost", values: s.cost_usd }], format: money }),
       lineChart({ ...common, id: "chart-guardrails", title: "Guardrail actions",
         series: ["block", "redact", "mask", "flag"].map((a) => ({ name: a, values: s[`g_${a}`] })), format: (v) => num(v) }),
       barChart({ id: "chart-top-agents", title: "Top agents by cost",
@@ -61,7 +63,7 @@ export async function renderDashboards(main, ctx) {
         lineChart({ ...common, id: `chart-tokens-by-${label}`, title: `Tokens by ${label}`,
           series: byLines(stats.by[dim], "tokens"), format: (v) => num(v) }),
         lineChart({ ...common, id: `chart-cost-by-${label}`, title: `Cost by ${label}`,
-          series: byLines(stats.by[dim], "cost_usd"), format: (v) => "$" + v.toFixed(v < 1 ? 3 : 0) }),
+          series: byLines(stats.by[dim], "cost_usd"), format: money }),
       ]),
     ),
   );

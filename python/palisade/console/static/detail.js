@@ -2,7 +2,7 @@
 // limits/budget/dedup outcome, the attempts (when the record has them) and the trace id.
 
 import { get } from "./api.js";
-import { h, link, message, ms, num, pretty, table, time, usd } from "./dom.js";
+import { append, h, link, message, ms, num, pretty, table, time, usd } from "./dom.js";
 
 function facts(pairs) {
   return h("dl", { class: "facts" }, pairs.flatMap(([label, value]) => [
@@ -24,7 +24,7 @@ function objects(items, id) {
 export async function renderDetail(main, ctx) {
   const item = await get(`/admin/v1/interactions/${encodeURIComponent(ctx.arg)}`);
   const attempts = Array.isArray(item.attempts) ? item.attempts : null;
-  main.append(
+  append(main, 
     h("p", {}, link("#/logs", "← Logs")),
     h("h1", {}, "Interaction ", h("code", {}, item.id)),
     h("section", { class: "card" }, h("h2", {}, "Summary"), facts([

@@ -13,8 +13,9 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-export function append(el, children) {
-  for (const child of children.flat()) {
+// Like Element.append, but null, undefined and false add nothing (a page's optional parts).
+export function append(el, ...children) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }

@@ -2,7 +2,7 @@
 // list, revoke.
 
 import { call, get } from "./api.js";
-import { clear, h, message, table, time } from "./dom.js";
+import { append, clear, h, message, table, time } from "./dom.js";
 import { copyButton } from "./proxies.js";
 
 function secretOnce(label, secret, id) {
@@ -78,7 +78,7 @@ export async function renderKeys(main, ctx) {
     h("td", {}, time(k.created_at)), h("td", {}, time(k.expires_at)), h("td", {}, k.revoked_at ? "revoked " + time(k.revoked_at) : "active"),
     h("td", {}, revoke("keys", k)));
   const keyBody = h("tbody", {}, keys.data.map(keyRow));
-  main.append(
+  append(main, 
     h("h1", {}, "Keys and OAuth clients"),
     out,
     ctx.canWrite ? h("div", { class: "grid two" }, keyForm(), clientForm()) : null,

@@ -2,7 +2,7 @@
 // live tail (polls for records written after the newest one shown).
 
 import { get, query } from "./api.js";
-import { h, link, message, ms, num, table, time, usd } from "./dom.js";
+import { append, h, link, message, ms, num, time, usd } from "./dom.js";
 
 const TEXT_FILTERS = [
   ["proxy", "Proxy"],
@@ -82,7 +82,7 @@ export async function renderLogs(main, ctx) {
   const more = h("button", { id: "more", class: "secondary", hidden: true }, "Load more");
   const tail = h("input", { type: "checkbox", id: "tail" });
   const status = h("span", { id: "tail-status", class: "muted" });
-  main.append(
+  append(main, 
     h("h1", {}, "LLM proxy logs"),
     filtersForm(ctx.params),
     h("div", { class: "toolbar" }, h("label", { class: "inline" }, tail, " Live tail"), status),
@@ -99,9 +99,11 @@ export async function renderLogs(main, ctx) {
     }
   };
   show(page.data);
+  // For tests and scripts: which view this table holds once its first page is in.
+  document.getElementById("logs").dataset.loaded = location.hash;
   cursor = page.next_cursor;
   more.hidden = !cursor;
-  if (!page.data.length) main.append(message("No interaction matches these filters.", "muted"));
+  if (!page.data.length) append(main, message("No interaction matches these filters.", "muted"));
   more.addEventListener("click", async () => {
     const next = await get(`/admin/v1/interactions${query({ ...filters, limit: 50, cursor })}`);
     show(next.data);

@@ -2,7 +2,7 @@
 // panel per proxy with its invoke URLs and copy-paste snippets.
 
 import { call, get, query } from "./api.js";
-import { clear, h, message, table } from "./dom.js";
+import { append, clear, h, message, table } from "./dom.js";
 
 const AUTH = ["virtual_key", "provider_key", "jwt", "oauth"];
 
@@ -30,11 +30,15 @@ function snippet(title, text, id) {
 
 function connectPanel(proxy) {
   const origin = location.origin;
-  const openaiUrl = `${origin}/${proxy.id}/v1`;
+  const openaiUrl = `${origin}/${proxy.id}`;
   const anthropicUrl = `${origin}/${proxy.id}`;
-  const keyNote = proxy.auth.length ? "<your Palisade key>" : "any-key (this proxy is open)";
+  const keyNote = proxy.auth.length ? "YOUR_PALISADE_KEY" : "any-key";
+  const accepted = proxy.auth.length
+    ? `This proxy accepts: ${proxy.auth.join(", ")}. Put your key (Keys page) where the snippets say YOUR_PALISADE_KEY.`
+    : "This proxy is open: it checks no credential, any key will do.";
   return h("section", { class: "card", id: "connect" },
     h("h2", {}, `Connect to ${proxy.name}`),
+    h("p", { class: "muted" }, accepted),
     h("table", { class: "urls" }, h("tbody", {},
       h("tr", {}, h("th", {}, "OpenAI-compatible base URL"), h("td", {}, h("code", { id: "connect-url" }, openaiUrl)),
         h("td", {}, copyButton(openaiUrl, "Copy URL"))),
@@ -121,7 +125,7 @@ export async function renderProxies(main, ctx) {
           clear(side).append(message(error.message));
         }
       } }, "Delete") : null)));
-  main.append(
+  append(main, 
     h("h1", {}, "LLM proxies"),
     h("p", { class: "muted" }, `Store version ${listing.version}.`),
     ctx.canWrite ? h("button", { id: "new-proxy", onclick: () => clear(side).append(proxyForm(null, (saved) => reload(saved && saved.id))) }, "New LLM proxy") : null,

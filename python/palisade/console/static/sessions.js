@@ -1,7 +1,7 @@
 // Sessions: the list (most recently active first), and one session's interactions in order.
 
 import { get, query } from "./api.js";
-import { h, link, message, num, table, time, usd } from "./dom.js";
+import { append, h, link, message, num, table, time, usd } from "./dom.js";
 import { row } from "./logs.js";
 
 const MAX_SESSION_ROWS = 2000;
@@ -9,7 +9,7 @@ const MAX_SESSION_ROWS = 2000;
 export async function renderSessions(main) {
   const tbody = h("tbody", {});
   const more = h("button", { class: "secondary", hidden: true }, "Load more");
-  main.append(h("h1", {}, "Sessions"),
+  append(main, h("h1", {}, "Sessions"),
     h("table", { id: "sessions" }, h("thead", {}, h("tr", {},
       ["Session", "Requests", "First", "Last", "Agents", "Users", "Tokens", "Cost", "Errors"].map((c) => h("th", {}, c)))), tbody),
     more);
@@ -27,7 +27,7 @@ export async function renderSessions(main) {
     }
     cursor = page.next_cursor;
     more.hidden = !cursor;
-    if (!tbody.children.length) main.append(message("No session yet.", "muted"));
+    if (!tbody.children.length) append(main, message("No session yet.", "muted"));
   };
   more.addEventListener("click", load);
   await load();
@@ -42,7 +42,7 @@ export async function renderSession(main, ctx) {
     cursor = page.next_cursor;
   } while (cursor && items.length < MAX_SESSION_ROWS);
   items.reverse(); // oldest first: the conversation in order
-  main.append(
+  append(main, 
     h("p", {}, link("#/sessions", "← Sessions")),
     h("h1", {}, "Session ", h("code", {}, ctx.arg)),
     h("p", { class: "muted" }, `${items.length} interaction(s), oldest first.`),
