@@ -6,16 +6,25 @@ import { row } from "./logs.js";
 
 const MAX_SESSION_ROWS = 2000;
 
-export async function renderSessions(main) {
+const RANGES = [["1h", "last hour"], ["24h", "last 24 h"], ["7d", "last 7 days"], ["30d", "last 30 days"], ["all", "any time"]];
+
+export async function renderSessions(main, ctx) {
+  // Sessions active in a range (24 h unless chosen): grouping the whole log would not scale.
+  const range = ctx.params.get("since") || "24h";
+  const since = range === "all" ? "" : range;
+  const select = h("select", { id: "sessions-range" },
+    RANGES.map(([value, label]) => h("option", { value, selected: value === range }, label)));
+  select.addEventListener("change", () => { location.hash = `#/sessions${query({ since: select.value })}`; });
   const tbody = h("tbody", {});
   const more = h("button", { class: "secondary", hidden: true }, "Load more");
   append(main, h("h1", {}, "Sessions"),
+    h("div", { class: "toolbar" }, h("label", { class: "inline" }, "Active in ", select)),
     h("table", { id: "sessions" }, h("thead", {}, h("tr", {},
       ["Session", "Requests", "First", "Last", "Agents", "Users", "Tokens", "Cost", "Errors"].map((c) => h("th", {}, c)))), tbody),
     more);
   let cursor = null;
   const load = async () => {
-    const page = await get(`/admin/v1/sessions${query({ limit: 50, cursor })}`);
+    const page = await get(`/admin/v1/sessions${query({ limit: 50, cursor, since })}`);
     for (const s of page.data) {
       tbody.append(h("tr", {},
         h("td", {}, link(`#/session/${encodeURIComponent(s.session_id)}`, s.session_id)),
