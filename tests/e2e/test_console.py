@@ -122,6 +122,8 @@ def test_sign_in_then_filter_the_logs_by_agent_user_and_session(
     tab.page.wait_for_selector("#session-rows tbody tr")
     assert _rows(tab, "#session-rows") == [ids[2], ids[3], ids[4]]
     tab.shot("session")
+    tab.go("#/sessions", f"#sessions a[href='#/session/{s2}']")
+    tab.shot("sessions")
 
     # Live tail: a new interaction of the filtered agent appears without a reload.
     tab.go(f"#/logs?agent_id={a2}", "#logs tbody tr")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import collections
 import contextlib
+import dataclasses
 import logging
 import math
 import re
@@ -142,6 +143,10 @@ CREATE INDEX IF NOT EXISTS interactions_served_model_ts ON interactions (served_
 CREATE INDEX IF NOT EXISTS interactions_status_ts ON interactions (status, ts);
 CREATE INDEX IF NOT EXISTS interactions_guarded_ts ON interactions (ts)
     WHERE guardrail_actions IS NOT NULL;
+-- The floors (latency, cost, tokens) read from the index while it walks in time order, never
+-- from the wide rows (measured over 1M records: 1 s -> 0.1 s for a floor almost nothing meets).
+CREATE INDEX IF NOT EXISTS interactions_ts_floors ON interactions
+    (ts, latency_ms, cost_usd, input_tokens, output_tokens);
 CREATE TABLE IF NOT EXISTS executions (
     execution_id TEXT PRIMARY KEY,
     first_seen REAL NOT NULL,
@@ -510,6 +515,25 @@ class Filters:
             args.append(self.until)
         return " AND ".join(clauses) or "1", args
 
+    def index_hint(self) -> str:
+        """`INDEXED BY` for a listing in time order: SQLite walks `interactions_ts` for floors
+        (it cannot tell the narrow index covers them) unless told; a filter with an index of
+        its own is left to the planner."""
+        indexed = (
+            self.agent_id,
+            self.user_id,
+            self.session_id,
+            self.execution_id,
+            self.proxy,
+            self.model,
+            self.status,
+            self.guardrail_action,
+        )
+        floors = (self.min_latency_ms, self.min_cost_usd, self.min_tokens)
+        if all(v is None for v in indexed) and any(v is not None for v in floors):
+            return "INDEXED BY interactions_ts_floors"
+        return ""
+
 
 def open_reader(path: str) -> sqlite3.Connection | None:
     """A read-only connection, or None when no record was ever written there."""
@@ -529,15 +553,7 @@ def list_interactions(
     if conn is None:
         return [], None
     try:
-        where, args = filters.where()
-        if cursor is not None:
-            where += " AND (ts, seq) < (?, ?)"
-            args += decode_cursor(cursor, float, int)
-        rows = conn.execute(
-            f"SELECT {', '.join(_SUMMARY_COLUMNS)} FROM interactions "  # noqa: S608
-            f"WHERE {where} ORDER BY ts DESC, seq DESC LIMIT ?",
-            [*args, limit + 1],
-        ).fetchall()
+        rows = conn.execute(*_page(filters, cursor, limit + 1)).fetchall()
     finally:
         conn.close()
     more = len(rows) > limit
@@ -545,6 +561,40 @@ def list_interactions(
     last = rows[limit - 1] if more else None
     items = [_item(_SUMMARY_COLUMNS, row) for row in rows[:limit]]
     return items, encode_cursor(last[2], last[0]) if last is not None else None
+
+
+def _page(filters: Filters, cursor: str | None, n: int) -> tuple[str, list[Any]]:
+    """The query for `n` records newest first, after `cursor`."""
+    if filters.model is None:
+        return _newest(filters, cursor, n)
+    # The requested or the served model: with an OR, SQLite would sort every match (measured
+    # over 1M records: 0.16-0.5 s for a model of 1 record in 10); each side walks its own index
+    # newest first instead (2 ms), and the union keeps the newest `n`.
+    base = dataclasses.replace(filters, model=None)
+    sql_a, args_a = _newest(base, cursor, n, "model = ?", filters.model)
+    sql_b, args_b = _newest(base, cursor, n, "served_model = ?", filters.model)
+    return (
+        f"SELECT * FROM ({sql_a}) UNION SELECT * FROM ({sql_b}) "  # noqa: S608 - fixed names
+        "ORDER BY ts DESC, seq DESC LIMIT ?",
+        [*args_a, *args_b, n],
+    )
+
+
+def _newest(
+    filters: Filters, cursor: str | None, n: int, clause: str = "", value: Any = None
+) -> tuple[str, list[Any]]:
+    where, args = filters.where()
+    if clause:
+        where += f" AND {clause}"
+        args.append(value)
+    if cursor is not None:
+        where += " AND (ts, seq) < (?, ?)"
+        args += decode_cursor(cursor, float, int)
+    return (
+        f"SELECT {', '.join(_SUMMARY_COLUMNS)} FROM interactions {filters.index_hint()} "  # noqa: S608
+        f"WHERE {where} ORDER BY ts DESC, seq DESC LIMIT ?",
+        [*args, n],
+    )
 
 
 def since_seq(path: str, filters: Filters, seq: int) -> list[dict[str, Any]]:
@@ -587,20 +637,17 @@ def list_sessions(
         return [], None
     try:
         where, args = filters.where()
-        having, having_args = "", []
-        if cursor is not None:
-            last_ts, session_id = decode_cursor(cursor, float, str)
-            having = "HAVING (MAX(ts), session_id) < (?, ?)"
-            having_args = [last_ts, session_id]
+        bound = decode_cursor(cursor, float, str) if cursor is not None else None
+        ids = _recent_sessions(conn, where, args, bound, limit + 1)
         rows = conn.execute(
             "SELECT session_id, COUNT(*), MIN(ts), MAX(ts), "  # noqa: S608
             "SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), "
             "SUM(status >= 400 OR error_code IS NOT NULL), "
             "COUNT(DISTINCT execution_id), json_group_array(DISTINCT agent_id), "
             "json_group_array(DISTINCT user_id), json_group_array(DISTINCT proxy) "
-            f"FROM interactions WHERE session_id IS NOT NULL AND {where} "
-            f"GROUP BY session_id {having} ORDER BY MAX(ts) DESC, session_id DESC LIMIT ?",
-            [*args, *having_args, limit + 1],
+            f"FROM interactions WHERE session_id IN ({', '.join('?' for _ in ids)}) "
+            f"AND {where} GROUP BY session_id ORDER BY MAX(ts) DESC, session_id DESC",
+            [*ids, *args],
         ).fetchall()
     finally:
         conn.close()
@@ -624,6 +671,49 @@ def list_sessions(
     more = len(rows) > limit
     last = rows[limit - 1] if more else None
     return items, encode_cursor(last[3], last[0]) if last is not None else None
+
+
+def _recent_sessions(
+    conn: sqlite3.Connection,
+    where: str,
+    args: list[Any],
+    bound: list[Any] | None,
+    n: int,
+) -> list[str]:
+    """The `n` sessions most recently active (by their newest record matching `where`) before
+    `bound` (last time, session id). Walks the records newest first and stops at the `n`th
+    session, instead of grouping the whole log (measured over 1M records: 2.8 s -> ms); a
+    session met below the bound whose newest record is above it was on an earlier page."""
+    found: list[str] = []
+    seen: set[str] = set()
+    scan_where, scan_args = where, list(args)
+    if bound is not None:
+        scan_where += " AND ts <= ?"
+        scan_args.append(bound[0])
+    records = conn.execute(
+        f"SELECT session_id FROM interactions WHERE session_id IS NOT NULL "  # noqa: S608
+        f"AND {scan_where} ORDER BY ts DESC, seq DESC",
+        scan_args,
+    )
+    while len(found) < n:
+        batch = records.fetchmany(512)
+        if not batch:
+            break
+        for (session_id,) in batch:
+            if session_id in seen:
+                continue
+            seen.add(session_id)
+            if bound is not None:
+                (newest,) = conn.execute(
+                    f"SELECT MAX(ts) FROM interactions WHERE session_id = ? AND {where}",  # noqa: S608
+                    [session_id, *args],
+                ).fetchone()
+                if (newest, session_id) >= (bound[0], bound[1]):
+                    continue
+            found.append(session_id)
+            if len(found) == n:
+                break
+    return found
 
 
 def encode_cursor(*values: Any) -> str:
