@@ -3,6 +3,7 @@ sign-in, the session cookie on the admin API, CSRF on writes, the viewer's read-
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from starlette.testclient import TestClient
 
 from palisade.app import create_app
 from palisade.config import AdminConfig, Config, ProviderConfig, ProxyConfig, StoreConfig
+from palisade.config.guardrails import ScanGuardrail
 from palisade.console import session as sessions
 
 ADMIN_TOKEN = "adm-token-for-console-tests"
@@ -165,3 +167,28 @@ def test_the_console_is_off_without_admin_tokens(tmp_path: Path) -> None:
     with TestClient(create_app(_config(tmp_path, AdminConfig()))) as client:
         assert client.get("/console/").status_code == 404
         assert client.post("/console/session", json={"token": "x"}).status_code == 404
+
+
+def test_guardrails_are_listed_without_what_they_look_for(tmp_path: Path) -> None:
+    rules = ScanGuardrail(
+        name="house-rules",
+        type="rules",
+        direction="both",
+        action="redact",
+        patterns=(("project_code", "PRJ-[0-9]{4}"),),
+        keywords=(("codenames", ("bluebird",)),),
+    )
+    config = dataclasses.replace(
+        _config(tmp_path, AdminConfig(token=ADMIN_TOKEN, viewer_token=VIEWER_TOKEN)),
+        guardrails={"house-rules": rules},
+    )
+    with TestClient(create_app(config)) as client:
+        answer = client.get(
+            "/admin/v1/guardrails", headers={"authorization": f"Bearer {VIEWER_TOKEN}"}
+        )
+    assert answer.status_code == 200
+    (found,) = answer.json()["data"]
+    assert found["name"] == "house-rules"
+    assert found["settings"]["rules"] == ["project_code", "codenames"]
+    assert "bluebird" not in answer.text
+    assert "PRJ-" not in answer.text

@@ -220,6 +220,8 @@ def test_create_a_proxy_then_call_its_connect_url(stack: ConsoleStack, tab: Tab)
     tab.page.fill("#proxy-name", f"Support Bot {run} (EU)")
     assert tab.page.inner_text("#proxy-id") == f"support-bot-{run}-eu"  # live, as typed
     tab.page.fill("#proxy-description", "made in the browser")
+    assert "pii, redact on request" in tab.page.inner_text("#proxy-guardrails")
+    tab.page.check("#proxy-guardrails input[value=pii-redact]")
     tab.page.click("#proxy-save")
     tab.page.wait_for_selector("#connect #connect-url")
     url = tab.page.inner_text("#connect-url")
@@ -236,6 +238,21 @@ def test_create_a_proxy_then_call_its_connect_url(stack: ConsoleStack, tab: Tab)
     stack.wait_recorded([answer.headers["x-palisade-request-id"]])
     found = stack.admin("GET", f"/interactions?proxy=support-bot-{run}-eu").json()["data"]
     assert len(found) == 1
+    assert found[0]["guardrail_actions"] == []  # "hi" has nothing to redact
+    pid = f"support-bot-{run}-eu"
+    proxy = stack.admin("GET", f"/proxies/{pid}").json()
+    assert proxy["guardrails"] == ["pii-redact"]
+    assert proxy["description"] == "made in the browser"
+
+    # Edit, then delete.
+    tab.page.click(f"#proxies tr[data-proxy='{pid}'] button.edit")
+    tab.page.fill("#proxy-description", "edited in the browser")
+    tab.page.click("#proxy-save")
+    tab.page.wait_for_selector(f"#proxies tr[data-proxy='{pid}']:has-text('edited in the browser')")
+    assert stack.admin("GET", f"/proxies/{pid}").json()["description"] == "edited in the browser"
+    tab.page.click(f"#proxies tr[data-proxy='{pid}'] button.delete")
+    tab.page.wait_for_selector(f"#proxies tr[data-proxy='{pid}']", state="detached")
+    assert stack.admin("GET", f"/proxies/{pid}").status_code == 404
 
 
 def test_generate_a_key_see_it_once_use_it_revoke_it(stack: ConsoleStack, tab: Tab) -> None:

@@ -18,6 +18,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from palisade.config import ConfigError, parse_proxy, proxy_to_dict
+from palisade.config.guardrails import (
+    Guardrail,
+    InjectionGuardrail,
+    ScanGuardrail,
+    ToolPolicyGuardrail,
+)
 from palisade.errors import BadRequest, GatewayError, NotFound
 from palisade.gateway import Gateway
 from palisade.identity import runtime
@@ -200,6 +206,41 @@ async def rollback(request: Request, gw: Gateway, identity: Identity, who: Role)
     return _json({**version.summary(), "proxies": version.proxies})
 
 
+# -- guardrails (read only: they live in the config file) --------------------------------
+
+
+def _guardrail_view(g: Guardrail) -> dict[str, Any]:
+    """A guardrail's settings for the console's proxy form: the rules by name, never the
+    patterns or keywords they look for."""
+    if isinstance(g, ScanGuardrail):
+        rules = [name for name, _ in g.patterns] + [name for name, _ in g.keywords]
+        settings: dict[str, Any] = {
+            "direction": g.direction,
+            "action": g.action,
+            "entities": list(g.entities),
+            "rules": rules,
+        }
+        return {"name": g.name, "type": g.type, "settings": settings}
+    if isinstance(g, InjectionGuardrail):
+        settings = {
+            "flag_threshold": g.flag_threshold,
+            "block_threshold": g.block_threshold,
+            "targets": sorted(g.targets),
+        }
+        return {"name": g.name, "type": "injection", "settings": settings}
+    kind = "tool_policies" if isinstance(g, ToolPolicyGuardrail) else "trusted_data"
+    settings = {
+        "rules": [{"name": r.name, "tool": r.tool, "action": r.action} for r in g.rules],
+        "default_action": g.default_action,
+    }
+    return {"name": g.name, "type": kind, "settings": settings}
+
+
+async def list_guardrails(request: Request, gw: Gateway, identity: Identity, who: Role) -> Response:
+    found = [_guardrail_view(g) for g in gw.config.guardrails.values()]
+    return _json({"object": "list", "data": found})
+
+
 # -- keys and clients -----------------------------------------------------------------------
 
 
@@ -330,6 +371,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{p}/versions", _endpoint("viewer", list_versions), methods=["GET"]),
         Route(f"{p}/versions/{{version}}", _endpoint("viewer", get_version), methods=["GET"]),
         Route(f"{p}/versions/{{version}}/rollback", _endpoint("admin", rollback), methods=["POST"]),
+        Route(f"{p}/guardrails", _endpoint("viewer", list_guardrails), methods=["GET"]),
         Route(f"{p}/keys", _endpoint("viewer", list_keys), methods=["GET"]),
         Route(f"{p}/keys", _endpoint("admin", create_key), methods=["POST"]),
         Route(f"{p}/keys/{{id}}", _endpoint("viewer", get_key), methods=["GET"]),

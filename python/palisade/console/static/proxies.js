@@ -53,7 +53,20 @@ function connectPanel(proxy) {
   );
 }
 
-function proxyForm(existing, done) {
+// One line of a guardrail's settings: `pii, redact, request` or `injection, flag at 0.5`.
+export function guardrailSummary(g) {
+  const s = g.settings;
+  if (s.action) {
+    const what = [...s.entities, ...s.rules].join(" ");
+    return `${g.type}, ${s.action} on ${s.direction}` + (what ? ` (${what})` : "");
+  }
+  if (g.type === "injection") {
+    return `injection, flag at ${s.flag_threshold}` + (s.block_threshold !== null ? `, block at ${s.block_threshold}` : "");
+  }
+  return `${g.type}, ${s.rules.length} rule(s), otherwise ${s.default_action}`;
+}
+
+function proxyForm(existing, guardrails, done) {
   const p = existing || { name: "", description: "", providers: [], models: [], guardrails: [], auth: [] };
   const name = h("input", { name: "name", id: "proxy-name", required: true, value: p.name });
   const idShown = h("code", { id: "proxy-id" }, existing ? p.id : proxyId(p.name));
@@ -69,7 +82,11 @@ function proxyForm(existing, done) {
     field("description", "Description", p.description),
     field("providers", "Providers (comma-separated; empty: any)", p.providers.join(", ")),
     field("models", "Models or patterns (comma-separated; empty: any)", p.models.join(", "), "gpt-4o*, claude-*"),
-    field("guardrails", "Guardrails (names from the config, comma-separated)", p.guardrails.join(", ")),
+    h("fieldset", { id: "proxy-guardrails" }, h("legend", {}, "Guardrails (defined in the config file)"),
+      guardrails.length ? guardrails.map((g) => h("label", { class: "inline" },
+        h("input", { type: "checkbox", name: "guardrails", value: g.name, checked: p.guardrails.includes(g.name) }),
+        " " + g.name, h("span", { class: "muted" }, ` (${guardrailSummary(g)})`)))
+        : h("span", { class: "muted" }, "none configured")),
     h("fieldset", {}, h("legend", {}, "Accepted credentials (none: open proxy)"), auth),
     h("div", { class: "actions" }, h("button", { type: "submit", id: "proxy-save" }, existing ? "Save" : "Create"),
       h("button", { type: "button", class: "secondary", onclick: () => done(null) }, "Cancel")),
@@ -83,7 +100,7 @@ function proxyForm(existing, done) {
       description: data.get("description").trim(),
       providers: list(data.get("providers")),
       models: list(data.get("models")),
-      guardrails: list(data.get("guardrails")),
+      guardrails: data.getAll("guardrails"),
       auth: data.getAll("auth"),
     };
     delete body.served;
@@ -102,7 +119,9 @@ function proxyForm(existing, done) {
 }
 
 export async function renderProxies(main, ctx) {
-  const listing = await get("/admin/v1/proxies");
+  const [listing, guardrailList] = await Promise.all([get("/admin/v1/proxies"), get("/admin/v1/guardrails")]);
+  const guardrails = guardrailList.data;
+  const byName = new Map(guardrails.map((g) => [g.name, g]));
   const side = h("div", { id: "proxy-side" });
   // A fresh hash re-renders the page (with the saved proxy's Connect panel open).
   const reload = (focus) => {
@@ -111,11 +130,12 @@ export async function renderProxies(main, ctx) {
   const rows = listing.data.map((p) => h("tr", { "data-proxy": p.id },
     h("td", {}, h("code", {}, p.id)), h("td", {}, p.name), h("td", {}, p.description),
     h("td", {}, p.providers.join(", ") || "any"), h("td", {}, p.models.join(", ") || "any"),
-    h("td", {}, p.guardrails.join(", ")), h("td", {}, p.auth.join(", ") || "open"),
+    h("td", {}, p.guardrails.map((name) => h("div", { class: "guardrail" }, name,
+      byName.has(name) ? h("span", { class: "muted" }, ` (${guardrailSummary(byName.get(name))})`) : null))), h("td", {}, p.auth.join(", ") || "open"),
     h("td", {}, p.served ? "yes" : "no"),
     h("td", { class: "row-actions" },
       h("button", { class: "secondary connect", onclick: () => clear(side).append(connectPanel(p)) }, "Connect"),
-      ctx.canWrite ? h("button", { class: "secondary edit", onclick: () => clear(side).append(proxyForm(p, (saved) => reload(saved && saved.id))) }, "Edit") : null,
+      ctx.canWrite ? h("button", { class: "secondary edit", onclick: () => clear(side).append(proxyForm(p, guardrails, (saved) => reload(saved && saved.id))) }, "Edit") : null,
       ctx.canWrite ? h("button", { class: "danger delete", onclick: async () => {
         if (!confirm(`Delete the proxy ${p.id}? Calls to it will be refused.`)) return;
         try {
@@ -128,7 +148,7 @@ export async function renderProxies(main, ctx) {
   append(main, 
     h("h1", {}, "LLM proxies"),
     h("p", { class: "muted" }, `Store version ${listing.version}.`),
-    ctx.canWrite ? h("button", { id: "new-proxy", onclick: () => clear(side).append(proxyForm(null, (saved) => reload(saved && saved.id))) }, "New LLM proxy") : null,
+    ctx.canWrite ? h("button", { id: "new-proxy", onclick: () => clear(side).append(proxyForm(null, guardrails, (saved) => reload(saved && saved.id))) }, "New LLM proxy") : null,
     table(["Id", "Name", "Description", "Providers", "Models", "Guardrails", "Auth", "Served", ""], rows, { id: "proxies" }),
     side,
   );
