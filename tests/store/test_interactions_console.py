@@ -5,6 +5,7 @@ newest first, each page after the cursor of the one before."""
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -84,3 +85,12 @@ def test_sessions_page_by_last_activity(
     found = _all_pages(list_sessions, path, filters, 4)
     assert [s["session_id"] for s in found] == expected
     assert {s["session_id"]: s["requests"] for s in found} == counts
+
+
+def test_a_file_without_the_filters_index_is_still_listed(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    written(writer(path), [Record(values(latency_ms=9000.0)), Record(values())])
+    with sqlite3.connect(path) as conn:  # as a file no writer of this version opened
+        conn.execute("DROP INDEX interactions_ts_filters")
+    items, _ = list_interactions(str(path), Filters(min_latency_ms=1000))
+    assert len(items) == 1
