@@ -122,6 +122,8 @@ class Tab:
     context: BrowserContext
     origin: str
     requests: list[str] = field(default_factory=list)
+    # Script errors and Content-Security-Policy violations the page reported.
+    errors: list[str] = field(default_factory=list)
 
     def open(self, hash_: str = "") -> None:
         self.page.goto(f"{self.origin}/console/{hash_}")
@@ -165,4 +167,9 @@ def open_tab(browser: Browser, origin: str) -> Tab:
     record: Callable[[Any], None] = lambda request: tab.requests.append(request.url)  # noqa: E731
     context.on("request", record)
     page.on("dialog", lambda dialog: dialog.accept())
+    page.on("pageerror", lambda error: tab.errors.append(str(error)))
+    page.on(
+        "console",
+        lambda msg: tab.errors.append(msg.text) if msg.type == "error" else None,
+    )
     return tab

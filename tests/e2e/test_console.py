@@ -45,6 +45,9 @@ def tab(browser: Browser, stack: ConsoleStack) -> Iterator[Tab]:
     assert tab.requests, "the page made no request at all"
     strangers = [u for u in tab.requests if not u.startswith(stack.gateway + "/")]
     assert not strangers, strangers
+    # No script error, no policy violation (a refused 4xx the test provoked logs one line).
+    unexpected = [e for e in tab.errors if "Failed to load resource" not in e]
+    assert not unexpected, unexpected
 
 
 def _rows(tab: Tab, table: str = "#logs") -> list[str]:
