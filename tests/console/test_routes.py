@@ -192,3 +192,12 @@ def test_guardrails_are_listed_without_what_they_look_for(tmp_path: Path) -> Non
     assert found["settings"]["rules"] == ["project_code", "codenames"]
     assert "bluebird" not in answer.text
     assert "PRJ-" not in answer.text
+
+
+def test_guessing_the_token_is_braked(app: TestClient) -> None:
+    limit = Config().identity.failed_auth_limit
+    for _ in range(limit):
+        assert app.post("/console/session", json={"token": "guess"}).status_code == 401
+    refused = app.post("/console/session", json={"token": ADMIN_TOKEN})
+    assert refused.status_code == 429
+    assert "retry-after" in refused.headers

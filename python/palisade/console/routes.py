@@ -23,6 +23,7 @@ from palisade.gateway import Gateway
 from palisade.routes.admin_auth import role_of_token
 
 _MAX_SIGN_IN_BYTES = 4096
+_SIGN_IN = "console-sign-in"
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -112,8 +113,14 @@ async def sign_in(request: Request) -> Response:
     token = body.get("token") if isinstance(body, dict) else None
     if not isinstance(token, str):
         raise BadRequest('Palisade: the body must be `{"token": "..."}`.', param="token")
+    # Guessing is braked like every credential's (identity/failures.py), per client address.
+    address = request.client.host if request.client else "-"
+    if gw.identity is not None:
+        gw.identity.failures.check(address, _SIGN_IN)
     role = role_of_token(token.strip().encode(), gw.config.admin)
     if role is None:
+        if gw.identity is not None:
+            gw.identity.failures.failed(address, _SIGN_IN, "console", "invalid_admin_token")
         raise GatewayError(
             "Palisade: that token is neither the admin nor the viewer token.",
             status=401,
