@@ -236,7 +236,7 @@ def dashboard(conn: sqlite3.Connection | None, q: StatsQuery) -> dict[str, Any]:
     start = int(q.since // step * step)
     times = list(range(start, int(q.until) + 1, step))
     index = {t: i for i, t in enumerate(times)}
-    empty: dict[str, Any] = {
+    out: dict[str, Any] = {
         "since": q.since,
         "until": q.until,
         "step": step,
@@ -246,7 +246,7 @@ def dashboard(conn: sqlite3.Connection | None, q: StatsQuery) -> dict[str, Any]:
         "top_agents": [],
     }
     if conn is None:
-        return _zeros(empty, len(times))
+        return _zeros(out, len(times))
     src = _sources(q, step)
     counters, args = src.counters, src.args
     bucket = f"CAST(t / {step} AS INTEGER) * {step}"
@@ -278,9 +278,9 @@ def dashboard(conn: sqlite3.Connection | None, q: StatsQuery) -> dict[str, Any]:
             i = index.get(t)
             if k == kind and i is not None:
                 values[i] = percentile(counts, p)
-        empty["series"][name] = values
+        out["series"][name] = values
     for c in _COUNTERS:
-        empty["series"][c] = series[c]
+        out["series"][c] = series[c]
     for dim in ("proxy", "agent_id", "model"):
         rows = conn.execute(
             f"SELECT {bucket}, {dim}, TOTAL(requests), "  # noqa: S608
@@ -288,8 +288,8 @@ def dashboard(conn: sqlite3.Connection | None, q: StatsQuery) -> dict[str, Any]:
             f"FROM {src.by_agent if dim == 'agent_id' else counters} GROUP BY 1, 2",
             args,
         ).fetchall()
-        empty["by"][dim] = _breakdown(rows, index, n)
-    empty["top_agents"] = [
+        out["by"][dim] = _breakdown(rows, index, n)
+    out["top_agents"] = [
         {"agent_id": a, "cost_usd": c, "requests": r, "tokens": tok}
         for a, c, r, tok in conn.execute(
             f"SELECT agent_id, TOTAL(cost_usd), TOTAL(requests), "  # noqa: S608
@@ -298,7 +298,7 @@ def dashboard(conn: sqlite3.Connection | None, q: StatsQuery) -> dict[str, Any]:
             args,
         )
     ]
-    return empty
+    return out
 
 
 def _zeros(out: dict[str, Any], n: int) -> dict[str, Any]:
