@@ -17,6 +17,7 @@ from palisade.pipeline.admission import Admission
 from palisade.pipeline.record import Recording
 from palisade.providers.catalog import Translations, connect
 from palisade.providers.connection import Connection
+from palisade.upstream.groups import Routing
 from palisade.upstream.routing import Router
 
 if TYPE_CHECKING:
@@ -39,9 +40,12 @@ class Gateway:
     translations: Translations = field(default_factory=Translations)
     # How each provider is reached (its URLs and credentials), by name.
     connections: dict[str, Connection] = field(init=False)
+    # Each model's deployments, their health, the retry budget (stage 5).
+    routing: Routing = field(init=False)
 
     def __post_init__(self) -> None:
         self.connections = {p.name: connect(p) for p in self.router.providers}
+        self.routing = Routing(self.config, self.router)
         firewall = self.config.firewall
         self.deadlines = Deadlines(firewall.body_timeout_s, firewall.body_min_rate)
         # With a store, the proxies are the store's (seeded from the file), even if none.

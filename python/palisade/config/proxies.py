@@ -73,6 +73,9 @@ class ProxyConfig:
     models: tuple[str, ...] = ()
     # Refuse a model without a price while a budget applies to the caller (it would spend none).
     refuse_unpriced: bool = False
+    # Model name -> the models tried in order when its deployments fail (`routing.fallback_on`);
+    # wins over the model's own `fallbacks`.
+    fallbacks: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)
     # The store's version in which this proxy last changed (0: not from the store).
     version: int = 0
 
@@ -119,6 +122,12 @@ class ProxySection(BaseModel):
         "refuse a model that has no price (see [Prices](#prices)) with 400 `model_unpriced` "
         "while a budget applies to the caller; off, such a call is let through and costs 0",
     )
+    fallbacks: dict[Text, list[Text]] = key(
+        {},
+        "model name → models tried in order when its deployments fail (see [Routing](#routing)); "
+        "wins over the model's own `models.<model>.fallbacks`",
+        shown="`{}`",
+    )
 
     def build(
         self, path: str, guardrails: Mapping[str, Guardrail], problems: list[Problem]
@@ -150,6 +159,7 @@ class ProxySection(BaseModel):
             providers=tuple(self.providers),
             models=tuple(self.models),
             refuse_unpriced=self.refuse_unpriced,
+            fallbacks={m: tuple(chain) for m, chain in self.fallbacks.items()},
         )
 
 
@@ -216,6 +226,8 @@ def proxy_to_dict(proxy: ProxyConfig) -> dict[str, Any]:
     }
     if proxy.refuse_unpriced:  # only when set: the stored proxies of older files stay the same
         out["refuse_unpriced"] = True
+    if proxy.fallbacks:
+        out["fallbacks"] = {m: list(chain) for m, chain in proxy.fallbacks.items()}
     if proxy.jwt is not None:
         out["jwt"] = {
             "issuer": proxy.jwt.issuer,

@@ -23,7 +23,7 @@ import orjson
 from starlette.responses import Response
 
 from palisade.config import Config
-from palisade.pipeline.context import RequestContext
+from palisade.pipeline.context import Attempt, RequestContext
 from palisade.pipeline.usage import account, served_model
 from palisade.pricing import PriceTable
 from palisade.store.interactions import InteractionWriter, NoEvents, Record
@@ -133,6 +133,10 @@ def translation_record(ctx: RequestContext) -> str | None:
     ).decode()
 
 
+def _summary(attempts: list[Attempt]) -> tuple[tuple[str, str, str | None], ...]:
+    return tuple((a.deployment, a.outcome or "unfinished", a.next) for a in attempts)
+
+
 def _record(
     recording: Recording,
     ctx: RequestContext,
@@ -143,6 +147,7 @@ def _record(
 ) -> None:
     duration = ended - ctx.started
     status = response.status_code
+    attempts = ctx.attempts
     answer = getattr(response, "body", None) if ctx.sent_chunks is None else None
     usage = account(ctx, recording.prices, answer)
     served = served_model(ctx)
@@ -191,10 +196,12 @@ def _record(
         len(ctx.raw_body),
         usage.cache_write_tokens,
         translation_record(ctx),
+        None if attempts is None else orjson.dumps([a.as_dict() for a in attempts]).decode(),
     )
     metrics = recording.metrics
     if metrics is not None:
-        metrics.observe(values, ctx.decisions)
+        summary = () if attempts is None else _summary(attempts)
+        metrics.observe(values, ctx.decisions, summary)
         if recording.writer is None and ctx.execution_id is not None:
             metrics.execution_seen(ctx.execution_id, ctx.proxy_id, ctx.agent_id)
     if recording.writer is None:

@@ -72,6 +72,7 @@ RECORD_COLUMNS = (
     "request_bytes",
     "cache_write_tokens",
     "translation",
+    "attempts",
 )
 _COLUMNS = (
     *RECORD_COLUMNS,
@@ -118,6 +119,7 @@ CREATE TABLE IF NOT EXISTS interactions (
     request_bytes INTEGER NOT NULL,
     cache_write_tokens INTEGER NOT NULL DEFAULT 0,
     translation TEXT,
+    attempts TEXT,
     guardrail_actions TEXT,
     decisions TEXT,
     response_bytes INTEGER,
@@ -195,6 +197,7 @@ class NoEvents:
 _ADDED_COLUMNS = (
     ("cache_write_tokens", "INTEGER NOT NULL DEFAULT 0"),
     ("translation", "TEXT"),
+    ("attempts", "TEXT"),
 )
 
 
@@ -638,6 +641,8 @@ def _item(columns: Iterable[str], row: Sequence[Any]) -> dict[str, Any]:
     item["decisions"] = orjson.loads(decisions) if decisions else []
     translation = item.get("translation")
     item["translation"] = orjson.loads(translation) if translation else None
+    attempts = item.get("attempts")
+    item["attempts"] = orjson.loads(attempts) if attempts else None
     for key in ("request_body", "response_body"):
         body = item.get(key)
         if isinstance(body, bytes):

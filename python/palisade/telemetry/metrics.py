@@ -92,6 +92,18 @@ UPSTREAM_ERRORS = Counter(
     "Provider errors: an error status, no connection, a timeout or a broken stream.",
     ["proxy", "provider", "model", "status_code"],
 )
+ATTEMPTS = Counter(
+    "llm_attempts",
+    "Calls to providers, retries and fallbacks included (outcome: ok, rate_limited, "
+    "server_error, timeout, connect_error, context_window_exceeded, content_filtered, "
+    "client_error, unfinished).",
+    ["provider", "outcome"],
+)
+FALLBACKS = Counter(
+    "llm_fallbacks",
+    "Requests moved on to the next model of their fallback chain.",
+    ["model", "fallback_model"],
+)
 EXECUTIONS = Counter(
     "agent_executions",
     "Distinct agent executions (execution ids), each counted once.",
@@ -249,16 +261,22 @@ class Metrics:
             self._wake.wait(self.FLUSH_INTERVAL_S)
             self.flush()
 
-    def observe(self, values: tuple[Any, ...], decisions: Sequence[Decision] = ()) -> None:
+    def observe(
+        self,
+        values: tuple[Any, ...],
+        decisions: Sequence[Decision] = (),
+        attempts: tuple[tuple[str, str, str | None], ...] = (),
+    ) -> None:
         """One finished request, given as its interaction record's values (`RECORD_COLUMNS`
         order): the request path builds nothing for the metrics, the flusher picks out what
         they need."""
         # Atoms and tuples of atoms only: the collector stops tracking the queued tuples.
+        # `attempts`: (deployment, outcome, next) of each call to a provider.
         if decisions:
             triples = tuple((d.guardrail, d.action, d.direction) for d in decisions)
-            self._pending.append((values, triples))
+            self._pending.append((values, triples, attempts))
         else:
-            self._pending.append((values, ()))
+            self._pending.append((values, (), attempts))
 
     def flush(self) -> None:
         with self._lock:
@@ -288,11 +306,15 @@ class Metrics:
 
     def _add(
         self,
-        item: tuple[tuple[Any, ...], tuple[tuple[str, str, str], ...]],
+        item: tuple[
+            tuple[Any, ...],
+            tuple[tuple[str, str, str], ...],
+            tuple[tuple[str, str, str | None], ...],
+        ],
         calls: dict[tuple[str, ...], _Totals],
         others: dict[tuple[Any, ...], float],
     ) -> None:
-        values, decisions = item
+        values, decisions, attempts = item
         (
             proxy,
             provider,
@@ -331,6 +353,13 @@ class Metrics:
         elif error_code in _UPSTREAM_CODES:
             code = _UPSTREAM_CODES[error_code]
             _bump(others, UPSTREAM_ERRORS, proxy, provider, model_label, code)
+        moved = False
+        for deployment, outcome, step in attempts:
+            at, _, to = deployment.partition(":")
+            if moved:
+                _bump(others, FALLBACKS, self.model(model), self.model(to))
+            _bump(others, ATTEMPTS, at, outcome)
+            moved = step == "fallback"
 
     def new_execution(self, proxy: str, agent_id: str | None) -> None:
         with self._lock:
