@@ -222,7 +222,7 @@ def build_models(
         for i, d in enumerate(section.deployments):
             if d.provider not in known:
                 problems.append(
-                    (f"models.{name}.deployments.{i}.provider", f"no provider `{d.provider}`")
+                    (f"models.{name}.deployments[{i}].provider", f"no provider `{d.provider}`")
                 )
                 continue
             deployments.append(

@@ -133,6 +133,15 @@ def translation_record(ctx: RequestContext) -> str | None:
     ).decode()
 
 
+def attempts_record(attempts: list[Attempt] | None) -> str | None:
+    """Every attempt, when there was more than the one the row itself describes (its
+    provider, served model, upstream status and latency): that saves the happy path a JSON
+    document per request (about 1 us)."""
+    if attempts is None or (len(attempts) == 1 and attempts[0].outcome == "ok"):
+        return None
+    return orjson.dumps([a.as_dict() for a in attempts]).decode()
+
+
 def _summary(attempts: list[Attempt]) -> tuple[tuple[str, str, str | None], ...]:
     return tuple((a.deployment, a.outcome or "unfinished", a.next) for a in attempts)
 
@@ -196,7 +205,7 @@ def _record(
         len(ctx.raw_body),
         usage.cache_write_tokens,
         translation_record(ctx),
-        None if attempts is None else orjson.dumps([a.as_dict() for a in attempts]).decode(),
+        attempts_record(attempts),
     )
     metrics = recording.metrics
     if metrics is not None:

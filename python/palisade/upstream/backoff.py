@@ -103,35 +103,36 @@ def _timestamp(value: str, now: float) -> float | None:
 
 class RetryBudget:
     """Retries allowed: `ratio` of the requests of the last 10 s plus `min_per_s` a second,
-    minus the retries already made. Two tumbling 10 s windows, the older one weighted by how
-    much of it still overlaps the last 10 s."""
+    minus the retries already made. Two 10 s windows aligned on the clock, the older one
+    weighted by how much of it still overlaps the last 10 s."""
 
-    __slots__ = ("min_per_s", "previous", "ratio", "requests", "retries", "window_start")
+    __slots__ = ("min_per_s", "previous", "ratio", "requests", "retries", "window")
     WINDOW_S = 10.0
 
     def __init__(self, config: RetryBudgetConfig) -> None:
         self.ratio = config.ratio
         self.min_per_s = config.min_per_s
-        self.window_start = time.monotonic()
+        self.window = 0
         self.requests = 0
         self.retries = 0
         self.previous = (0, 0)
 
+    def _roll(self, now: float) -> None:
+        window = int(now // self.WINDOW_S)
+        if window != self.window:
+            fresh = window == self.window + 1
+            self.previous = (self.requests, self.retries) if fresh else (0, 0)
+            self.window, self.requests, self.retries = window, 0, 0
+
     def request(self) -> None:
+        self._roll(time.monotonic())
         self.requests += 1
 
     def take(self) -> bool:
         """One retry or fallback, if the budget has it."""
         now = time.monotonic()
-        elapsed = now - self.window_start
-        if elapsed >= self.WINDOW_S:
-            if elapsed >= 2 * self.WINDOW_S:
-                self.previous = (0, 0)
-            else:
-                self.previous = (self.requests, self.retries)
-            self.window_start, self.requests, self.retries = now, 0, 0
-            elapsed = 0.0
-        weight = 1.0 - elapsed / self.WINDOW_S
+        self._roll(now)
+        weight = 1.0 - (now - self.window * self.WINDOW_S) / self.WINDOW_S
         requests = self.requests + weight * self.previous[0]
         retries = self.retries + weight * self.previous[1]
         if retries + 1 > self.ratio * requests + self.min_per_s * self.WINDOW_S:

@@ -18,8 +18,10 @@ import dataclasses
 import random
 from collections.abc import Collection, Sequence
 
-from palisade.config import Config
+from palisade.config import Config, ConfigError
+from palisade.config.errors import Problem
 from palisade.config.routing import DeploymentConfig, ModelConfig, RoutingConfig, Strategy
+from palisade.errors import GatewayError
 from palisade.upstream.backoff import RetryBudget
 from palisade.upstream.deployment import Deployment
 from palisade.upstream.routing import Router, Target
@@ -110,6 +112,29 @@ class Routing:
         self.groups: dict[str, Group] = {m.name: self._configured(m) for m in config.models}
         self._memo: dict[str, Group] = {}
         self._pinned: dict[tuple[str, str], Group] = {}
+        problems: list[Problem] = [
+            (f"models.{m.name}.fallbacks[{i}]", f"no provider serves `{name}`")
+            for m in config.models
+            for i, name in enumerate(m.fallbacks)
+            if not self.routes(name)
+        ]
+        problems += [
+            (f"proxies.{p.id}.fallbacks.{model}[{i}]", f"no provider serves `{name}`")
+            for p in config.proxies
+            for model, chain in p.fallbacks.items()
+            for i, name in enumerate(chain)
+            if not self.routes(name)
+        ]
+        if problems:
+            raise ConfigError.of(config.source, problems)
+
+    def routes(self, model: str) -> bool:
+        """Whether a request for `model` would reach a provider."""
+        try:
+            self.group(model)
+        except GatewayError:
+            return False
+        return True
 
     def group(self, model: str, pin: str | None = None) -> Group:
         if pin is not None:

@@ -48,7 +48,8 @@ async def relay(
     deployment = ctx.deployment
     if deployment is not None and ctx.attempts is not None:
         headers.extend(deployment.served)
-        headers.append((ATTEMPTS_HEADER, str(len(ctx.attempts)).encode()))
+        count = len(ctx.attempts)
+        headers.append((ATTEMPTS_HEADER, _COUNTS[count] if count < 10 else str(count).encode()))
     if ctx.translation is not None:
         headers.extend(translation_headers(ctx))
     if ctx.dropped:
@@ -106,6 +107,7 @@ NOTES_HEADER = b"x-palisade-translation-notes"
 # How many calls the answer took (retries and fallbacks included); the deployment's own
 # headers name the model and the provider that served it (`Deployment.served`).
 ATTEMPTS_HEADER = b"x-palisade-attempts"
+_COUNTS = tuple(str(n).encode() for n in range(10))
 # Request fields the provider refuses, dropped on the way (`providers.quirks`).
 DROPPED_HEADER = b"x-palisade-dropped-params"
 _NOTES_MAX = 2048
