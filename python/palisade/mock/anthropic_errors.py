@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from palisade.mock.failures import DroppedResponse, HangingResponse
 from palisade.mock.knobs import FAILURES, Knobs
+from palisade.mock.ratelimit import anthropic_headers
 from palisade.mock.sse import named_event, pause
 
 # 529 and a stream that reports an error mid-way are how Anthropic fails and OpenAI does not.
@@ -59,7 +60,7 @@ async def failure_response(knobs: Knobs, request_id: str) -> Response:
             "This request would exceed your organization's rate limit (mock). "
             "Please try again later.",
             request_id,
-            headers={"retry-after": knobs.retry_after},
+            headers=anthropic_headers(knobs.retry_after),
         )
     if knobs.fail == "500":
         return error_response(500, "api_error", "Internal server error", request_id)

@@ -9,6 +9,7 @@ from starlette.types import Receive, Scope, Send
 
 from palisade.mock.errors import error_response
 from palisade.mock.knobs import Knobs
+from palisade.mock.ratelimit import openai_headers
 from palisade.mock.sse import pause
 
 HANG_SECONDS = 3600.0
@@ -67,7 +68,7 @@ async def failure_response(knobs: Knobs) -> Response:
             "Rate limit reached for requests (mock). Please try again later.",
             type="requests",
             code="rate_limit_exceeded",
-            headers={"retry-after": knobs.retry_after},
+            headers=openai_headers(knobs.retry_after),
         )
     if knobs.fail == "500":
         return error_response(
