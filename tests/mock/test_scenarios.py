@@ -547,3 +547,82 @@ def test_reset_headers_parse_as_rfc_3339() -> None:
     assert openai_headers("Wed, 21 Oct 2015 07:28:00 GMT") == {
         "retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"
     }
+
+
+def test_context_length_and_content_filter_in_openai_format(
+    mock_server: RunningServer, control: httpx.Client, name: str
+) -> None:
+    client = gpt(mock_server, name)
+    put(control, name, fail="context_length", fail_times=1)
+    with pytest.raises(openai.BadRequestError) as too_long:
+        client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+    assert too_long.value.code == "context_length_exceeded"
+    assert too_long.value.param == "messages"
+    put(control, name, fail="content_filter", fail_times=1)
+    with pytest.raises(openai.BadRequestError) as filtered:
+        chat(client)
+    assert filtered.value.code == "content_filter"
+    body: Any = filtered.value.body
+    assert body["innererror"]["code"] == "ResponsibleAIPolicyViolation"
+    # Also a per-request knob, as every failure is.
+    with pytest.raises(openai.BadRequestError) as knob:
+        gpt(mock_server, None).chat.completions.create(
+            model="m", messages=MESSAGES, extra_body={"mock": {"fail": "content_filter"}}
+        )
+    assert knob.value.code == "content_filter"
+
+
+def test_context_length_and_content_filter_in_anthropic_format(
+    mock_server: RunningServer, control: httpx.Client, name: str
+) -> None:
+    client = claude(mock_server, name)
+    put(control, name, fail="context_length", fail_times=1)
+    with pytest.raises(anthropic.BadRequestError) as too_long:
+        client.messages.create(model="c", max_tokens=8, messages=MESSAGES)
+    body: Any = too_long.value.body
+    assert body["error"]["message"].startswith("prompt is too long: ")
+    put(control, name, fail="content_filter", fail_times=1)
+    with (
+        pytest.raises(anthropic.BadRequestError) as filtered,
+        client.messages.stream(model="c", max_tokens=8, messages=MESSAGES) as stream,
+    ):
+        stream.get_final_message()
+    body = filtered.value.body
+    assert body["error"] == {
+        "type": "invalid_request_error",
+        "message": "Output blocked by content filtering policy",
+    }
+
+
+def test_context_length_and_a_blocked_prompt_in_gemini_format(
+    mock_server: RunningServer, control: httpx.Client, name: str
+) -> None:
+    client = gemini(mock_server, name)
+    put(control, name, fail="context_length", fail_times=1)
+    with pytest.raises(genai_errors.ClientError) as too_long:
+        client.models.generate_content(model=GEMINI, contents="hi")
+    assert too_long.value.code == 400
+    assert too_long.value.status == "INVALID_ARGUMENT"
+    assert "input token count" in (too_long.value.message or "")
+    put(control, name, fail="content_filter", fail_times=2)
+    blocked = client.models.generate_content(model=GEMINI, contents="hi")
+    assert not blocked.candidates
+    assert blocked.prompt_feedback is not None
+    assert blocked.prompt_feedback.block_reason == "SAFETY"
+    chunks = list(client.models.generate_content_stream(model=GEMINI, contents="hi"))
+    assert len(chunks) == 1
+    assert chunks[0].prompt_feedback is not None
+    assert chunks[0].prompt_feedback.block_reason == "SAFETY"
+    assert client.models.generate_content(model=GEMINI, contents="hi").text
+
+
+def test_a_failure_an_api_lacks_is_its_400(control: httpx.Client, name: str) -> None:
+    put(control, name, fail="content_filter")
+    response = control.post(
+        f"/_s/{name}/v2/chat",
+        headers={"authorization": "Bearer k"},
+        json={"model": "command-r", "messages": MESSAGES},
+    )
+    assert response.status_code == 400
+    assert "content_filter" in response.json()["message"]
+    assert view(control, name)["outcomes"] == {"refused": 1}

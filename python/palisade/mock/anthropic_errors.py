@@ -20,7 +20,7 @@ from palisade.mock.ratelimit import anthropic_headers
 from palisade.mock.sse import named_event, pause
 
 # 529 and a stream that reports an error mid-way are how Anthropic fails and OpenAI does not.
-ANTHROPIC_FAILURES = FAILURES | {"529", "stream_error"}
+ANTHROPIC_FAILURES = FAILURES | {"529", "stream_error", "content_filter"}
 
 OVERLOADED = "Overloaded"
 
@@ -67,6 +67,10 @@ async def failure_response(knobs: Knobs, request_id: str) -> Response:
     if knobs.fail == "503":
         # Not a status Anthropic documents: answered as its generic server error.
         return error_response(503, "api_error", "Service unavailable", request_id)
+    if knobs.fail == "context_length":
+        return invalid_request("prompt is too long: 208310 tokens > 200000 maximum", request_id)
+    if knobs.fail == "content_filter":
+        return invalid_request("Output blocked by content filtering policy", request_id)
     if knobs.fail in ("529", "stream_error"):
         # Without a stream to break, an error mid-stream is the overload it reports.
         return error_response(529, "overloaded_error", OVERLOADED, request_id)

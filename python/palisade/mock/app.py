@@ -248,7 +248,10 @@ async def _scenario_get(request: Request, dialect: Dialect, request_id: str) -> 
     if scenario is None:
         return None
     knobs = scenario.knobs
-    injected = scenario.inject(dialect.failures)
+    try:
+        injected = scenario.inject(dialect.failures)
+    except InvalidRequest as error:
+        return dialect.refuse(error, request_id)
     if isinstance(injected, StatusBody):
         return await answer_status(injected, knobs)
     if injected is not None:

@@ -213,6 +213,10 @@ async def _failure(knobs: Knobs, request_id: str) -> Response:
         return error_response(
             503, "ServiceUnavailableException", "The service is unavailable (mock).", request_id
         )
+    if knobs.fail == "context_length":
+        return error_response(
+            400, "ValidationException", "Input is too long for requested model.", request_id
+        )
     return DroppedResponse()
 
 

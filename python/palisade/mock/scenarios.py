@@ -41,9 +41,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from palisade.mock.anthropic_errors import ANTHROPIC_FAILURES
 from palisade.mock.errors import InvalidRequest, error_response, invalid_request
-from palisade.mock.knobs import Failure, Knobs
+from palisade.mock.knobs import EVERY_FAILURE, Failure, Knobs
 from palisade.mock.params import json_response
 from palisade.mock.sse import pause
 
@@ -51,7 +50,7 @@ PREFIX = "/_s/"
 SCOPE_KEY = "palisade.mock.scenario"
 """The ASGI scope key under which a prefixed request carries its `Scenario`."""
 
-ALL_FAILURES = ANTHROPIC_FAILURES
+ALL_FAILURES = EVERY_FAILURE
 # What a dialect that lacks a failure performs instead.
 _NEAREST = {"529": "503", "stream_error": "drop"}
 _OWN_KEYS = frozenset({"fail", "fail_times", "fail_rate", "seed", "status_body"})
@@ -148,7 +147,12 @@ class Scenario:
             return behaviour.status_body
         assert fail is not None
         if fail not in failures:
-            fail = _NEAREST.get(fail, "500")
+            nearest = _NEAREST.get(fail)
+            if nearest is None:
+                # No such error in this API (a content filter on Cohere's): the dialect's 400.
+                self.outcomes["refused"] += 1
+                raise InvalidRequest(f"the mock cannot fail with '{fail}' in this API")
+            fail = nearest
         self.outcomes[fail] += 1
         return fail
 
