@@ -626,3 +626,20 @@ def test_a_failure_an_api_lacks_is_its_400(control: httpx.Client, name: str) -> 
     assert response.status_code == 400
     assert "content_filter" in response.json()["message"]
     assert view(control, name)["outcomes"] == {"refused": 1}
+
+
+def test_the_test_helpers(mock_server: RunningServer) -> None:
+    from tests.helpers.mock_scenarios import reset_scenarios, scenario, scenario_url, set_scenario
+
+    name = "helper-" + uuid.uuid4().hex[:6]
+    assert set_scenario(mock_server.url, name, fail=500, fail_times=1)["fail_times_left"] == 1
+    client = openai.OpenAI(
+        base_url=scenario_url(mock_server.url, name, "/v1"), api_key="k", max_retries=0
+    )
+    with pytest.raises(openai.InternalServerError):
+        chat(client)
+    assert chat(client)
+    assert scenario(mock_server.url, name)["outcomes"] == {"500": 1, "ok": 1}
+    reset_scenarios(mock_server.url)
+    with httpx.Client(base_url=mock_server.url) as http:
+        assert http.get(f"/_mock/scenarios/{name}").status_code == 404

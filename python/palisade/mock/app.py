@@ -4,6 +4,9 @@ Each route speaks one dialect, whose `Dialect` decides what surrounds the endpoi
 authenticates, refuses, fails and which headers it adds). `GET /v1/models` is the one path both
 APIs share: the `anthropic-version` header, which Anthropic's clients always send, picks
 Anthropic's format.
+
+Every route also answers under `/_s/{scenario}/...`, whose behaviour the control endpoints
+`/_mock/scenarios/{name}` set at run time (`scenarios`).
 """
 
 from __future__ import annotations

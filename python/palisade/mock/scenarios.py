@@ -9,9 +9,12 @@ signature covers) is untouched. A path without the prefix behaves exactly as bef
 `PUT /_mock/scenarios/{name}` sets a scenario's behaviour (a JSON object, every key optional):
 every per-request knob except `fail` (`latency_ms`, `ttft_ms`, `chunks`, `chunk_interval_ms`,
 `reply`, `reply_chunks`, `tool_calls`, `tool_rounds`, `retry_after`, `fail_after_chunks`), and
-  `fail`        the failure to inject: 429, 500, 503, 529, drop, hang, stream_error; a dialect
-                without 529 answers 503, one without a mid-stream error event drops the stream;
-  `fail_times`  inject it on the next N requests only, then behave (absent or null: always);
+  `fail`        the failure to inject, as the knob: 429, 500, 503, 529, drop, hang,
+                stream_error (both after `fail_after_chunks` stream events), context_length,
+                content_filter; a dialect without 529 answers 503, one without a mid-stream
+                error event drops the stream, one without the refusal answers its 400;
+  `fail_times`  inject it on the next N requests only, then behave (absent or null: always;
+                with `fail_rate`, at most N failures);
   `fail_rate`   inject it on this share (0..1) of requests, drawn per request from a generator
                 seeded by `seed` (absent: a random seed), so a run's count is reproducible;
   `status_body` `{"status", "body", "headers"?}`: the injected failure is this answer, verbatim
