@@ -7,11 +7,14 @@ HTTP."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -25,7 +28,8 @@ from google import genai
 from google.genai import errors as genai_errors
 
 from palisade.mock.settings import MockSettings
-from tests.helpers.servers import RunningServer
+from tests.helpers.servers import RunningServer, free_port, start_process_server
+from tests.mock.conftest import mock_argv
 from tests.mock.wire import sse_events
 
 MESSAGES: Any = [{"role": "user", "content": "Hello"}]
@@ -643,3 +647,31 @@ def test_the_test_helpers(mock_server: RunningServer) -> None:
     reset_scenarios(mock_server.url)
     with httpx.Client(base_url=mock_server.url) as http:
         assert http.get(f"/_mock/scenarios/{name}").status_code == 404
+
+
+def test_scenarios_preloaded_in_every_worker(tmp_path: Path) -> None:
+    path = tmp_path / "scenarios.json"
+    path.write_text(json.dumps({"down": {"fail": 503}, "slow": {"latency_ms": 1}}))
+    port = free_port()
+    argv = mock_argv(port, "--workers", "2", "--scenarios", str(path))
+    with start_process_server(argv, port, workers=2) as server:
+        for _ in range(6):
+            # A new connection each time, so that both workers answer.
+            with gpt(server, "down") as client, pytest.raises(openai.InternalServerError):
+                chat(client)
+            with gpt(server, "slow") as client:
+                assert chat(client)
+
+
+def test_a_wrong_scenarios_file_stops_the_mock(tmp_path: Path) -> None:
+    path = tmp_path / "scenarios.json"
+    path.write_text(json.dumps({"down": {"fail": "teapot"}}))
+    done = subprocess.run(
+        mock_argv(free_port(), "--scenarios", str(path)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert f"{path}: scenario 'down': fail must be one of" in done.stderr

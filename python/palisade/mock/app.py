@@ -49,6 +49,7 @@ from palisade.mock.scenarios import (
     Scenarios,
     StatusBody,
     answer_status,
+    preload,
     scenario_of,
     with_failure,
 )
@@ -103,7 +104,9 @@ class _Mock:
         self.azure = AzureDialect(settings.api_key, versioned=True)
         self.azure_v1 = AzureDialect(settings.api_key, versioned=False)
         self.ollama = OllamaDialect(None)
-        self.scenarios = Scenarios(self.defaults)
+        path = settings.scenarios_file
+        preloaded = None if path is None else preload(path, self.defaults)
+        self.scenarios = Scenarios(self.defaults, preloaded)
 
     def post(self, handler: Handler, *, streams: bool, dialect: Dialect | None = None) -> Endpoint:
         speaks = dialect or self.openai

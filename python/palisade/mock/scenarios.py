@@ -173,9 +173,11 @@ class Scenario:
 class Scenarios:
     """Every scenario of one worker, and the control endpoints."""
 
-    def __init__(self, defaults: Knobs) -> None:
+    def __init__(self, defaults: Knobs, preloaded: dict[str, Behaviour] | None = None) -> None:
         self.defaults = defaults
         self.by_name: dict[str, Scenario] = {}
+        for name, behaviour in (preloaded or {}).items():
+            self.named(name).set(behaviour)
 
     def named(self, name: str) -> Scenario:
         scenario = self.by_name.get(name)
@@ -211,6 +213,26 @@ class Scenarios:
             self.by_name.clear()
             return json_response({"deleted": True})
         return json_response({name: s.view() for name, s in self.by_name.items()})
+
+
+def preload(path: str, defaults: Knobs) -> dict[str, Behaviour]:
+    """The scenarios of a `--scenarios` file, or ValueError naming the file and the fault."""
+    try:
+        with open(path, "rb") as file:
+            raw: Any = orjson.loads(file.read())
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise ValueError(f"{path}: {error}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: must be a JSON object of scenarios (name -> behaviour)")
+    out: dict[str, Behaviour] = {}
+    for name, behaviour in raw.items():
+        if not _valid_name(name):
+            raise ValueError(f"{path}: invalid scenario name {name!r}")
+        try:
+            out[name] = Behaviour.parse(behaviour, defaults)
+        except InvalidRequest as error:
+            raise ValueError(f"{path}: scenario {name!r}: {error.message}") from None
+    return out
 
 
 async def answer_status(injected: StatusBody, knobs: Knobs) -> Response:
