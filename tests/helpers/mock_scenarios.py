@@ -33,3 +33,11 @@ def scenario(mock_url: str, name: str) -> dict[str, Any]:
 
 def reset_scenarios(mock_url: str) -> None:
     httpx.delete(f"{mock_url}/_mock/scenarios", timeout=10).raise_for_status()
+
+
+def scenarios(mock_url: str) -> dict[str, dict[str, Any]]:
+    """Every scenario the mock has seen, by name (a prefix counts once it is called)."""
+    response = httpx.get(f"{mock_url}/_mock/scenarios", timeout=10)
+    response.raise_for_status()
+    views: dict[str, dict[str, Any]] = response.json()
+    return views

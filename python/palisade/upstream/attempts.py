@@ -145,6 +145,8 @@ async def call(
         deadline = ctx.started + config.deadline_s
         if condition is not None and condition in config.retry_on and retries > 0:
             nxt = group.pick(now, ctx.stream, tried)
+            if nxt is None and result.wait is not None:
+                nxt = deployment  # nothing else: the wait it asked for, then again
             if nxt is not None:
                 wait = 0.0
                 if nxt is deployment:
@@ -373,7 +375,8 @@ def _failure(
 
 
 def _settle(ctx: RequestContext, deployment: Deployment, attempt: Attempt, condition: str) -> None:
-    deployment.failed(time.time(), counts=True)
+    # A 429 is a provider that works and asks for patience (`blocked_until`), not an outage.
+    deployment.failed(time.time(), counts=condition != "rate_limited")
     attempt.outcome = condition
     attempt.latency = time.perf_counter() - attempt.started
 
