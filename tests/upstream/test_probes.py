@@ -276,6 +276,27 @@ async def test_a_client_error_gives_no_verdict_and_frees_the_trial(
     assert d.usable(time.time())
 
 
+async def test_a_probe_cancelled_at_shutdown_frees_the_trial(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    r = rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
+    d = r.deployment
+    assert d.breaker is not None
+    d.breaker.failure(time.time())
+    d.breaker.failure(time.time())
+    d.breaker.open_until = time.time() - 0.01
+    upstream.delay_s = 0.3
+    probing = asyncio.create_task(r.probes.probe(d))
+    await asyncio.sleep(0.1)
+    assert not d.usable(time.time())
+    probing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probing
+    assert d.breaker.state == HALF_OPEN
+    assert d.usable(time.time())  # the next call may be the trial
+    assert d.id not in r.probes.results
+
+
 async def test_timeouts_and_refused_connections_are_failures(
     upstream: Upstream, session: aiohttp.ClientSession
 ) -> None:
