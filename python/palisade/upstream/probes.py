@@ -186,10 +186,7 @@ class Probes:
             return "server_error"  # a listing that is not JSON
         if 200 <= status < 300:
             return "ok"
-        condition = from_status(status)
-        if condition == "timeout":
-            return "timeout"
-        return condition or "client_error"
+        return from_status(status) or "client_error"
 
     async def _send(self, deployment: Deployment) -> int:
         provider = deployment.target.provider
