@@ -53,6 +53,7 @@ from palisade.routes.prefixes import under
 from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
 from palisade.upstream.client import create_session
+from palisade.upstream.probes import Probes
 from palisade.upstream.routing import Router
 
 log = logging.getLogger("palisade")
@@ -83,6 +84,10 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
         )
         for connection in gateway.connections.values():
             await connection.start()
+        gateway.probes = probes = Probes(
+            gateway.routing, gateway.connections, session, metrics=recording.metrics is not None
+        )
+        probes.start()
         follow = asyncio.create_task(identity.follow(gateway, ident))
         shutdown = Shutdown(config.server.shutdown_grace_s)
         shutdown.install()
@@ -94,6 +99,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             follow.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await follow
+            await probes.stop()
             await admission.close()
             for connection in gateway.connections.values():
                 await connection.close()

@@ -18,6 +18,7 @@ from palisade.pipeline.record import Recording
 from palisade.providers.catalog import Translations, connect
 from palisade.providers.connection import Connection
 from palisade.upstream.groups import Routing
+from palisade.upstream.probes import Probes
 from palisade.upstream.routing import Router
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class Gateway:
     connections: dict[str, Connection] = field(init=False)
     # Each model's deployments, their health, the retry budget (stage 5).
     routing: Routing = field(init=False)
+    # The deployments' health probes and their last results (started by the lifespan).
+    probes: Probes | None = None
 
     def __post_init__(self) -> None:
         self.connections = {p.name: connect(p) for p in self.router.providers}

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 from palisade.errors import NotFound
 from palisade.gateway import Gateway
 from palisade.telemetry.metrics import exposition
+from palisade.upstream.health import readiness
 
 
 async def health(request: Request) -> JSONResponse:
@@ -19,9 +20,14 @@ async def health(request: Request) -> JSONResponse:
 async def ready(request: Request) -> JSONResponse:
     gw: Gateway | None = getattr(request.app.state, "gateway", None)
     checks = {"upstream_pool": gw is not None and not gw.session.closed}
+    deployments: dict[str, object] = {}
+    if gw is not None:
+        # Reported; not ready only when a configured model has every breaker open.
+        deployments, checks["models"] = readiness(gw.routing, gw.probes)
     ok = all(checks.values())
     return JSONResponse(
-        {"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503
+        {"status": "ready" if ok else "not_ready", "checks": checks, "deployments": deployments},
+        status_code=200 if ok else 503,
     )
 
 

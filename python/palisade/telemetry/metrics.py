@@ -104,6 +104,18 @@ FALLBACKS = Counter(
     "Requests moved on to the next model of their fallback chain.",
     ["model", "fallback_model"],
 )
+PROBES = Counter(
+    "llm_probes",
+    "Health probes of configured deployments (outcome: ok, rate_limited, server_error, "
+    "timeout, connect_error, client_error).",
+    ["deployment", "outcome"],
+)
+PROBE_DURATION = Histogram(
+    "llm_probe_duration_seconds",
+    "Time a health probe took, failed ones included.",
+    ["deployment"],
+    buckets=_TTFT_BUCKETS,
+)
 EXECUTIONS = Counter(
     "agent_executions",
     "Distinct agent executions (execution ids), each counted once.",
