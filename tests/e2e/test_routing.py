@@ -243,12 +243,16 @@ def test_a_context_window_refusal_falls_back_when_configured(stack: Stack) -> No
     raw = _ask(stack.client(), "toolong")
     assert raw.http_response.status_code == 200
     assert raw.headers["x-palisade-served-by"] == "anth"
-    outcomes = [a["outcome"] for a in stack.record(raw.headers["x-palisade-request-id"])["attempts"]]
+    outcomes = [
+        a["outcome"] for a in stack.record(raw.headers["x-palisade-request-id"])["attempts"]
+    ]
     assert outcomes == ["context_window_exceeded", "ok"]
 
 
 def test_a_client_error_is_not_retried(stack: Stack) -> None:
-    refusal = {"error": {"message": "Invalid value for 'temperature'.", "type": "invalid_request_error"}}
+    refusal = {
+        "error": {"message": "Invalid value for 'temperature'.", "type": "invalid_request_error"}
+    }
     set_scenario(stack.mock, "a", fail="500", status_body={"status": 400, "body": refusal})
     with pytest.raises(openai.BadRequestError) as info:
         _ask(stack.client(), "pair")

@@ -158,7 +158,10 @@ class Probes:
             latency = time.perf_counter() - started
             done = time.time()
             if outcome == "ok":
-                breaker.success(done)
+                # Only as the half-open trial: a listing that answers says nothing of the
+                # generations real calls saw fail, whose count it must not reset.
+                if trial:
+                    breaker.success(done)
             elif outcome == "client_error":
                 if trial:
                     breaker.release()  # no verdict: the next call is the trial
