@@ -13,11 +13,12 @@ than another by its wall-clock time (`time.time()`, comparable across hosts up t
 the script keeps the newest per deployment, so a late write never undoes a later verdict.
 
 The half-open trial is shared too: in the same call, a worker whose breaker opens up within the
-next interval claims the deployment's trial key (`SET NX`-like, with a lease of three
+next two intervals claims the deployment's trial key (`SET NX`-like, with a lease of five
 intervals); the others push their own `open_until` past the lease's end, so that one call in the
 whole fleet is the trial, and its verdict reaches the others at their next read. A worker that
 holds the lease but gets no call lets it lapse, and the others claim it then. A cooldown shorter
-than the interval can pass between two reads; such trials are not coordinated (one per worker).
+than two intervals may end before a read claims its trial: such trials are not coordinated (one
+per worker, as without Redis).
 
 Redis failing or slow (`store.redis_timeout_s`) never fails a request nor stops the task: it is
 logged once, each worker keeps its own breakers, and unsent decisions go out when Redis is back.
@@ -48,7 +49,7 @@ log = logging.getLogger("palisade.breakers")
 # One hash slot for the hash and the trial keys (a script's keys must share it on a cluster).
 KEY = "{palisade:breakers}"
 TRIAL_PREFIX = "{palisade:breakers}:trial:"
-TRIAL_LEASE_INTERVALS = 3
+TRIAL_LEASE_INTERVALS = 5
 CLOSED_TTL_INTERVALS = 5
 
 # KEYS: the hash, then the trial keys to claim. ARGV: now_ms, token, lease_ms, #writes, then per
@@ -240,8 +241,9 @@ class BreakerSync:
         return True
 
     def _due(self, now: float) -> list[str]:
-        """Deployments whose breaker lets a trial through before the next read."""
-        horizon = now + self.interval_s
+        """Deployments whose breaker lets a trial through within two reads (two chances to
+        claim it before it is due, should one read come late)."""
+        horizon = now + 2 * self.interval_s
         return [d for d, b in self.breakers.items() if b.state == OPEN and b.open_until <= horizon]
 
     def _apply(self, live: list[bytes], now_ms: int) -> None:
