@@ -184,6 +184,30 @@ async def test_only_one_worker_gets_the_half_open_trial(pair: tuple[Worker, Work
     assert loser.breaker().state == OPEN
 
 
+async def test_a_lost_claim_does_not_reopen_a_breaker_the_trial_just_closed(
+    pair: tuple[Worker, Worker],
+) -> None:
+    a, b = pair
+    await a.sync.stop()  # A's part is played by hand here
+    await b.sync.stop()
+    a.fail(2)
+    assert await a.sync.sync(claims=False)
+    assert await b.sync.sync(claims=False)
+    assert b.breaker().state == OPEN
+    for worker in (a, b):
+        worker.breaker().open_until = time.time() + INTERVAL_S / 2
+    assert await a.sync.sync()  # A holds the trial
+    trial = time.time()
+    a.breaker().admit(trial)
+    a.breaker().success(trial)
+    assert await a.sync.sync(claims=False)  # its verdict written
+    # B claims in the same call that reads the verdict: the lease is A's, but the breaker is
+    # closed, and stays so.
+    assert await b.sync.sync()
+    assert b.breaker().state == CLOSED
+    assert b.routing.deployments[FLAKY].usable(time.time())
+
+
 async def test_redis_down_fails_nothing_and_keeps_local_state(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

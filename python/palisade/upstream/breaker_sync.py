@@ -234,10 +234,12 @@ class BreakerSync:
             log.info("breaker sync: Redis is back")
         self._apply(live, _ms(time.time()))
         for deployment, lease in zip(due, leases, strict=False):
-            if lease > 0:
-                # Another worker's call is the trial: this one waits for its verdict, and
-                # claims the trial itself (one read before its wait ends) if none comes.
-                self.breakers[deployment].force(OPEN, now + lease / 1000 + self.interval_s)
+            breaker = self.breakers[deployment]
+            # Still open (not closed by the verdict just read, nor in a trial of its own):
+            # another worker's call is the trial, so this one waits for its verdict; if none
+            # comes, it claims the trial itself once the lease is over.
+            if lease > 0 and breaker.state == OPEN:
+                breaker.force(OPEN, now + lease / 1000 + self.interval_s)
         return True
 
     def _due(self, now: float) -> list[str]:
