@@ -52,6 +52,7 @@ from palisade.routes import (
 from palisade.routes.prefixes import under
 from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
+from palisade.upstream.breaker_sync import BreakerSync
 from palisade.upstream.client import create_session
 from palisade.upstream.probes import Probes
 from palisade.upstream.routing import Router
@@ -89,6 +90,8 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
         )
         probes.start()
         follow = asyncio.create_task(identity.follow(gateway, ident))
+        breakers = BreakerSync.from_config(config, gateway.routing)
+        breakers.start()
         shutdown = Shutdown(config.server.shutdown_grace_s)
         shutdown.install()
         _settle_gc()
@@ -100,6 +103,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await follow
             await probes.stop()
+            await breakers.stop()
             await admission.close()
             for connection in gateway.connections.values():
                 await connection.close()

@@ -172,6 +172,7 @@ def _record(
             status=status,
             usage=usage,
             served_model=served,
+            clock_ns=end_ns - int(ended * 1e9),
         )
     values = (
         ctx.request_id,

@@ -15,7 +15,7 @@ import os
 import threading
 from bisect import bisect_left
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -24,6 +24,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -115,6 +116,16 @@ PROBE_DURATION = Histogram(
     "Time a health probe took, failed ones included.",
     ["deployment"],
     buckets=_TTFT_BUCKETS,
+)
+# Set by each worker on every change of its breakers (`upstream/breaker_sync.py`), the ones
+# another worker's verdict forced included; across workers the most recent value wins: the
+# workers share their breakers through Redis (more than one worker needs it), so the latest
+# change is theirs all, and a worker that exited does not pin its last value as a max would.
+BREAKER_STATE = Gauge(
+    "llm_breaker_state",
+    "Circuit breaker of each deployment listed under `models`: 0 closed, 1 half-open, 2 open.",
+    ["deployment"],
+    multiprocess_mode="mostrecent",
 )
 EXECUTIONS = Counter(
     "agent_executions",
@@ -395,6 +406,12 @@ class Metrics:
 
     def dropped(self, count: int, reason: str) -> None:
         RECORDS_DROPPED.labels(reason).inc(count)
+
+
+def breaker_gauge(deployment: str) -> Callable[[float], None]:
+    """The setter of one deployment's `llm_breaker_state`."""
+    setter: Callable[[float], None] = BREAKER_STATE.labels(deployment).set
+    return setter
 
 
 def exposition(metrics: Metrics | None = None) -> tuple[bytes, str]:

@@ -374,9 +374,13 @@ def _failure(
     return _Failed(condition, response=response, error=error, wait=wait)
 
 
+# What counts against a deployment's breaker: an outage. A 429 is a provider that works and
+# asks for patience (`blocked_until`); a prompt too long or filtered is the request's doing.
+_OUTAGES = frozenset({"connect_error", "timeout", "server_error"})
+
+
 def _settle(ctx: RequestContext, deployment: Deployment, attempt: Attempt, condition: str) -> None:
-    # A 429 is a provider that works and asks for patience (`blocked_until`), not an outage.
-    deployment.failed(time.time(), counts=condition != "rate_limited")
+    deployment.failed(time.time(), counts=condition in _OUTAGES)
     attempt.outcome = condition
     attempt.latency = time.perf_counter() - attempt.started
 
