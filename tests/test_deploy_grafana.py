@@ -40,7 +40,7 @@ def exported() -> dict[str, set[str]]:
 
 
 def queries(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
-    out = []
+    out: list[tuple[str, str]] = []
     for panel in dashboard["panels"]:
         if panel["type"] == "row":
             continue
