@@ -12,6 +12,7 @@ version in pyproject.toml.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -46,8 +47,10 @@ class _Supervisor(MPServer):
 
     def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
         """With `server.drain_delay_s`: the workers learn of the stop (and `/ready` turns 503)
-        but serve on for the delay; then Granian's own stop. A second signal stops at once."""
-        if self.drain_delay_s <= 0 or self._draining:
+        but serve on for the delay; then Granian's own stop. A second signal stops at once, and
+        so does SIGINT (Ctrl-C in a terminal reaches the workers too, which stop at once)."""
+        interrupted = bool(args) and args[0] == signal.SIGINT
+        if self.drain_delay_s <= 0 or self._draining or interrupted:
             super().signal_handler_interrupt(*args, **kwargs)  # type: ignore[no-untyped-call]
             return
         self._draining = True
@@ -56,7 +59,8 @@ class _Supervisor(MPServer):
         )
         for worker in self.wrks:
             if worker.inner.pid is not None:
-                os.kill(worker.inner.pid, DRAIN_SIGNAL)
+                with contextlib.suppress(ProcessLookupError):  # died meanwhile
+                    os.kill(worker.inner.pid, DRAIN_SIGNAL)
         stop = threading.Timer(self.drain_delay_s, super().signal_handler_interrupt)
         stop.daemon = True
         stop.start()
