@@ -35,6 +35,7 @@ from palisade.pipeline.admission import Admission, open_store
 from palisade.pipeline.record import Recording
 from palisade.pipeline.run import Generation
 from palisade.pricing import PriceTable
+from palisade.readiness import store_checks
 from palisade.routes import (
     admin,
     anthropic,
@@ -92,8 +93,9 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
         follow = asyncio.create_task(identity.follow(gateway, ident))
         breakers = BreakerSync.from_config(config, gateway.routing)
         breakers.start()
-        shutdown = Shutdown(config.server.shutdown_grace_s)
+        gateway.shutdown = shutdown = Shutdown(config.server.shutdown_grace_s)
         shutdown.install()
+        gateway.ready_checks.extend(store_checks(gateway))
         _settle_gc()
         try:
             yield

@@ -178,6 +178,8 @@ def _serve(args: argparse.Namespace) -> int:
             args.host or config.server.host,
             args.port if args.port is not None else config.server.port,
             workers,
+            logging=config.logging,
+            metrics=config.metrics,
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -17,6 +17,8 @@ from palisade.pipeline.admission import Admission
 from palisade.pipeline.record import Recording
 from palisade.providers.catalog import Translations, connect
 from palisade.providers.connection import Connection
+from palisade.readiness import ReadyCheck
+from palisade.shutdown import Shutdown
 from palisade.upstream.groups import Routing
 from palisade.upstream.probes import Probes
 from palisade.upstream.routing import Router
@@ -45,6 +47,10 @@ class Gateway:
     routing: Routing = field(init=False)
     # The deployments' health probes and their last results (started by the lifespan).
     probes: Probes | None = None
+    # What `/ready` runs (`readiness.store_checks`, and whatever a subsystem appends).
+    ready_checks: list[ReadyCheck] = field(default_factory=list)
+    # The worker's drain at SIGTERM (its lifespan's); `/ready` answers 503 once it began.
+    shutdown: Shutdown | None = None
 
     def __post_init__(self) -> None:
         self.connections = {p.name: connect(p) for p in self.router.providers}

@@ -48,7 +48,7 @@ def test_ready_reports_deployments_and_fails_only_when_a_model_has_none_left(
     ready = app.get("/ready")
     assert ready.status_code == 200
     body = ready.json()
-    assert body["checks"] == {"upstream_pool": True, "models": True}
+    assert body["checks"] == {"upstream_pool": "ok", "sqlite": "ok", "models": "ok"}
     assert body["deployments"] == {
         "a:m": {"breaker": "closed", "last_probe": None},
         "b:m": {"breaker": "closed", "last_probe": None},
@@ -62,7 +62,7 @@ def test_ready_reports_deployments_and_fails_only_when_a_model_has_none_left(
     ready = app.get("/ready")
     assert ready.status_code == 503
     assert ready.json()["status"] == "not_ready"
-    assert ready.json()["checks"]["models"] is False
+    assert ready.json()["checks"]["models"] == ("a model under `models` has no usable deployment")
     assert ready.json()["deployments"]["a:m"]["breaker"] == "open"
     a.open_until = time.time() - 1  # cooled down: the next call is the trial
     assert app.get("/ready").status_code == 200
