@@ -191,6 +191,8 @@ def _record(
         len(ctx.raw_body),
         usage.cache_write_tokens,
         translation_record(ctx),
+        ctx.downgraded_from,
+        ctx.downgrade_reason,
     )
     metrics = recording.metrics
     if metrics is not None:

@@ -72,6 +72,8 @@ RECORD_COLUMNS = (
     "request_bytes",
     "cache_write_tokens",
     "translation",
+    "downgraded_from",
+    "downgrade_reason",
 )
 _COLUMNS = (
     *RECORD_COLUMNS,
@@ -118,6 +120,8 @@ CREATE TABLE IF NOT EXISTS interactions (
     request_bytes INTEGER NOT NULL,
     cache_write_tokens INTEGER NOT NULL DEFAULT 0,
     translation TEXT,
+    downgraded_from TEXT,
+    downgrade_reason TEXT,
     guardrail_actions TEXT,
     decisions TEXT,
     response_bytes INTEGER,
@@ -195,6 +199,8 @@ class NoEvents:
 _ADDED_COLUMNS = (
     ("cache_write_tokens", "INTEGER NOT NULL DEFAULT 0"),
     ("translation", "TEXT"),
+    ("downgraded_from", "TEXT"),
+    ("downgrade_reason", "TEXT"),
 )
 
 
