@@ -390,13 +390,14 @@ class SigV4Signer:
 
 def prompt_complexity(
     text: str, model: str = "gpt-4o", max_tokens: int | None = None
-) -> tuple[int, float]:
+) -> tuple[int, float | None]:
     """`(tokens, score)` of a prompt's text, for model downgrade. `tokens` is
     `count_tokens(text, encoding_for_model(model))` when that is at most `max_tokens` (None: no
-    bound); past it, counting stops and `tokens` is some number above `max_tokens`. `score`, in
-    [0, 1], is how complex the prompt looks from cheap features: length in words, code (fenced
-    blocks, code-like lines), math symbols, list items, questions, scripts used, and English
-    cue words of multi-step work ("step by step", "prove", "analyze", "design", "compare", ...),
-    each weighted and combined as independent evidence, `1 - prod(1 - e)`. Deterministic; a
-    greeting or a one-line question scores under 0.05, a multi-part coding or proof task over
-    0.8. The GIL is released for texts of 1 KiB and more."""
+    bound); past it, counting stops, `tokens` is some number above `max_tokens` and `score` is
+    None (not computed). `score`, in [0, 1], is how complex the prompt looks from cheap
+    features: length in words, code (fenced blocks, code-like lines), math symbols, list items,
+    questions, scripts used, and English cue words of multi-step work ("step by step", "prove",
+    "analyze", "design", "compare", ...), each weighted and combined as independent evidence,
+    `1 - prod(1 - e)`. Deterministic; a greeting or a one-line question scores under 0.05, a
+    multi-part coding or proof task over 0.8. The GIL is released for texts of 1 KiB and
+    more."""

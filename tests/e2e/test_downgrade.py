@@ -65,6 +65,10 @@ proxies:
       - {{from: gpt-4o, to: gpt-4o-mini, max_prompt_tokens: 200, max_complexity: 0.35}}
       - {{from: "claude-sonnet-*", to: claude-haiku-4-5, max_prompt_tokens: 200,
           max_complexity: 0.35}}
+  - name: crossover
+    downgrade:
+      - {{from: gpt-4.1, to: "mock-anthropic:claude-haiku-4-5", max_prompt_tokens: 200,
+          max_complexity: 0.35}}
   - name: strict
     models: [gpt-4o]
     downgrade:
@@ -257,3 +261,19 @@ def test_an_anthropic_client_is_downgraded_in_its_own_dialect(stack: Stack) -> N
         )
     assert stack.last_model() == "claude-sonnet-4-6"
     assert HEADER not in raw.headers
+
+
+def test_the_cheaper_model_may_speak_another_dialect(stack: Stack) -> None:
+    stack.clear()
+    with stack.openai("crossover") as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4.1", messages=[{"role": "user", "content": SHORT}]
+        )
+    [request] = stack.received()
+    assert request["path"] == "/v1/messages"
+    assert request["body"]["model"] == "claude-haiku-4-5"
+    assert raw.headers[HEADER] == "gpt-4.1"
+    assert raw.headers["x-palisade-translated"] == "anthropic:messages"
+    assert raw.parse().model == "claude-haiku-4-5"
+    record = stack.record(raw.headers["x-palisade-request-id"])
+    assert (record["provider"], record["downgraded_from"]) == ("mock-anthropic", "gpt-4.1")
