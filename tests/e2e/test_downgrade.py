@@ -277,3 +277,29 @@ def test_the_cheaper_model_may_speak_another_dialect(stack: Stack) -> None:
     assert raw.parse().model == "claude-haiku-4-5"
     record = stack.record(raw.headers["x-palisade-request-id"])
     assert (record["provider"], record["downgraded_from"]) == ("mock-anthropic", "gpt-4.1")
+
+
+def test_rules_come_from_the_admin_api_too(stack: Stack) -> None:
+    admin = {"authorization": f"Bearer {ADMIN}"}
+    rule = {"from": "gpt-4o", "to": "gpt-4o-mini", "max_prompt_tokens": 50, "max_complexity": 0.2}
+    created = httpx.post(
+        f"{stack.url}/admin/v1/proxies",
+        json={"name": "Thrifty API", "downgrade": [rule]},
+        headers=admin,
+    )
+    assert created.status_code in (200, 201), created.text
+    pid = created.json()["id"]
+    stored = httpx.get(f"{stack.url}/admin/v1/proxies/{pid}", headers=admin).json()
+    assert stored["downgrade"] == [{**rule, "from": ["gpt-4o"]}]
+    raw = chat(stack, pid, SHORT)
+    assert stack.last_model() == "gpt-4o-mini"
+    assert raw.headers[HEADER] == "gpt-4o"
+
+    bad = {**rule, "max_complexity": 2}
+    refused = httpx.put(
+        f"{stack.url}/admin/v1/proxies/{pid}",
+        json={"name": "Thrifty API", "downgrade": [bad]},
+        headers=admin,
+    )
+    assert refused.status_code == 400, refused.text
+    assert "downgrade[0].max_complexity" in refused.text
