@@ -119,6 +119,10 @@ class RequestContext:
     # Fields the provider refuses, dropped from the body that left (`providers.quirks`).
     dropped: list[str] | None = None
     sent_chunks: list[bytes] | None = None
+    # Model downgrade (`pipeline.downgrade`): the model the client asked for, when a rule sent
+    # the request to a cheaper one (`model` names that one), and why.
+    downgraded_from: str | None = None
+    downgrade_reason: str | None = None
 
     @property
     def usage(self) -> Usage | None:

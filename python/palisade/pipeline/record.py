@@ -207,6 +207,8 @@ def _record(
         usage.cache_write_tokens,
         translation_record(ctx),
         attempts_record(attempts),
+        ctx.downgraded_from,
+        ctx.downgrade_reason,
     )
     metrics = recording.metrics
     if metrics is not None:

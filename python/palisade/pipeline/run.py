@@ -32,6 +32,7 @@ from palisade.exchange import Body
 from palisade.gateway import Gateway
 from palisade.pipeline.attribution import parse_attribution
 from palisade.pipeline.context import RequestContext
+from palisade.pipeline.downgrade import downgrade
 from palisade.pipeline.firewall import (
     check_content_type,
     check_messages,
@@ -139,6 +140,8 @@ async def _run(
     if not isinstance(stream, bool) and stream is not None:
         raise BadRequest("Palisade: `stream` must be true or false.", param="stream")
     ctx.model, ctx.stream = model, bool(stream)
+    if guards.proxy.downgrade:  # a simple request may go to a cheaper model (off by default)
+        model = ctx.model = downgrade(ctx, model)
     # 5. The model's deployments, and the one of the first attempt (stage 3 prices it).
     ctx.pinned = pin is not None
     aim_first(gw, ctx, gw.routing.group(model, pin), grant)

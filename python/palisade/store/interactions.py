@@ -73,6 +73,8 @@ RECORD_COLUMNS = (
     "cache_write_tokens",
     "translation",
     "attempts",
+    "downgraded_from",
+    "downgrade_reason",
 )
 _COLUMNS = (
     *RECORD_COLUMNS,
@@ -120,6 +122,8 @@ CREATE TABLE IF NOT EXISTS interactions (
     cache_write_tokens INTEGER NOT NULL DEFAULT 0,
     translation TEXT,
     attempts TEXT,
+    downgraded_from TEXT,
+    downgrade_reason TEXT,
     guardrail_actions TEXT,
     decisions TEXT,
     response_bytes INTEGER,
@@ -198,6 +202,8 @@ _ADDED_COLUMNS = (
     ("cache_write_tokens", "INTEGER NOT NULL DEFAULT 0"),
     ("translation", "TEXT"),
     ("attempts", "TEXT"),
+    ("downgraded_from", "TEXT"),
+    ("downgrade_reason", "TEXT"),
 )
 
 

@@ -54,6 +54,8 @@ async def relay(
         headers.extend(translation_headers(ctx))
     if ctx.dropped:
         headers.append((DROPPED_HEADER, _header_text("; ".join(ctx.dropped))))
+    if ctx.downgraded_from is not None:
+        headers.append((DOWNGRADED_HEADER, _header_text(ctx.downgraded_from)))
     stamp(headers, ctx.request_id, has_x_request_id="x-request-id" in resp.headers)
     content_type = resp.headers.get("content-type", "")
     if resp.status == 200 and content_type.startswith(ctx.upstream_surface.stream_type):
@@ -110,6 +112,8 @@ ATTEMPTS_HEADER = b"x-palisade-attempts"
 _COUNTS = tuple(str(n).encode() for n in range(10))
 # Request fields the provider refuses, dropped on the way (`providers.quirks`).
 DROPPED_HEADER = b"x-palisade-dropped-params"
+# The model the client asked for, when a downgrade rule sent the request to a cheaper one.
+DOWNGRADED_HEADER = b"x-palisade-downgraded-from"
 _NOTES_MAX = 2048
 
 
