@@ -119,8 +119,9 @@ models:
   routed:
     deployments:
       # The failing one is the higher tier: every call tries it first while it is usable.
-      - {{provider: failing, model: gpt-4o, priority: 1}}
-      - {{provider: healthy, model: gpt-4o}}
+      # No probes: only real calls may judge (and count) here.
+      - {{provider: failing, model: gpt-4o, priority: 1, probe: false}}
+      - {{provider: healthy, model: gpt-4o, probe: false}}
 routing:
   breaker:
     consecutive_failures: 2

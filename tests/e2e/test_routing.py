@@ -87,33 +87,34 @@ routing:
   backoff_s: 0.05
   backoff_max_s: 0.2
   budget: {{ratio: 0.2, min_per_s: 10}}
+  # Probes are off on every deployment below: the tests count the calls each one receives.
   # Breakers have their own tests (test_router_probes, test_router_breakers): here they must
   # not open while a test makes one deployment fail on purpose.
   breaker: {{consecutive_failures: 100, min_calls: 1000}}
   fallback_on: [connect_error, timeout, rate_limited, server_error, context_window_exceeded]
 models:
   pair:
-    deployments: [{{provider: a, priority: 1}}, {{provider: b}}]
+    deployments: [{{provider: a, priority: 1, probe: false}}, {{provider: b, probe: false}}]
   patient:
     retries: 1
-    deployments: [{{provider: solo}}]
+    deployments: [{{provider: solo, probe: false}}]
   outage:
     retries: 2
-    deployments: [{{provider: down}}]
+    deployments: [{{provider: down, probe: false}}]
   quick:
     strategy: latency
-    deployments: [{{provider: slowa}}, {{provider: fastb}}]
+    deployments: [{{provider: slowa, probe: false}}, {{provider: fastb, probe: false}}]
   chain:
-    deployments: [{{provider: a}}]
+    deployments: [{{provider: a, probe: false}}]
     fallbacks: [anth:claude-haiku-4-5]
   cutoff:
-    deployments: [{{provider: cut}}]
+    deployments: [{{provider: cut, probe: false}}]
     fallbacks: [spare:gpt-4o-mini]
   slowstart:
-    deployments: [{{provider: late, first_byte_timeout_s: 0.5}}]
+    deployments: [{{provider: late, first_byte_timeout_s: 0.5, probe: false}}]
     fallbacks: [anth:claude-haiku-4-5]
   toolong:
-    deployments: [{{provider: a}}]
+    deployments: [{{provider: a, probe: false}}]
     fallbacks: [anth:claude-haiku-4-5]
 """
     )

@@ -267,28 +267,21 @@ async def _attempt(
     deployment.start(time.time())
     first_byte = None if last else deployment.first_byte_timeout_s
     first: bytes | None = None
+    sent = send(
+        gw.session,
+        "POST",
+        url,
+        headers=headers,
+        body=body,
+        provider=target.provider,
+        timeouts=deployment.timeout,
+    )
     try:
         if first_byte is None:
-            resp = await send(
-                gw.session,
-                "POST",
-                url,
-                headers=headers,
-                body=body,
-                provider=target.provider,
-                timeouts=deployment.timeout,
-            )
+            resp = await sent
         else:
             async with asyncio.timeout(first_byte):
-                resp = await send(
-                    gw.session,
-                    "POST",
-                    url,
-                    headers=headers,
-                    body=body,
-                    provider=target.provider,
-                    timeouts=deployment.timeout,
-                )
+                resp = await sent
                 if (
                     ctx.stream
                     and resp.status == 200
