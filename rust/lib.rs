@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 pub mod b64;
+pub mod complexity;
 pub mod errors;
 pub mod eventstream;
 pub mod injection;
@@ -27,5 +28,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sqlite_batch::register(m)?;
     eventstream::register(m)?;
     sigv4::register(m)?;
+    complexity::register(m)?;
     Ok(())
 }

@@ -385,3 +385,19 @@ class SigV4Signer:
         """The `Authorization` header: `path` percent-encoded as sent (it is encoded once more,
         as botocore does), `query` canonical, `headers` the signed ones (lower-case names, `host`
         and `x-amz-date` among them), `amz_date` `YYYYMMDDTHHMMSSZ`."""
+
+# ---- complexity --------------------------------------------------------------------------
+
+def prompt_complexity(
+    text: str, model: str = "gpt-4o", max_tokens: int | None = None
+) -> tuple[int, float | None]:
+    """`(tokens, score)` of a prompt's text, for model downgrade. `tokens` is
+    `count_tokens(text, encoding_for_model(model))` when that is at most `max_tokens` (None: no
+    bound); past it, counting stops, `tokens` is some number above `max_tokens` and `score` is
+    None (not computed). `score`, in [0, 1], is how complex the prompt looks from cheap
+    features: length in words, code (fenced blocks, code-like lines), math symbols, list items,
+    questions, scripts used, and English cue words of multi-step work ("step by step", "prove",
+    "analyze", "design", "compare", ...), each weighted and combined as independent evidence,
+    `1 - prod(1 - e)`. Deterministic; a greeting or a one-line question scores under 0.05, a
+    multi-part coding or proof task over 0.8. The GIL is released for texts of 1 KiB and
+    more."""

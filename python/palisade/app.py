@@ -36,6 +36,7 @@ from palisade.pipeline.admission import Admission, open_store
 from palisade.pipeline.record import Recording
 from palisade.pipeline.run import Generation
 from palisade.pricing import PriceTable
+from palisade.readiness import store_checks
 from palisade.routes import (
     admin,
     anthropic,
@@ -53,7 +54,9 @@ from palisade.routes import (
 from palisade.routes.prefixes import under
 from palisade.shutdown import Shutdown
 from palisade.telemetry.tracing import Tracing
+from palisade.upstream.breaker_sync import BreakerSync
 from palisade.upstream.client import create_session
+from palisade.upstream.probes import Probes
 from palisade.upstream.routing import Router
 
 log = logging.getLogger("palisade")
@@ -84,9 +87,16 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
         )
         for connection in gateway.connections.values():
             await connection.start()
+        gateway.probes = probes = Probes(
+            gateway.routing, gateway.connections, session, metrics=recording.metrics is not None
+        )
+        probes.start()
         follow = asyncio.create_task(identity.follow(gateway, ident))
-        shutdown = Shutdown(config.server.shutdown_grace_s)
+        breakers = BreakerSync.from_config(config, gateway.routing)
+        breakers.start()
+        gateway.shutdown = shutdown = Shutdown(config.server.shutdown_grace_s)
         shutdown.install()
+        gateway.ready_checks.extend(store_checks(gateway))
         _settle_gc()
         try:
             yield
@@ -95,6 +105,8 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             follow.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await follow
+            await probes.stop()
+            await breakers.stop()
             await admission.close()
             for connection in gateway.connections.values():
                 await connection.close()

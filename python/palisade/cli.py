@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from palisade import __version__
-from palisade.config import ConfigError, StoreConfig, load_config
+from palisade.config import Config, ConfigError, StoreConfig, load_config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,9 +87,19 @@ def _config_failed(exc: ConfigError) -> int:
     return 2
 
 
+def _load(path: str | Path) -> Config:
+    """The file, and the checks that need the routing built (fallback chains that resolve)."""
+    from palisade.upstream.groups import Routing
+    from palisade.upstream.routing import Router
+
+    config = load_config(path)
+    Routing(config, Router(config.providers))
+    return config
+
+
 def _config_check(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.file)
+        config = _load(args.file)
     except ConfigError as exc:
         return _config_failed(exc)
     print(
@@ -126,7 +136,7 @@ def _logs(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     path = Path(args.config).resolve()
     try:
-        config = load_config(path)
+        config = _load(path)
     except ConfigError as exc:
         return _config_failed(exc)
     workers = args.workers or config.server.workers
@@ -168,6 +178,8 @@ def _serve(args: argparse.Namespace) -> int:
             args.host or config.server.host,
             args.port if args.port is not None else config.server.port,
             workers,
+            logging=config.logging,
+            metrics=config.metrics,
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from palisade.disconnect import ClientDisconnected
 from palisade.errors import GatewayError, PayloadTooLarge
+from palisade.telemetry.logs import REQUEST_ID
 
 REQUEST_ID_KEY: Final = "palisade.request_id"
 REQUEST_ID_HEADER: Final = b"x-palisade-request-id"
@@ -57,6 +58,9 @@ def _new_id_source() -> None:
 
 _new_id_source()
 os.register_at_fork(after_in_child=_new_id_source)
+
+
+_set_request_id = REQUEST_ID.set
 
 
 def next_request_id() -> str:
@@ -140,7 +144,10 @@ class Body:
         self._deadlines = deadlines
         self._receive = receive
         self._scope = scope
-        self.request_id = scope[REQUEST_ID_KEY] = next_request_id()
+        self.request_id = scope[REQUEST_ID_KEY] = request_id = next_request_id()
+        # For the log lines of the request (its task's context is its own). Measured in
+        # process (3.11): 37 ns a `set`, 72 ns the first one in a fresh context, as here.
+        _set_request_id(request_id)
         self._task: asyncio.Task[object] | None = None
         self.complete = False
         self.expired = False

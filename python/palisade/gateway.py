@@ -17,6 +17,10 @@ from palisade.pipeline.admission import Admission
 from palisade.pipeline.record import Recording
 from palisade.providers.catalog import Translations, connect
 from palisade.providers.connection import Connection
+from palisade.readiness import ReadyCheck
+from palisade.shutdown import Shutdown
+from palisade.upstream.groups import Routing
+from palisade.upstream.probes import Probes
 from palisade.upstream.routing import Router
 
 if TYPE_CHECKING:
@@ -39,9 +43,18 @@ class Gateway:
     translations: Translations = field(default_factory=Translations)
     # How each provider is reached (its URLs and credentials), by name.
     connections: dict[str, Connection] = field(init=False)
+    # Each model's deployments, their health, the retry budget (stage 5).
+    routing: Routing = field(init=False)
+    # The deployments' health probes and their last results (started by the lifespan).
+    probes: Probes | None = None
+    # What `/ready` runs (`readiness.store_checks`, and whatever a subsystem appends).
+    ready_checks: list[ReadyCheck] = field(default_factory=list)
+    # The worker's drain at SIGTERM (its lifespan's); `/ready` answers 503 once it began.
+    shutdown: Shutdown | None = None
 
     def __post_init__(self) -> None:
         self.connections = {p.name: connect(p) for p in self.router.providers}
+        self.routing = Routing(self.config, self.router)
         firewall = self.config.firewall
         self.deadlines = Deadlines(firewall.body_timeout_s, firewall.body_min_rate)
         # With a store, the proxies are the store's (seeded from the file), even if none.

@@ -7,6 +7,11 @@ lifespan's shutdown, without a bound of its own (measured: a 25 s stream held sh
 and lose the records still queued. Our handler is chained in front of Granian's (which stays in
 place), and it only schedules the deadline: the records are written by the lifespan's shutdown,
 which runs once the last connection has closed.
+
+Granian closes its listening socket and idle connections at the signal, so `/ready` cannot be
+asked anything after it. With `server.drain_delay_s` the main process (`supervisor`) passes the
+signal on only after that delay and meanwhile sends each worker `DRAIN_SIGNAL`: the workers keep
+serving while `/ready` answers 503, the time a load balancer needs to take the replica out.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from palisade import disconnect
 log = logging.getLogger("palisade")
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# From the main process: a SIGTERM came and the workers stop after `drain_delay_s`.
+DRAIN_SIGNAL = signal.SIGUSR1
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
@@ -31,6 +38,7 @@ class Shutdown:
     def __init__(self, grace_s: float) -> None:
         self.grace_s = grace_s
         self.begun = False
+        self._drain_announced = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._previous: dict[int, _Handler] = {}
 
@@ -41,6 +49,12 @@ class Shutdown:
         self._loop = asyncio.get_running_loop()
         for sig in _SIGNALS:
             self._previous[sig] = signal.signal(sig, self._on_signal)
+        self._previous[DRAIN_SIGNAL] = signal.signal(DRAIN_SIGNAL, self._on_drain_signal)
+
+    @property
+    def draining(self) -> bool:
+        """Whether `/ready` should turn this worker away: its stop was announced or began."""
+        return self.begun or self._drain_announced
 
     def uninstall(self) -> None:
         for sig, previous in self._previous.items():
@@ -54,6 +68,15 @@ class Shutdown:
         previous = self._previous.get(signum)
         if callable(previous):
             previous(signum, frame)
+
+    def _on_drain_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.announce)
+
+    def announce(self) -> None:
+        if not self._drain_announced:
+            self._drain_announced = True
+            log.info("draining: /ready answers 503; requests are still served until the stop")
 
     def begin(self) -> None:
         if self.begun:

@@ -12,16 +12,23 @@ version in pyproject.toml.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
+import signal
+import threading
 from typing import Any
 
 from granian.constants import Interfaces, Loops
+from granian.log import LogLevels
 from granian.server.mp import MPServer
 from prometheus_client import Counter
 from prometheus_client.multiprocess import mark_process_dead
 
-from palisade.config import ServerConfig
+from palisade.config import LoggingConfig, MetricsConfig, ServerConfig
+from palisade.shutdown import DRAIN_SIGNAL
+from palisade.telemetry import logs, metrics_port
 
 log = logging.getLogger("palisade")
 
@@ -35,6 +42,29 @@ _KILL_MARGIN_S = 15
 
 
 class _Supervisor(MPServer):
+    drain_delay_s = 0.0
+    _draining = False
+
+    def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
+        """With `server.drain_delay_s`: the workers learn of the stop (and `/ready` turns 503)
+        but serve on for the delay; then Granian's own stop. A second signal stops at once, and
+        so does SIGINT (Ctrl-C in a terminal reaches the workers too, which stop at once)."""
+        interrupted = bool(args) and args[0] == signal.SIGINT
+        if self.drain_delay_s <= 0 or self._draining or interrupted:
+            super().signal_handler_interrupt(*args, **kwargs)  # type: ignore[no-untyped-call]
+            return
+        self._draining = True
+        log.info(
+            "draining: /ready answers 503 for %.3g s, then the workers stop", self.drain_delay_s
+        )
+        for worker in self.wrks:
+            if worker.inner.pid is not None:
+                with contextlib.suppress(ProcessLookupError):  # died meanwhile
+                    os.kill(worker.inner.pid, DRAIN_SIGNAL)
+        stop = threading.Timer(self.drain_delay_s, super().signal_handler_interrupt)
+        stop.daemon = True
+        stop.start()
+
     def _respawn_workers(self, workers: list[int], *args: Any, **kwargs: Any) -> Any:
         for idx in workers:
             process = self.wrks[idx].inner
@@ -53,8 +83,29 @@ class _Supervisor(MPServer):
         return super()._respawn_workers(workers, *args, **kwargs)
 
 
-def serve(server: ServerConfig, host: str, port: int, workers: int) -> None:
-    _Supervisor(
+def serve(
+    server: ServerConfig,
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    logging: LoggingConfig | None = None,
+    metrics: MetricsConfig | None = None,
+) -> None:
+    logging = logging or LoggingConfig()
+    metrics = metrics or MetricsConfig()
+    # Inherited by the workers: the drain signal's default action would end a worker that is
+    # still starting (its handler is installed by the app's lifespan).
+    signal.signal(DRAIN_SIGNAL, signal.SIG_IGN)
+    stop_metrics = None
+    if metrics.enabled and metrics.port is not None:
+        try:
+            stop_metrics = metrics_port.start(host, metrics.port, metrics.token)
+        except OSError as exc:
+            raise SystemExit(
+                f"palisade: metrics.port: cannot listen on {host}:{metrics.port}: {exc}"
+            ) from None
+    supervisor = _Supervisor(
         target="palisade.app:app_from_env",
         factory=True,
         interface=Interfaces.ASGI,
@@ -62,11 +113,20 @@ def serve(server: ServerConfig, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         loop=Loops.uvloop,
-        log_access=False,
+        log_level=LogLevels(logging.level),
+        log_dictconfig=logs.dict_config(logging.level, logging.format),
+        log_access=logging.access,
+        log_access_format=logs.ACCESS_FORMAT,
         # No route speaks WebSocket: an upgrade reaches the app as plain HTTP and gets a JSON
         # answer, not Granian's bare 403.
         websockets=False,
         backpressure=server.max_connections,
         respawn_failed_workers=True,
         workers_kill_timeout=math.ceil(server.shutdown_grace_s) + _KILL_MARGIN_S,
-    ).serve()
+    )
+    supervisor.drain_delay_s = server.drain_delay_s
+    try:
+        supervisor.serve()
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()

@@ -45,13 +45,23 @@ impl Encoding {
     }
 
     pub fn count(self, text: &str) -> usize {
+        self.counter().count(text, usize::MAX)
+    }
+
+    /// `count`, but it stops once the count is past `limit`: exact when the result is at most
+    /// `limit`, some number above it otherwise. A check against a bound then costs the bound,
+    /// not the length of the text.
+    pub fn count_up_to(self, text: &str, limit: usize) -> usize {
+        self.counter().count(text, limit)
+    }
+
+    fn counter(self) -> &'static Counter {
         static O200K: OnceLock<Counter> = OnceLock::new();
         static CL100K: OnceLock<Counter> = OnceLock::new();
         match self {
             Encoding::O200kBase => O200K.get_or_init(|| Counter::new(bpe_openai::o200k_base())),
             Encoding::Cl100kBase => CL100K.get_or_init(|| Counter::new(bpe_openai::cl100k_base())),
         }
-        .count(text)
     }
 }
 
@@ -76,20 +86,24 @@ impl Counter {
         }
     }
 
-    fn count(&self, text: &str) -> usize {
+    /// The count, or a number past `limit` as soon as the count is past it (pieces count
+    /// independently, so a prefix of them is an exact partial count).
+    fn count(&self, text: &str, limit: usize) -> usize {
         // Neither OpenAI encoding normalizes its input, so splitting `text` directly is what
         // `Tokenizer::count` would do.
-        self.tokenizer
-            .split(text)
-            .map(|piece| {
-                let bytes = piece.as_bytes();
-                if self.whole_tokens.contains(bytes) {
-                    1
-                } else {
-                    self.tokenizer.bpe.count(bytes)
-                }
-            })
-            .sum()
+        let mut total = 0usize;
+        for piece in self.tokenizer.split(text) {
+            let bytes = piece.as_bytes();
+            total += if self.whole_tokens.contains(bytes) {
+                1
+            } else {
+                self.tokenizer.bpe.count(bytes)
+            };
+            if total > limit {
+                break;
+            }
+        }
+        total
     }
 }
 
@@ -161,6 +175,15 @@ mod tests {
             Encoding::from_name("p50k_base"),
             Err(CoreError::InvalidInput(_))
         ));
+    }
+
+    #[test]
+    fn count_up_to_is_exact_below_the_limit_and_stops_past_it() {
+        let text = "The quick brown fox jumps over the lazy dog. ".repeat(200);
+        let full = Encoding::O200kBase.count(&text);
+        assert_eq!(Encoding::O200kBase.count_up_to(&text, full), full);
+        let cut = Encoding::O200kBase.count_up_to(&text, 50);
+        assert!(cut > 50 && cut < full, "{cut} of {full}");
     }
 
     #[test]

@@ -60,6 +60,14 @@ def hex_ids_as_base64(body: bytes) -> str:
     return json.dumps(payload)
 
 
+def _spans(body: bytes, protocol: str) -> list[Any]:
+    if protocol == "http/json":
+        export = json_format.Parse(hex_ids_as_base64(body), ExportTraceServiceRequest())
+    else:
+        export = ExportTraceServiceRequest.FromString(body)
+    return [s for r in export.resource_spans for scope in r.scope_spans for s in scope.spans]
+
+
 @pytest.fixture(scope="module")
 def collector() -> Iterator[Collector]:
     server = Collector(free_port())
@@ -114,7 +122,8 @@ tracing:
             model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}]
         )
         deadline = time.monotonic() + 20
-        while not collector.requests:
+        # The call's span and its attempt's child span (one export, or two).
+        while sum(len(_spans(r[2], protocol)) for r in collector.requests) < 2:
             assert time.monotonic() < deadline, "no span reached the collector"
             time.sleep(0.05)
     path, headers, body = collector.requests[0]
@@ -131,7 +140,10 @@ tracing:
     assert resource["service.name"] == "palisade-e2e"
     [scope_spans] = resource_spans.scope_spans
     assert scope_spans.scope.name == "palisade"
-    [span] = scope_spans.spans
+    spans = [s for r in collector.requests for s in _spans(r[2], protocol)]
+    span, attempt = sorted(spans, key=lambda s: s.name.startswith("attempt "))
+    assert attempt.name == "attempt mock:gpt-4o-mini"
+    assert attempt.parent_span_id == span.span_id
     assert span.trace_id.hex() == TRACE_ID
     assert span.parent_span_id.hex() == PARENT_ID
     assert len(span.span_id) == 8

@@ -590,7 +590,8 @@ def test_thinking_comes_first_with_a_signature(claude: anthropic.Anthropic) -> N
         ),
         (
             {"model": "m", "max_tokens": 5, "messages": MESSAGES, "mock": {"fail": "404"}},
-            "mock.fail must be one of 429, 500, 503, 529, drop, hang, stream_error",
+            "mock.fail must be one of 429, 500, 503, 529, content_filter, context_length, drop, "
+            "hang, stream_error",
         ),
     ],
 )

@@ -176,7 +176,9 @@ def test_anthropic_failures_stay_off_the_openai_side(client: openai.OpenAI) -> N
                 model="m", messages=MESSAGES, extra_body={"mock": {"fail": kind}}
             )
         assert caught.value.param == "mock.fail"
-        assert caught.value.message.endswith("mock.fail must be one of 429, 500, 503, drop, hang")
+        assert caught.value.message.endswith(
+            "mock.fail must be one of 429, 500, 503, content_filter, context_length, drop, hang"
+        )
 
 
 @pytest.mark.parametrize(

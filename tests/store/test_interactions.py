@@ -78,6 +78,9 @@ def values(**overrides: Any) -> tuple[Any, ...]:
         "request_bytes": 42,
         "cache_write_tokens": 0,
         "translation": None,
+        "attempts": None,
+        "downgraded_from": None,
+        "downgrade_reason": None,
     }
     unknown = set(overrides) - set(row)
     assert not unknown, unknown
@@ -375,7 +378,8 @@ def test_large_batches_are_written_whole_and_in_order(tmp_path: Path) -> None:
 
 def test_a_file_an_older_version_wrote_gets_the_new_columns(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
-    columns = ", ".join(f"{c} {'TEXT' if c == 'id' else ''}" for c in RECORD_COLUMNS[:-2])
+    first = RECORD_COLUMNS[: RECORD_COLUMNS.index("cache_write_tokens")]
+    columns = ", ".join(f"{c} {'TEXT' if c == 'id' else ''}" for c in first)
     with sqlite3.connect(db) as conn:  # the table as the first version made it
         conn.execute(
             f"CREATE TABLE interactions (seq INTEGER PRIMARY KEY, {columns}, "
@@ -386,12 +390,24 @@ def test_a_file_an_older_version_wrote_gets_the_new_columns(tmp_path: Path) -> N
             "INSERT INTO interactions (id, ts, proxy) VALUES ('req_old', ?, 'p')", (time.time(),)
         )
     translation = '{"client": "openai:chat/completions", "provider": "anthropic:messages"}'
-    fresh = values(cache_write_tokens=30, translation=translation)
+    attempts = '[{"deployment": "a:m", "status": 500, "outcome": "server_error"}]'
+    fresh = values(
+        cache_write_tokens=30,
+        translation=translation,
+        attempts=attempts,
+        downgraded_from="gpt-4o",
+        downgrade_reason="simple: 9 tokens <= 500, complexity 0.00 <= 0.35",
+    )
     written(writer(db), [Record(fresh, (), None, None)])
     found = get_interaction(str(db), fresh[0])
     assert found is not None
     assert found["cache_write_tokens"] == 30
     assert found["translation"]["provider"] == "anthropic:messages"
+    assert found["attempts"] == [{"deployment": "a:m", "status": 500, "outcome": "server_error"}]
+    assert found["downgraded_from"] == "gpt-4o"
+    assert found["downgrade_reason"].startswith("simple: 9 tokens")
     old = get_interaction(str(db), "req_old")
     assert old is not None
     assert old["translation"] is None
+    assert old["attempts"] is None
+    assert old["downgraded_from"] is None

@@ -18,7 +18,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 from prometheus_client import REGISTRY
 
-from palisade.pipeline.context import RequestContext
+from palisade.pipeline.context import Attempt, RequestContext
 from palisade.pricing import Usage
 from palisade.providers.openai import CHAT
 from palisade.telemetry.otlp_json import OtlpJsonExporter, OtlpJsonSpanQueue, encode
@@ -213,6 +213,48 @@ def test_the_gateways_own_spans_encode_like_the_sdks(
     [span_json] = texts[0]["resourceSpans"][0]["scopeSpans"][0]["spans"]
     assert ("parentSpanId" in span_json) == (traceparent is not None)
     assert span_json["status"]["code"] == (2 if error else 0)
+
+
+@pytest.mark.parametrize("traceparent", [None, TRACEPARENT])
+def test_the_attempt_spans_encode_like_the_sdks(traceparent: str | None) -> None:
+    ctx = RequestContext(surface=CHAT, model="gpt-4o", proxy_id="default")
+    failed = Attempt("flaky:gpt-4o", 100.0)
+    failed.status, failed.outcome, failed.latency, failed.next = 500, "server_error", 0.25, "retry"
+    served = Attempt("openai:gpt-4o", 100.5)
+    served.status, served.outcome, served.latency = 200, "ok", 1.5
+    ctx.attempts = [failed, served]
+    headers = {"traceparent": traceparent} if traceparent else {}
+    texts = []
+    for fast in (True, False):
+        exporter = Captured()
+        queue = OtlpJsonSpanQueue(exporter, RESOURCE, SCOPE, interval_s=3600)
+        tracing = Tracing(queue)
+        if not fast:
+            tracing._json = None
+        random.seed(7)
+        tracing.span(
+            ctx, headers, start_ns=99_000_000_000, end_ns=103_000_000_000, status=200,
+            usage=Usage(), served_model="gpt-4o", clock_ns=1_000_000_000,
+        )  # fmt: skip
+        queue.shutdown()
+        [body] = exporter.bodies
+        texts.append(json.loads(body))
+    assert texts[0] == texts[1]
+    first, second, request = texts[0]["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert request["name"] == "chat gpt-4o"
+    for child in (first, second):
+        assert child["parentSpanId"] == request["spanId"]
+        assert child["traceId"] == request["traceId"]
+    assert (first["startTimeUnixNano"], first["endTimeUnixNano"]) == (
+        "101000000000",
+        "101250000000",
+    )
+    assert (second["startTimeUnixNano"], second["endTimeUnixNano"]) == (
+        "101500000000",
+        "103000000000",
+    )
+    assert first["status"]["code"] == 2
+    assert second["status"]["code"] == 0
 
 
 class _Collector(BaseHTTPRequestHandler):

@@ -19,6 +19,7 @@ from palisade.app import create_app
 from palisade.config import parse_config
 from palisade.store.interactions import get_interaction
 from palisade.telemetry.tracing import Tracing
+from tests.helpers.servers import free_port
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -57,11 +58,12 @@ def chat(client: TestClient, path: str = "/v1/chat/completions", **headers: str)
 
 
 def only_span(exporter: InMemorySpanExporter) -> ReadableSpan:
-    """The call's span, once the gateway recorded its batch (every few milliseconds)."""
+    """The call's span, once the gateway recorded its batch (every few milliseconds); its
+    one attempt's child span, if it reached a provider, aside."""
     deadline = time.monotonic() + 5
     while not exporter.get_finished_spans() and time.monotonic() < deadline:
         time.sleep(0.005)
-    [span] = exporter.get_finished_spans()
+    [span] = [s for s in exporter.get_finished_spans() if not s.name.startswith("attempt ")]
     return span
 
 
@@ -170,3 +172,73 @@ def test_a_blocked_call_is_an_error_span(
 def test_tracing_is_off_without_an_endpoint() -> None:
     config = parse_config({}, source="test", env={})
     assert Tracing.from_config(config.tracing) is None
+
+
+def test_each_attempt_is_a_child_span_naming_its_deployment_and_what_followed(
+    mock_port: int, tmp_path: Path
+) -> None:
+    exporter = InMemorySpanExporter()
+    raw: dict[str, Any] = {
+        "auto_providers": False,
+        "store": {"sqlite_path": str(tmp_path / "t.db")},
+        "providers": {
+            "dead": {"base_url": f"http://127.0.0.1:{free_port()}/v1", "api_key": "k"},
+            "mock": {"base_url": f"http://127.0.0.1:{mock_port}/v1", "api_key": "mock-key"},
+        },
+        # The dead one first (higher tier), then the mock.
+        "models": {
+            "routed": {
+                "deployments": [
+                    {"provider": "dead", "model": "gpt-4o", "priority": 1},
+                    {"provider": "mock", "model": "gpt-4o"},
+                ]
+            }
+        },
+        "proxies": [{"name": "default"}],
+    }
+    app = create_app(
+        parse_config(raw, source="test", env={}), tracing=Tracing(SimpleSpanProcessor(exporter))
+    )
+    with TestClient(app) as client:
+        answer = client.post(
+            "/v1/chat/completions",
+            json={"model": "routed", "messages": [{"role": "user", "content": "Hi there."}]},
+            headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"},
+        )
+        assert answer.status_code == 200
+        deadline = time.monotonic() + 5
+        while len(exporter.get_finished_spans()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.005)
+    spans = exporter.get_finished_spans()
+    [request] = [s for s in spans if s.name == "chat routed"]
+    attempts = sorted((s for s in spans if s is not request), key=lambda s: s.start_time or 0)
+    assert [s.name for s in attempts] == ["attempt dead:gpt-4o", "attempt mock:gpt-4o"]
+    assert request.context is not None
+    for child in attempts:
+        assert child.parent is not None
+        assert child.context is not None
+        assert child.parent.span_id == request.context.span_id
+        assert child.context.trace_id == request.context.trace_id == int(TRACE_ID, 16)
+        assert request.start_time is not None
+        assert request.end_time is not None
+        assert child.start_time is not None
+        assert child.end_time is not None
+        assert request.start_time <= child.start_time <= child.end_time <= request.end_time
+    failed, served = (dict(s.attributes or {}) for s in attempts)
+    assert failed == {
+        "palisade.deployment": "dead:gpt-4o",
+        "gen_ai.provider.name": "dead",
+        "palisade.attempt": 0,
+        "palisade.attempt.outcome": "connect_error",
+        "palisade.attempt.next": "retry",
+        "error.type": "connect_error",
+    }
+    assert attempts[0].status.status_code is StatusCode.ERROR
+    assert served == {
+        "palisade.deployment": "mock:gpt-4o",
+        "gen_ai.provider.name": "mock",
+        "palisade.attempt": 1,
+        "http.response.status_code": 200,
+        "palisade.attempt.outcome": "ok",
+    }
+    assert attempts[1].status.status_code is StatusCode.UNSET

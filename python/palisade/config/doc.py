@@ -29,7 +29,7 @@ def reference_table() -> str:
 def _rows(model: Any, prefix: str = "") -> Iterator[tuple[str, str, str]]:
     for name, field in fields_of(model).items():
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        path = prefix + name
+        path = prefix + (field.alias or name)  # the file's key (`from`, a Python keyword)
         tp = strip_type(field.rebuild_annotation())
         item = (get_args(tp) or (None, None))[-1 if get_origin(tp) is dict else 0]
         leaf = bool(extra.get("x-leaf"))

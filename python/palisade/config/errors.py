@@ -71,7 +71,8 @@ def _explain(e: ErrorDetails, root: Any, taint: Taint, prefix: str) -> Problem:
     if kind == "missing":
         return path, "is required" + _choices(at)
     if kind in ("extra_forbidden", "unexpected_keyword_argument"):
-        known = ", ".join(sorted(fields_of(parent))) if parent is not None else ""
+        fields = fields_of(parent) if parent is not None else {}
+        known = ", ".join(sorted(f.alias or name for name, f in fields.items()))
         return path, f"unknown key (known keys: {known})" if known else "unknown key"
     if kind in ("model_type", "model_attributes_type", "dataclass_type", "dict_type"):
         return path, f"must be a mapping, not {type_name(value)}"

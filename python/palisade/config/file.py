@@ -31,6 +31,7 @@ from palisade.config.observability import (
 )
 from palisade.config.providers import ProviderName, ProviderSection, build_providers
 from palisade.config.proxies import DEFAULT_PROXY_ID, ProxyConfig, ProxySection, build_proxies
+from palisade.config.routing import ModelConfig, ModelSection, RoutingConfig, build_models
 from palisade.config.server import FirewallConfig, ServerConfig, UpstreamConfig
 from palisade.config.store import AdminConfig, StoreConfig
 from palisade.pricing import Price
@@ -49,6 +50,8 @@ class Config:
     metrics: MetricsConfig = dataclasses.field(default_factory=MetricsConfig)
     tracing: TracingConfig = dataclasses.field(default_factory=TracingConfig)
     providers: tuple[ProviderConfig, ...] = ()
+    routing: RoutingConfig = dataclasses.field(default_factory=RoutingConfig)
+    models: tuple[ModelConfig, ...] = ()
     guardrails: Mapping[str, Guardrail] = dataclasses.field(default_factory=dict)
     proxies: tuple[ProxyConfig, ...] = (ProxyConfig(id=DEFAULT_PROXY_ID, name="default"),)
     # Serves requests whose URL names no proxy; None: such requests get a 400.
@@ -82,6 +85,13 @@ class ConfigFile(BaseModel):
         "prefix",
         shown="",
         json_schema_extra={"x-key": "<name>"},
+    )
+    routing: RoutingConfig = _section(RoutingConfig)
+    models: dict[Text, ModelSection] = key(
+        {},
+        "a model name clients send, served by several deployments (see [Routing](#routing))",
+        shown="",
+        json_schema_extra={"x-key": "<model>"},
     )
     store: StoreConfig = _section(StoreConfig)
     logging: LoggingConfig = _section(LoggingConfig)
@@ -140,6 +150,7 @@ def build(
     """The checks that span sections (names that must exist, ids used twice) happen here."""
     guardrails = build_guardrails(file.guardrails)
     proxies, default_proxy = build_proxies(file.proxies, file.default_proxy, guardrails, problems)
+    providers = build_providers(file.providers, env, auto=file.auto_providers, problems=problems)
     return Config(
         server=file.server,
         firewall=file.firewall,
@@ -150,7 +161,9 @@ def build(
         logging=file.logging,
         metrics=file.metrics,
         tracing=file.tracing.build(),
-        providers=build_providers(file.providers, env, auto=file.auto_providers, problems=problems),
+        providers=providers,
+        routing=file.routing,
+        models=build_models(file.models, providers, problems),
         guardrails=guardrails,
         proxies=proxies,
         default_proxy=default_proxy,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator
 from pydantic.dataclasses import dataclass
 
 from palisade.config.fields import (
@@ -14,11 +14,23 @@ from palisade.config.fields import (
     Fraction,
     Number,
     OptionalHttpUrl,
+    OptionalText,
     PositiveInt,
     Text,
+    empty_is_none,
     key,
     problem,
 )
+from palisade.telemetry.logs import LogFormat, LogLevel
+
+
+def _optional_port(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= 65535:
+        raise problem(f"must be a port (1-65535), not {value}", "must be a port (1-65535)")
+    return value
+
+
+OptionalPort = Annotated[int | None, BeforeValidator(empty_is_none), AfterValidator(_optional_port)]
 
 
 def _retention(value: float) -> float:
@@ -52,6 +64,16 @@ class LoggingConfig:
         10_000,
         "records waiting for the writer, per worker; beyond, a record is dropped and counted",
     )
+    # The gateway's own log lines (and Granian's), not the interaction log.
+    level: LogLevel = key(
+        "info", "the gateway's own log lines: `debug`, `info`, `warning` or `error`"
+    )
+    format: LogFormat = key(
+        "text",
+        "`text` (time, level, logger, request id, message) or `json` (one object per line: "
+        "`ts`, `level`, `logger`, `msg`, `request_id`, `exc`); Granian's lines too",
+    )
+    access: Flag = key(False, "one line per request from Granian (in `format`, with its id)")
 
 
 @dataclass(frozen=True, config=SECTION)
@@ -63,6 +85,15 @@ class MetricsConfig:
         "distinct `external_agent_id` label values per worker; later ones are counted as `other`",
     )
     max_model_labels: PositiveInt = key(100, "the same for `model` (model names come from clients)")
+    # Compared in constant time.
+    token: OptionalText = key(
+        None, "bearer token `/metrics` requires (`Authorization: Bearer …`); else 401"
+    )
+    port: OptionalPort = key(
+        None,
+        "serve `/metrics` on this port instead (all workers' values, from the main process, "
+        "on `server.host`), and not on the public port",
+    )
 
 
 OtlpProtocol = Literal["http/json", "http/protobuf"]

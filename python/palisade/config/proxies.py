@@ -10,13 +10,22 @@ import dataclasses
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from palisade.config.errors import ConfigError, Problem, Taint, explain, join
-from palisade.config.fields import SECTION, Flag, HttpUrl, RequiredText, Text, key
+from palisade.config.fields import (
+    SECTION,
+    Flag,
+    Fraction,
+    HttpUrl,
+    PositiveInt,
+    RequiredText,
+    Text,
+    key,
+)
 from palisade.config.guardrails import Guardrail
 
 AuthMethod = Literal["virtual_key", "provider_key", "jwt", "oauth"]
@@ -60,6 +69,57 @@ class JwtConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class DowngradeRule:
+    """Send a simple request for one of `models` to `to` (`pipeline.downgrade`)."""
+
+    models: tuple[str, ...]
+    to: str
+    max_prompt_tokens: int
+    max_complexity: float
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+class DowngradeSection(BaseModel):
+    model_config = SECTION
+
+    # `from` is a Python keyword: the file's key is the alias.
+    models: Annotated[list[RequiredText], BeforeValidator(_one_or_many)] = Field(
+        ...,
+        alias="from",
+        min_length=1,
+        description="the requested model names or shell patterns the rule applies to "
+        "(`gpt-4o`, `claude-sonnet-*`; one name or a list), matched against the name the "
+        "client sent",
+    )
+    to: RequiredText = key(
+        ...,
+        "the cheaper model to send a simple request to (a name the gateway routes, or "
+        "`provider:model`)",
+    )
+    max_prompt_tokens: PositiveInt = key(
+        ...,
+        "simple only if the prompt's texts count at most this many tokens (the gateway's "
+        "tokenizer for the requested model)",
+    )
+    max_complexity: Fraction = key(
+        ...,
+        "simple only if the prompt's complexity score (0 to 1, from the Rust core: length, "
+        "code, math, lists, questions, scripts, reasoning cue words) is at most this",
+    )
+
+    def build(self) -> DowngradeRule:
+        return DowngradeRule(
+            models=tuple(self.models),
+            to=self.to,
+            max_prompt_tokens=self.max_prompt_tokens,
+            max_complexity=self.max_complexity,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class ProxyConfig:
     id: str
     name: str
@@ -73,6 +133,11 @@ class ProxyConfig:
     models: tuple[str, ...] = ()
     # Refuse a model without a price while a budget applies to the caller (it would spend none).
     refuse_unpriced: bool = False
+    # Model name -> the models tried in order when its deployments fail (`routing.fallback_on`);
+    # wins over the model's own `fallbacks`.
+    fallbacks: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)
+    # Model downgrade for simple requests, first matching rule wins; empty: off.
+    downgrade: tuple[DowngradeRule, ...] = ()
     # The store's version in which this proxy last changed (0: not from the store).
     version: int = 0
 
@@ -119,6 +184,19 @@ class ProxySection(BaseModel):
         "refuse a model that has no price (see [Prices](#prices)) with 400 `model_unpriced` "
         "while a budget applies to the caller; off, such a call is let through and costs 0",
     )
+    fallbacks: dict[Text, list[Text]] = key(
+        {},
+        "model name → models tried in order when its deployments fail (see [Routing](#routing)); "
+        "wins over the model's own `models.<model>.fallbacks`",
+        shown="`{}`",
+    )
+    downgrade: list[DowngradeSection] = key(
+        [],
+        "model downgrade rules (see [Model downgrade](#model-downgrade)): a request for a "
+        "`from` model that offers no tools, holds no images or files, and whose prompt is "
+        "within both bounds goes to `to`; the first rule whose model and bounds match wins",
+        shown="`[]` (off)",
+    )
 
     def build(
         self, path: str, guardrails: Mapping[str, Guardrail], problems: list[Problem]
@@ -150,6 +228,8 @@ class ProxySection(BaseModel):
             providers=tuple(self.providers),
             models=tuple(self.models),
             refuse_unpriced=self.refuse_unpriced,
+            fallbacks={m: tuple(chain) for m, chain in self.fallbacks.items()},
+            downgrade=tuple(rule.build() for rule in self.downgrade),
         )
 
 
@@ -216,6 +296,18 @@ def proxy_to_dict(proxy: ProxyConfig) -> dict[str, Any]:
     }
     if proxy.refuse_unpriced:  # only when set: the stored proxies of older files stay the same
         out["refuse_unpriced"] = True
+    if proxy.fallbacks:
+        out["fallbacks"] = {m: list(chain) for m, chain in proxy.fallbacks.items()}
+    if proxy.downgrade:  # only when set, as `refuse_unpriced`
+        out["downgrade"] = [
+            {
+                "from": list(rule.models),
+                "to": rule.to,
+                "max_prompt_tokens": rule.max_prompt_tokens,
+                "max_complexity": rule.max_complexity,
+            }
+            for rule in proxy.downgrade
+        ]
     if proxy.jwt is not None:
         out["jwt"] = {
             "issuer": proxy.jwt.issuer,

@@ -39,6 +39,11 @@ class ServerConfig:
         "event and waiting calls a 503 (keep it under your supervisor's kill timeout: Kubernetes "
         "waits 30 s)",
     )
+    drain_delay_s: NonNegativeFloat = key(
+        0.0,
+        "at SIGTERM (to the main process), keep serving this long with `/ready` answering 503 "
+        "before stopping, so a load balancer takes the replica out first; `0`: stop at once",
+    )
 
 
 @dataclass(frozen=True, config=SECTION)

@@ -16,10 +16,11 @@ from starlette.responses import Response
 
 from palisade.mock.failures import DroppedResponse, HangingResponse
 from palisade.mock.knobs import FAILURES, Knobs
+from palisade.mock.ratelimit import anthropic_headers
 from palisade.mock.sse import named_event, pause
 
 # 529 and a stream that reports an error mid-way are how Anthropic fails and OpenAI does not.
-ANTHROPIC_FAILURES = FAILURES | {"529", "stream_error"}
+ANTHROPIC_FAILURES = FAILURES | {"529", "stream_error", "content_filter"}
 
 OVERLOADED = "Overloaded"
 
@@ -59,13 +60,17 @@ async def failure_response(knobs: Knobs, request_id: str) -> Response:
             "This request would exceed your organization's rate limit (mock). "
             "Please try again later.",
             request_id,
-            headers={"retry-after": knobs.retry_after},
+            headers=anthropic_headers(knobs.retry_after),
         )
     if knobs.fail == "500":
         return error_response(500, "api_error", "Internal server error", request_id)
     if knobs.fail == "503":
         # Not a status Anthropic documents: answered as its generic server error.
         return error_response(503, "api_error", "Service unavailable", request_id)
+    if knobs.fail == "context_length":
+        return invalid_request("prompt is too long: 208310 tokens > 200000 maximum", request_id)
+    if knobs.fail == "content_filter":
+        return invalid_request("Output blocked by content filtering policy", request_id)
     if knobs.fail in ("529", "stream_error"):
         # Without a stream to break, an error mid-stream is the overload it reports.
         return error_response(529, "overloaded_error", OVERLOADED, request_id)

@@ -4,6 +4,9 @@ Each route speaks one dialect, whose `Dialect` decides what surrounds the endpoi
 authenticates, refuses, fails and which headers it adds). `GET /v1/models` is the one path both
 APIs share: the `anthropic-version` header, which Anthropic's clients always send, picks
 Anthropic's format.
+
+Every route also answers under `/_s/{scenario}/...`, whose behaviour the control endpoints
+`/_mock/scenarios/{name}` set at run time (`scenarios`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, Protocol
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -40,7 +44,17 @@ from palisade.mock.openai_dialect import OpenAIDialect
 from palisade.mock.params import json_response
 from palisade.mock.recorder import Recorder
 from palisade.mock.responses import responses
+from palisade.mock.scenarios import (
+    ScenarioPrefix,
+    Scenarios,
+    StatusBody,
+    answer_status,
+    preload,
+    scenario_of,
+    with_failure,
+)
 from palisade.mock.settings import SETTINGS_ENV, MockSettings
+from palisade.mock.sse import pause
 
 # The knobs as a JSON header, for requests whose body the gateway rewrites in another dialect.
 KNOBS_HEADER = "x-mock-knobs"
@@ -90,6 +104,9 @@ class _Mock:
         self.azure = AzureDialect(settings.api_key, versioned=True)
         self.azure_v1 = AzureDialect(settings.api_key, versioned=False)
         self.ollama = OllamaDialect(None)
+        path = settings.scenarios_file
+        preloaded = None if path is None else preload(path, self.defaults)
+        self.scenarios = Scenarios(self.defaults, preloaded)
 
     def post(self, handler: Handler, *, streams: bool, dialect: Dialect | None = None) -> Endpoint:
         speaks = dialect or self.openai
@@ -139,11 +156,15 @@ class _Mock:
                         raw_knobs = orjson.loads(header)
                     except orjson.JSONDecodeError:
                         raise InvalidRequest(f"{KNOBS_HEADER} is not JSON") from None
-                knobs = (
-                    self.defaults
-                    if raw_knobs is None
-                    else self.defaults.override(raw_knobs, dialect.failures)
-                )
+                scenario = scenario_of(request.scope)
+                base = self.defaults if scenario is None else scenario.knobs
+                knobs = base if raw_knobs is None else base.override(raw_knobs, dialect.failures)
+                if scenario is not None:
+                    injected = scenario.inject(dialect.failures)
+                    if isinstance(injected, StatusBody):
+                        return await answer_status(injected, knobs)
+                    if injected is not None:
+                        knobs = with_failure(knobs, injected)
                 fail = knobs.fail
                 streamed = (
                     fail in dialect.stream_failures and streams and (always or body.get("stream"))
@@ -161,9 +182,17 @@ class _Mock:
             self.recorder.record(request.scope, None)
             if "anthropic-version" not in request.headers:
                 # The OpenAI side's GETs add no headers, and its `gate` needs no id.
-                return self.openai.gate(request, "") or handler(request)
+                return (
+                    self.openai.gate(request, "")
+                    or await _scenario_get(request, self.openai, "")
+                    or handler(request)
+                )
             request_id = _request_id()
-            response = self.anthropic.gate(request, request_id) or anthropic(request, request_id)
+            response = (
+                self.anthropic.gate(request, request_id)
+                or await _scenario_get(request, self.anthropic, request_id)
+                or anthropic(request, request_id)
+            )
             response.raw_headers += self.anthropic.headers(request_id)
             return response
 
@@ -172,7 +201,11 @@ class _Mock:
     def get_gemini(self, handler: Callable[[], Response]) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             self.recorder.record(request.scope, None)
-            return self.gemini.gate(request, "") or handler()
+            return (
+                self.gemini.gate(request, "")
+                or await _scenario_get(request, self.gemini, "")
+                or handler()
+            )
 
         return endpoint
 
@@ -213,6 +246,24 @@ class _Mock:
             f"Invalid URL ({request.method} {request.url.path})",
             type="invalid_request_error",
         )
+
+
+async def _scenario_get(request: Request, dialect: Dialect, request_id: str) -> Response | None:
+    """A listing under a scenario: its latency, and its failure as the dialect writes it."""
+    scenario = scenario_of(request.scope)
+    if scenario is None:
+        return None
+    knobs = scenario.knobs
+    try:
+        injected = scenario.inject(dialect.failures)
+    except InvalidRequest as error:
+        return dialect.refuse(error, request_id)
+    if isinstance(injected, StatusBody):
+        return await answer_status(injected, knobs)
+    if injected is not None:
+        return await dialect.fail(with_failure(knobs, injected), request_id)
+    await pause(knobs.latency_ms)
+    return None
 
 
 async def _health(request: Request) -> Response:
@@ -303,13 +354,19 @@ def create_mock_app(settings: MockSettings) -> Starlette:
         ),
         Route("/_mock/requests", mock.recorded, methods=["GET", "DELETE"]),
         Route("/_mock/stats", mock.stats, methods=["GET"]),
+        Route("/_mock/scenarios", mock.scenarios.every, methods=["GET", "DELETE"]),
+        Route("/_mock/scenarios/{name}", mock.scenarios.one, methods=["GET", "PUT", "DELETE"]),
         Route("/_mock/jwks.json", mock.jwks, methods=["GET"]),
         Route("/health", _health, methods=["GET"]),
         # Anthropic's API answers here; Claude Code sends a HEAD at start-up to open its
         # connection early and reads only the status.
         Route("/api/hello", _health, methods=["GET"]),
     ]
-    return Starlette(routes=routes, exception_handlers={404: mock.not_found, 405: mock.not_found})
+    return Starlette(
+        routes=routes,
+        exception_handlers={404: mock.not_found, 405: mock.not_found},
+        middleware=[Middleware(ScenarioPrefix, scenarios=mock.scenarios)],
+    )
 
 
 def _gemini_routes(mock: _Mock) -> list[Route]:

@@ -34,6 +34,13 @@ from palisade.mock.errors import InvalidRequest
 from palisade.mock.failures import DroppedResponse, HangingResponse
 from palisade.mock.knobs import FAILURES, Knobs
 from palisade.mock.recorder import Recorder
+from palisade.mock.scenarios import (
+    Scenario,
+    StatusBody,
+    answer_status,
+    scenario_of,
+    with_failure,
+)
 from palisade.mock.settings import MockSettings
 from palisade.mock.sse import EventStream, pause
 from palisade.mock.tools import arguments_for
@@ -91,7 +98,14 @@ class Bedrock:
             )
         model = request.path_params["model"]
         try:
-            knobs = self._knobs(body, request.headers)
+            scenario = scenario_of(request.scope)
+            knobs = self._knobs(body, request.headers, scenario)
+            if scenario is not None:
+                injected = scenario.inject(BEDROCK_FAILURES)
+                if isinstance(injected, StatusBody):
+                    return await answer_status(injected, knobs)
+                if injected is not None:
+                    knobs = with_failure(knobs, injected)
             if knobs.fail is not None and not (stream and knobs.fail in ("drop", "stream_error")):
                 return await _failure(knobs, request_id)
             if invoke:
@@ -108,7 +122,9 @@ class Bedrock:
         response.headers["x-amzn-requestid"] = request_id
         return response
 
-    def _knobs(self, body: dict[str, Any], headers: Mapping[str, str]) -> Knobs:
+    def _knobs(
+        self, body: dict[str, Any], headers: Mapping[str, str], scenario: Scenario | None
+    ) -> Knobs:
         raw = body.get("mock")
         extra = body.get("additionalModelRequestFields")
         if raw is None and isinstance(extra, dict):
@@ -119,7 +135,8 @@ class Bedrock:
                 raw = orjson.loads(header)
             except orjson.JSONDecodeError:
                 raise InvalidRequest(f"{KNOBS_HEADER} is not JSON") from None
-        return self.defaults if raw is None else self.defaults.override(raw, BEDROCK_FAILURES)
+        base = self.defaults if scenario is None else scenario.knobs
+        return base if raw is None else base.override(raw, BEDROCK_FAILURES)
 
 
 async def _invoke(
@@ -195,6 +212,10 @@ async def _failure(knobs: Knobs, request_id: str) -> Response:
     if knobs.fail == "503":
         return error_response(
             503, "ServiceUnavailableException", "The service is unavailable (mock).", request_id
+        )
+    if knobs.fail == "context_length":
+        return error_response(
+            400, "ValidationException", "Input is too long for requested model.", request_id
         )
     return DroppedResponse()
 

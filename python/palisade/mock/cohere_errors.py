@@ -58,4 +58,11 @@ async def failure_response(knobs: Knobs, request_id: str) -> Response:
         return error_response(500, STREAM_ERROR, request_id)
     if knobs.fail == "503":
         return error_response(503, "service unavailable", request_id)
+    if knobs.fail == "context_length":
+        return error_response(
+            400,
+            "too many tokens: total number of tokens in the prompt cannot exceed 128000 - "
+            "received 131072. Try using a shorter prompt, or enabling prompt truncating.",
+            request_id,
+        )
     return DroppedResponse()

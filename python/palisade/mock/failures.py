@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from palisade.mock.errors import error_response
 from palisade.mock.knobs import Knobs
+from palisade.mock.ratelimit import openai_headers
 from palisade.mock.sse import pause
 
 HANG_SECONDS = 3600.0
@@ -67,7 +69,7 @@ async def failure_response(knobs: Knobs) -> Response:
             "Rate limit reached for requests (mock). Please try again later.",
             type="requests",
             code="rate_limit_exceeded",
-            headers={"retry-after": knobs.retry_after},
+            headers=openai_headers(knobs.retry_after),
         )
     if knobs.fail == "500":
         return error_response(
@@ -82,4 +84,38 @@ async def failure_response(knobs: Knobs) -> Response:
             type="server_error",
             code="service_unavailable",
         )
+    if knobs.fail == "context_length":
+        return error_response(
+            400,
+            "This model's maximum context length is 128000 tokens. However, your messages "
+            "resulted in 131072 tokens. Please reduce the length of the messages.",
+            type="invalid_request_error",
+            param="messages",
+            code="context_length_exceeded",
+        )
+    if knobs.fail == "content_filter":
+        return Response(orjson.dumps(CONTENT_FILTERED), 400, media_type="application/json")
     return DroppedResponse()
+
+
+# Azure OpenAI's refusal of a prompt its content filter blocks (OpenAI's own API has none for
+# chat); the OpenAI-compatible APIs that filter answer alike.
+CONTENT_FILTERED = {
+    "error": {
+        "message": "The response was filtered due to the prompt triggering Azure OpenAI's "
+        "content management policy. Please modify your prompt and retry.",
+        "type": None,
+        "param": "prompt",
+        "code": "content_filter",
+        "status": 400,
+        "innererror": {
+            "code": "ResponsibleAIPolicyViolation",
+            "content_filter_result": {
+                "hate": {"filtered": False, "severity": "safe"},
+                "self_harm": {"filtered": False, "severity": "safe"},
+                "sexual": {"filtered": False, "severity": "safe"},
+                "violence": {"filtered": True, "severity": "medium"},
+            },
+        },
+    }
+}

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from palisade.mock.content import count_tokens, reply_for, seed, split_chunks, truncate_tokens
 from palisade.mock.errors import InvalidRequest
-from palisade.mock.gemini_errors import INTERNAL, error_event
+from palisade.mock.gemini_errors import BLOCKED, INTERNAL, error_event
 from palisade.mock.ids import new_id
 from palisade.mock.knobs import Knobs
 from palisade.mock.params import json_response
@@ -246,6 +246,8 @@ def generate(model: str, *, streams: bool) -> Any:
     async def handler(body: dict[str, Any], knobs: Knobs) -> Response:
         answer = plan(body, knobs, model)
         rid = new_id("")[:22]
+        if streams and knobs.fail == "content_filter":
+            return EventStream(_one(_frame(BLOCKED)))
         if streams:
             events = _events(answer, knobs, rid)
             if knobs.fail == "stream_error":
@@ -292,6 +294,10 @@ async def _events(answer: Plan, knobs: Knobs, rid: str) -> AsyncGenerator[bytes,
                 rid,
             )
         )
+
+
+async def _one(event: bytes) -> AsyncGenerator[bytes, None]:
+    yield event
 
 
 def _frame(obj: dict[str, Any]) -> bytes:

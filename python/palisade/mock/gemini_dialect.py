@@ -18,7 +18,8 @@ from palisade.mock.knobs import Knobs
 
 class GeminiDialect:
     failures = GEMINI_FAILURES
-    stream_failures = frozenset({"drop", "stream_error"})
+    # A blocked prompt is a 200, so a stream says it in its one event.
+    stream_failures = frozenset({"drop", "stream_error", "content_filter"})
     not_json = "Invalid JSON payload received. Expected a JSON object."
 
     def __init__(self, api_key: str | None) -> None:

@@ -12,7 +12,7 @@ from palisade.mock.failures import DroppedResponse, HangingResponse
 from palisade.mock.knobs import FAILURES, Knobs
 from palisade.mock.sse import data_event, pause
 
-GEMINI_FAILURES = FAILURES | {"stream_error"}
+GEMINI_FAILURES = FAILURES | {"stream_error", "content_filter"}
 
 _STATUS = {
     400: "INVALID_ARGUMENT",
@@ -39,6 +39,20 @@ def error_response(code: int, message: str, headers: Mapping[str, str] | None = 
     )
 
 
+# Google refuses a prompt its safety filters block with a 200: no candidates, the reason in
+# `promptFeedback`.
+BLOCKED = {
+    "promptFeedback": {
+        "blockReason": "SAFETY",
+        "safetyRatings": [
+            {"category": "HARM_CATEGORY_HARASSMENT", "probability": "NEGLIGIBLE"},
+            {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True},
+        ],
+    },
+    "usageMetadata": {"promptTokenCount": 8, "totalTokenCount": 8},
+}
+
+
 def error_event(code: int, message: str) -> bytes:
     return data_event(error_body(code, message))
 
@@ -63,4 +77,12 @@ async def failure_response(knobs: Knobs) -> Response:
         return error_response(500, INTERNAL)
     if knobs.fail == "503":
         return error_response(503, "The model is overloaded. Please try again later.")
+    if knobs.fail == "context_length":
+        return error_response(
+            400,
+            "The input token count (1200000) exceeds the maximum number of tokens allowed "
+            "(1048576).",
+        )
+    if knobs.fail == "content_filter":
+        return Response(orjson.dumps(BLOCKED), media_type="application/json")
     return DroppedResponse()

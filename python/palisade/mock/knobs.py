@@ -8,16 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 import orjson
 
 from palisade.mock.errors import InvalidRequest
 from palisade.mock.settings import MockSettings
 
-Failure = Literal["429", "500", "503", "529", "drop", "hang", "stream_error"]
+Failure = Literal[
+    "429",
+    "500",
+    "503",
+    "529",
+    "drop",
+    "hang",
+    "stream_error",
+    "context_length",
+    "content_filter",
+]
 # What every dialect can fail with; a dialect may add its own (Anthropic: 529, stream_error).
-FAILURES: frozenset[str] = frozenset({"429", "500", "503", "drop", "hang"})
+# `context_length` and `content_filter` are the refusals a gateway's fallback conditions name,
+# each in the dialect's real wire format.
+FAILURES: frozenset[str] = frozenset({"429", "500", "503", "drop", "hang", "context_length"})
+EVERY_FAILURE: frozenset[str] = frozenset(get_args(Failure))
 
 Parser = Callable[[str, Any], object]
 

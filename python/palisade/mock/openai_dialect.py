@@ -13,7 +13,7 @@ MOCK_ORGANIZATION = b"mock-org-7f3a"
 
 
 class OpenAIDialect:
-    failures = FAILURES
+    failures = FAILURES | {"content_filter"}
     stream_failures = frozenset({"drop"})
     not_json = "We could not parse the JSON body of your request. The body must be a JSON object."
 

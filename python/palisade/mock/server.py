@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from palisade.mock.knobs import Knobs
+from palisade.mock.scenarios import preload
 from palisade.mock.settings import SETTINGS_ENV, MockSettings
 
 TARGET = "palisade.mock.app:app_from_env"
@@ -44,6 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jwks-file", default=None, help="serve this JWKS file at /_mock/jwks.json"
     )
+    parser.add_argument(
+        "--scenarios",
+        default=None,
+        metavar="FILE",
+        help="a JSON object of scenarios (name -> behaviour) every worker starts with",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> MockSettings:
@@ -56,6 +64,7 @@ def settings_from_args(args: argparse.Namespace) -> MockSettings:
         jwks_file=args.jwks_file,
         aws_access_key_id=args.aws_access_key_id,
         aws_secret_access_key=args.aws_secret_access_key,
+        scenarios_file=args.scenarios,
     )
 
 
@@ -64,7 +73,14 @@ def main(args: argparse.Namespace) -> None:
     from granian.server import Server
 
     # Workers are separate processes: the environment is how the settings reach the factory.
-    os.environ[SETTINGS_ENV] = settings_from_args(args).to_json()
+    settings = settings_from_args(args)
+    if settings.scenarios_file is not None:
+        # Refused here, once, rather than by every worker as it starts.
+        try:
+            preload(settings.scenarios_file, Knobs.defaults(settings))
+        except ValueError as error:
+            raise SystemExit(f"palisade mock-upstream: {error}") from None
+    os.environ[SETTINGS_ENV] = settings.to_json()
     Server(
         target=TARGET,
         factory=True,

@@ -31,6 +31,9 @@ class MockSettings:
     jwks_file: str | None = None
     """A JWKS document served at `/_mock/jwks.json`, read on every request (a test rotates
     keys by rewriting the file), so the mock can stand in for an identity provider."""
+    scenarios_file: str | None = None
+    """A JSON object of scenarios (name -> behaviour, as `PUT /_mock/scenarios/{name}` takes),
+    set in every worker at start: a `PUT` reaches one worker only."""
 
     def __post_init__(self) -> None:
         for name in ("latency_ms", "ttft_ms", "chunk_interval_ms"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -18,9 +18,41 @@ from palisade.providers.base import Surface
 from palisade.providers.translation import Translation
 from palisade.upstream.routing import Target
 
+if TYPE_CHECKING:
+    from palisade.upstream.deployment import Deployment
+    from palisade.upstream.groups import Group
+
 # A request whose proxy is not known yet (or does not exist) still gets a context, so that its
 # error is recorded like any other.
 NO_PROXY = ProxyGuards(ProxyConfig(id="", name=""))
+
+
+class Attempt:
+    """One call to a deployment (stage 6), as the record shows it."""
+
+    __slots__ = ("closed", "deployment", "latency", "next", "outcome", "started", "status")
+
+    def __init__(self, deployment: str, started: float) -> None:
+        self.deployment = deployment
+        self.started = started
+        self.status: int | None = None
+        # `ok`, a `routing` condition (`rate_limited`, `timeout`, ...), `client_error`; None
+        # while it runs (or when the client left first).
+        self.outcome: str | None = None
+        self.latency: float | None = None
+        # What the gateway did next: `retry`, `fallback`, or nothing (it was the answer).
+        self.next: str | None = None
+        # Its deployment's call is over (a failure moved on).
+        self.closed = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "deployment": self.deployment,
+            "status": self.status,
+            "outcome": self.outcome,
+            "latency_ms": None if self.latency is None else round(self.latency * 1e3, 3),
+            "next": self.next,
+        }
 
 
 @dataclass(slots=True)
@@ -33,6 +65,14 @@ class RequestContext:
     model: str | None = None
     stream: bool = False
     target: Target | None = None
+    # Stage 5: the model's group of deployments, the one of the current attempt, whether the
+    # route pins a provider (no fallback leaves it), how far down the fallback chain it went,
+    # and every attempt made (stage 6).
+    group: Group | None = None
+    deployment: Deployment | None = None
+    pinned: bool = False
+    chain_step: int = 0
+    attempts: list[Attempt] | None = None
     # Set when the provider speaks another dialect than the client: the request and the answer
     # are translated on the way (guardrails judge the client's side of both).
     translation: Translation | None = None
@@ -79,6 +119,10 @@ class RequestContext:
     # Fields the provider refuses, dropped from the body that left (`providers.quirks`).
     dropped: list[str] | None = None
     sent_chunks: list[bytes] | None = None
+    # Model downgrade (`pipeline.downgrade`): the model the client asked for, when a rule sent
+    # the request to a cheaper one (`model` names that one), and why.
+    downgraded_from: str | None = None
+    downgrade_reason: str | None = None
 
     @property
     def usage(self) -> Usage | None:

@@ -23,7 +23,7 @@ import orjson
 from starlette.responses import Response
 
 from palisade.config import Config
-from palisade.pipeline.context import RequestContext
+from palisade.pipeline.context import Attempt, RequestContext
 from palisade.pipeline.usage import account, served_model
 from palisade.pricing import PriceTable
 from palisade.store.interactions import InteractionWriter, NoEvents, Record
@@ -133,6 +133,19 @@ def translation_record(ctx: RequestContext) -> str | None:
     ).decode()
 
 
+def attempts_record(attempts: list[Attempt] | None) -> str | None:
+    """Every attempt, when there was more than the one the row itself describes (its
+    provider, served model, upstream status and latency): that saves the happy path a JSON
+    document per request (about 1 us)."""
+    if attempts is None or (len(attempts) == 1 and attempts[0].outcome == "ok"):
+        return None
+    return orjson.dumps([a.as_dict() for a in attempts]).decode()
+
+
+def _summary(attempts: list[Attempt]) -> tuple[tuple[str, str, str | None], ...]:
+    return tuple((a.deployment, a.outcome or "unfinished", a.next) for a in attempts)
+
+
 def _record(
     recording: Recording,
     ctx: RequestContext,
@@ -143,6 +156,7 @@ def _record(
 ) -> None:
     duration = ended - ctx.started
     status = response.status_code
+    attempts = ctx.attempts
     answer = getattr(response, "body", None) if ctx.sent_chunks is None else None
     usage = account(ctx, recording.prices, answer)
     served = served_model(ctx)
@@ -158,6 +172,7 @@ def _record(
             status=status,
             usage=usage,
             served_model=served,
+            clock_ns=end_ns - int(ended * 1e9),
         )
     values = (
         ctx.request_id,
@@ -191,10 +206,14 @@ def _record(
         len(ctx.raw_body),
         usage.cache_write_tokens,
         translation_record(ctx),
+        attempts_record(attempts),
+        ctx.downgraded_from,
+        ctx.downgrade_reason,
     )
     metrics = recording.metrics
     if metrics is not None:
-        metrics.observe(values, ctx.decisions)
+        summary = () if attempts is None else _summary(attempts)
+        metrics.observe(values, ctx.decisions, summary)
         if recording.writer is None and ctx.execution_id is not None:
             metrics.execution_seen(ctx.execution_id, ctx.proxy_id, ctx.agent_id)
     if recording.writer is None:

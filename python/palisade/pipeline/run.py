@@ -2,11 +2,13 @@
 
     1 firewall    attribution, the bounded body, the proxy, content type, JSON shape
     2 identity    the credential as the client's dialect presents it
-    5 route       model -> provider (and a translation when its dialect differs)
+    5 route       model -> its deployments, the first attempt's (and a translation when its
+                  dialect differs)
     3 limits      rate limits, budgets, dedup (they need the routed model's price)
     4 guard-in    the request's texts
     6 upstream    the call, translated when the dialects differ (or answered by the
-                  translation, when the provider's dialect has no such endpoint)
+                  translation, when the provider's dialect has no such endpoint), with its
+                  retries and fallbacks (`upstream.attempts`)
     7 guard-out   the answer, streamed or whole (`upstream.relay`)
     8 account     tokens and cost, when the request ends (`record`)
     9 record      the interaction log, metrics and span
@@ -30,6 +32,7 @@ from palisade.exchange import Body
 from palisade.gateway import Gateway
 from palisade.pipeline.attribution import parse_attribution
 from palisade.pipeline.context import RequestContext
+from palisade.pipeline.downgrade import downgrade
 from palisade.pipeline.firewall import (
     check_content_type,
     check_messages,
@@ -38,11 +41,11 @@ from palisade.pipeline.firewall import (
     read_body,
 )
 from palisade.pipeline.guard_in import guard_request
-from palisade.pipeline.identity import Grant, authorize_target, identify
+from palisade.pipeline.identity import Grant, identify
 from palisade.pipeline.record import record
 from palisade.providers.base import Surface
-from palisade.upstream.client import send, upstream_headers
-from palisade.upstream.relay import local_answer, relay
+from palisade.upstream.attempts import aim_first, call, finish
+from palisade.upstream.relay import local_answer
 
 log = logging.getLogger("palisade")
 
@@ -96,6 +99,7 @@ class Generation:
         finally:
             # The request ends here, streams included: the response has sent its last byte
             # (or the client left), so the record sees everything the client got.
+            finish(ctx)
             record(gw.recording, ctx, request.headers, response)
 
     def _error(self, error: GatewayError, body: Body) -> Response:
@@ -136,17 +140,11 @@ async def _run(
     if not isinstance(stream, bool) and stream is not None:
         raise BadRequest("Palisade: `stream` must be true or false.", param="stream")
     ctx.model, ctx.stream = model, bool(stream)
-    # 5.
-    router = gw.router
-    target = router.resolve(model) if pin is None else router.resolve_pinned(model, pin)
-    ctx.target = target
-    provider = target.provider
-    authorize_target(ctx, grant, provider.name, target.model)
-    dialects = target.dialects or provider.dialects
-    if surface.dialect.name not in dialects:
-        ctx.translation = gw.translations.between(surface, dialects[0])
-    if ctx.stream and provider.stream_usage and ctx.translation is None:
-        ctx.injected_stream_usage = surface.ask_stream_usage(body)
+    if guards.proxy.downgrade:  # a simple request may go to a cheaper model (off by default)
+        model = ctx.model = downgrade(ctx, model)
+    # 5. The model's deployments, and the one of the first attempt (stage 3 prices it).
+    ctx.pinned = pin is not None
+    aim_first(gw, ctx, gw.routing.group(model, pin), grant)
     # 3. to 7.
     admission = gw.admission
     if admission is None:
@@ -164,24 +162,9 @@ async def _forward(gw: Gateway, ctx: RequestContext, request: Request, grant: Gr
         if local is not None:
             # The provider's dialect has no such endpoint: the gateway answers, nothing leaves.
             return local_answer(ctx, local)
-    target = ctx.target
-    upstream = ctx.upstream_surface
-    connection = gw.connections[target.provider.name]
-    headers = upstream_headers(request.headers, upstream.dialect)
-    body = ctx.outgoing_body()
-    if connection.rewrites_body:
-        body = connection.rewrite_body(upstream, body)
-    ctx.forwarded_body = body
-    url = connection.url(upstream, target.model, ctx.stream)
     # A client that leaves raises ClientDisconnected, answered by Generation.
     async with DisconnectWatch(request.receive):
-        pending = connection.authorize(headers, url, body, grant.provider_key)
-        if pending is not None:
-            await pending
-        resp = await send(
-            gw.session, "POST", url, headers=headers, body=body, provider=target.provider
-        )
-        return await relay(ctx, resp)
+        return await call(gw, ctx, request.headers, grant)
 
 
 def attribute(ctx: RequestContext, headers: Headers) -> None:

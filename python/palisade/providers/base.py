@@ -166,6 +166,11 @@ class Surface(Protocol):
 
     def request_texts(self, body: dict[str, Any]) -> list[Slot]: ...
 
+    def text_only(self, body: dict[str, Any]) -> bool:
+        """The request is text alone: it offers no tools, holds no tool calls or results and
+        no images, audio or files, and refers to no state the gateway cannot see (a stored
+        conversation, cached content). What cannot be read as such is not text only."""
+
     def prompt_tokens(self, body: dict[str, Any], model: str) -> int:
         """The prompt as the gateway counts it, for reservations and for a provider that
         reports no usage: one counter, so the two never disagree."""

@@ -21,6 +21,14 @@ from palisade.providers.base import Dialect
 from palisade.providers.connection import Connection
 
 
+class ListingFailed(GatewayError):
+    """The provider answered its listing with another status than 200 (`upstream_status`)."""
+
+    def __init__(self, upstream_status: int) -> None:
+        super().__init__(f"models listing failed with {upstream_status}")
+        self.upstream_status = upstream_status
+
+
 class Model(NamedTuple):
     id: str
     created: int  # Unix seconds
@@ -89,7 +97,7 @@ async def _get(
         await pending
     async with session.get(url, headers=headers, timeout=limit) as resp:
         if resp.status != 200:
-            raise GatewayError(f"models listing failed with {resp.status}")
+            raise ListingFailed(resp.status)
         payload: object = orjson.loads(await resp.read())
     return payload
 

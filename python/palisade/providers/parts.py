@@ -24,6 +24,8 @@ from palisade.providers.base import (
 class ShapeModule(Protocol):
     def request_texts(self, body: dict[str, Any]) -> list[Slot]: ...
 
+    def text_only(self, body: dict[str, Any]) -> bool: ...
+
     def answer_texts(self, obj: dict[str, Any]) -> list[Slot]: ...
 
     def tool_calls(self, obj: dict[str, Any]) -> list[ToolCallSlot]: ...
@@ -68,6 +70,9 @@ class PartsSurface:
 
     def request_texts(self, body: dict[str, Any]) -> list[Slot]:
         return self.parts.shape.request_texts(body)
+
+    def text_only(self, body: dict[str, Any]) -> bool:
+        return self.parts.shape.text_only(body)
 
     def prompt_tokens(self, body: dict[str, Any], model: str) -> int:
         return self.parts.usage.prompt_tokens(body, model)

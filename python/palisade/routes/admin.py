@@ -1,4 +1,4 @@
-"""`/admin/v1/`: LLM proxies and their versions, virtual keys, OAuth clients.
+"""`/admin/v1/`: LLM proxies and their versions, virtual keys, OAuth clients, deployments.
 
 Reads need the viewer role, writes the admin role (routes/admin_auth.py). Proxy changes are
 numbered versions (who, when, what) that can be listed and rolled back; every change lands in
@@ -31,6 +31,7 @@ from palisade.identity.runtime import Identity
 from palisade.routes.admin_auth import Role, require_role
 from palisade.store import clients, keys, proxies
 from palisade.store.proxies import ProxyConflict
+from palisade.upstream import health
 
 _MAX_BODY = 1 << 20
 
@@ -360,6 +361,16 @@ async def revoke_client(request: Request, gw: Gateway, identity: Identity, who: 
     return _json(client.public())
 
 
+# -- deployments ----------------------------------------------------------------------------
+
+
+async def list_deployments(request: Request) -> Response:
+    """The answering worker's view of the configured deployments (needs no store)."""
+    gw: Gateway = request.app.state.gateway
+    require_role(request, gw.config.admin, "viewer")
+    return _json(health.deployments(gw.routing, gw.probes))
+
+
 def routes() -> list[BaseRoute]:
     p = "/admin/v1"
     return [
@@ -379,4 +390,5 @@ def routes() -> list[BaseRoute]:
         Route(f"{p}/clients", _endpoint("viewer", list_clients), methods=["GET"]),
         Route(f"{p}/clients", _endpoint("admin", create_client), methods=["POST"]),
         Route(f"{p}/clients/{{id}}", _endpoint("admin", revoke_client), methods=["DELETE"]),
+        Route(f"{p}/deployments", list_deployments, methods=["GET"]),
     ]

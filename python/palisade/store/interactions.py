@@ -74,6 +74,9 @@ RECORD_COLUMNS = (
     "request_bytes",
     "cache_write_tokens",
     "translation",
+    "attempts",
+    "downgraded_from",
+    "downgrade_reason",
 )
 _COLUMNS = (
     *RECORD_COLUMNS,
@@ -121,6 +124,9 @@ CREATE TABLE IF NOT EXISTS interactions (
     request_bytes INTEGER NOT NULL,
     cache_write_tokens INTEGER NOT NULL DEFAULT 0,
     translation TEXT,
+    attempts TEXT,
+    downgraded_from TEXT,
+    downgrade_reason TEXT,
     guardrail_actions TEXT,
     decisions TEXT,
     response_bytes INTEGER,
@@ -211,6 +217,9 @@ class NoEvents:
 _ADDED_COLUMNS = (
     ("cache_write_tokens", "INTEGER NOT NULL DEFAULT 0"),
     ("translation", "TEXT"),
+    ("attempts", "TEXT"),
+    ("downgraded_from", "TEXT"),
+    ("downgrade_reason", "TEXT"),
 )
 
 
@@ -777,6 +786,8 @@ def _item(columns: Iterable[str], row: Sequence[Any]) -> dict[str, Any]:
     item["decisions"] = orjson.loads(decisions) if decisions else []
     translation = item.get("translation")
     item["translation"] = orjson.loads(translation) if translation else None
+    attempts = item.get("attempts")
+    item["attempts"] = orjson.loads(attempts) if attempts else None
     for key in ("request_body", "response_body"):
         body = item.get(key)
         if isinstance(body, bytes):

@@ -270,5 +270,9 @@ class RedisStore:
         args: list[Any] = [owner, ttl_ms] if answer is None else [owner, ttl_ms, answer]
         await self._call(self._finish, self._finish.command([key], args))
 
+    async def ping(self) -> None:
+        """For `/ready`: a round trip on the gateway's own connection, within its timeout."""
+        await self._redis.call([b"PING"])
+
     async def close(self) -> None:
         await self._redis.close()

@@ -15,7 +15,7 @@ import os
 import threading
 from bisect import bisect_left
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -24,6 +24,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -91,6 +92,40 @@ UPSTREAM_ERRORS = Counter(
     "llm_upstream_errors",
     "Provider errors: an error status, no connection, a timeout or a broken stream.",
     ["proxy", "provider", "model", "status_code"],
+)
+ATTEMPTS = Counter(
+    "llm_attempts",
+    "Calls to providers, retries and fallbacks included (outcome: ok, rate_limited, "
+    "server_error, timeout, connect_error, context_window_exceeded, content_filtered, "
+    "client_error, unfinished).",
+    ["provider", "outcome"],
+)
+FALLBACKS = Counter(
+    "llm_fallbacks",
+    "Requests moved on to the next model of their fallback chain.",
+    ["model", "fallback_model"],
+)
+PROBES = Counter(
+    "llm_probes",
+    "Health probes of configured deployments (outcome: ok, rate_limited, server_error, "
+    "timeout, connect_error, client_error).",
+    ["deployment", "outcome"],
+)
+PROBE_DURATION = Histogram(
+    "llm_probe_duration_seconds",
+    "Time a health probe took, failed ones included.",
+    ["deployment"],
+    buckets=_TTFT_BUCKETS,
+)
+# Set by each worker on every change of its breakers (`upstream/breaker_sync.py`), the ones
+# another worker's verdict forced included; across workers the most recent value wins: the
+# workers share their breakers through Redis (more than one worker needs it), so the latest
+# change is theirs all, and a worker that exited does not pin its last value as a max would.
+BREAKER_STATE = Gauge(
+    "llm_breaker_state",
+    "Circuit breaker of each deployment listed under `models`: 0 closed, 1 half-open, 2 open.",
+    ["deployment"],
+    multiprocess_mode="mostrecent",
 )
 EXECUTIONS = Counter(
     "agent_executions",
@@ -249,16 +284,22 @@ class Metrics:
             self._wake.wait(self.FLUSH_INTERVAL_S)
             self.flush()
 
-    def observe(self, values: tuple[Any, ...], decisions: Sequence[Decision] = ()) -> None:
+    def observe(
+        self,
+        values: tuple[Any, ...],
+        decisions: Sequence[Decision] = (),
+        attempts: tuple[tuple[str, str, str | None], ...] = (),
+    ) -> None:
         """One finished request, given as its interaction record's values (`RECORD_COLUMNS`
         order): the request path builds nothing for the metrics, the flusher picks out what
         they need."""
         # Atoms and tuples of atoms only: the collector stops tracking the queued tuples.
+        # `attempts`: (deployment, outcome, next) of each call to a provider.
         if decisions:
             triples = tuple((d.guardrail, d.action, d.direction) for d in decisions)
-            self._pending.append((values, triples))
+            self._pending.append((values, triples, attempts))
         else:
-            self._pending.append((values, ()))
+            self._pending.append((values, (), attempts))
 
     def flush(self) -> None:
         with self._lock:
@@ -288,11 +329,15 @@ class Metrics:
 
     def _add(
         self,
-        item: tuple[tuple[Any, ...], tuple[tuple[str, str, str], ...]],
+        item: tuple[
+            tuple[Any, ...],
+            tuple[tuple[str, str, str], ...],
+            tuple[tuple[str, str, str | None], ...],
+        ],
         calls: dict[tuple[str, ...], _Totals],
         others: dict[tuple[Any, ...], float],
     ) -> None:
-        values, decisions = item
+        values, decisions, attempts = item
         (
             proxy,
             provider,
@@ -331,6 +376,13 @@ class Metrics:
         elif error_code in _UPSTREAM_CODES:
             code = _UPSTREAM_CODES[error_code]
             _bump(others, UPSTREAM_ERRORS, proxy, provider, model_label, code)
+        moved = False
+        for deployment, outcome, step in attempts:
+            at, _, to = deployment.partition(":")
+            if moved:
+                _bump(others, FALLBACKS, self.model(model), self.model(to))
+            _bump(others, ATTEMPTS, at, outcome)
+            moved = step == "fallback"
 
     def new_execution(self, proxy: str, agent_id: str | None) -> None:
         with self._lock:
@@ -354,6 +406,12 @@ class Metrics:
 
     def dropped(self, count: int, reason: str) -> None:
         RECORDS_DROPPED.labels(reason).inc(count)
+
+
+def breaker_gauge(deployment: str) -> Callable[[float], None]:
+    """The setter of one deployment's `llm_breaker_state`."""
+    setter: Callable[[float], None] = BREAKER_STATE.labels(deployment).set
+    return setter
 
 
 def exposition(metrics: Metrics | None = None) -> tuple[bytes, str]:

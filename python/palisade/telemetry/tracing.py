@@ -70,6 +70,16 @@ ATTRIBUTES = (
     "palisade.limit.outcome",
     "palisade.guardrail.actions",
 )
+# A child span per call to a provider (retries and fallbacks each make one), in this order.
+ATTEMPT_ATTRIBUTES = (
+    "palisade.deployment",
+    "gen_ai.provider.name",
+    "palisade.attempt",
+    "http.response.status_code",
+    "palisade.attempt.outcome",
+    "palisade.attempt.next",
+    "error.type",
+)
 SCOPE = InstrumentationScope("palisade", __version__)
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -157,9 +167,11 @@ class Tracing:
         status: int,
         usage: Usage,
         served_model: str | None,
+        clock_ns: int = 0,
     ) -> str | None:
-        """Records the call's span; returns its trace id (hex) for the interaction record, or
-        None when the call started a trace that sampling left out."""
+        """Records the call's span, and a child span per attempt (`clock_ns`: the wall clock
+        minus `perf_counter`, in ns, which places them); returns its trace id (hex) for the
+        interaction record, or None when the call started a trace that sampling left out."""
         # `in` first: Starlette's `get` of a missing header raises and catches a KeyError.
         parent = (
             parse_traceparent(headers["traceparent"], headers.get("tracestate"))
@@ -207,6 +219,8 @@ class Tracing:
         )
         name = f"{operation} {ctx.model}" if ctx.model else operation
         span_id = random.getrandbits(64) or 1
+        if ctx.attempts:
+            self._attempts(ctx, trace_id, span_id, state, clock_ns, end_ns)
         if self._json is not None:
             self._json.push(
                 trace_id,
@@ -244,3 +258,73 @@ class Tracing:
             )
         )
         return f"{trace_id:032x}"
+
+    def _attempts(
+        self,
+        ctx: RequestContext,
+        trace_id: int,
+        parent_id: int,
+        state: TraceState,
+        clock_ns: int,
+        end_ns: int,
+    ) -> None:
+        assert ctx.attempts is not None
+        parent = SpanContext(
+            trace_id, parent_id, is_remote=False, trace_flags=_SAMPLED, trace_state=state
+        )
+        header = state.to_header() if state is not _NO_STATE and state else None
+        for i, attempt in enumerate(ctx.attempts):
+            deployment = attempt.deployment
+            start = clock_ns + int(attempt.started * 1e9)
+            # An attempt still running when the request ended (the client left) ends with it.
+            end = end_ns if attempt.latency is None else start + int(attempt.latency * 1e9)
+            outcome = attempt.outcome or "unfinished"
+            error = None if outcome == "ok" else outcome
+            provider = deployment.partition(":")[0]
+            values = (
+                deployment,
+                PROVIDER_NAMES.get(provider, provider),
+                i,
+                attempt.status,
+                outcome,
+                attempt.next,
+                error,
+            )
+            name = f"attempt {deployment}"
+            span_id = random.getrandbits(64) or 1
+            if self._json is not None:
+                self._json.push(
+                    trace_id,
+                    span_id,
+                    parent_id,
+                    name,
+                    _OTLP_CLIENT,
+                    start,
+                    end,
+                    ATTEMPT_ATTRIBUTES,
+                    values,
+                    _UNSET if error is None else _ERROR,
+                    error,
+                    header,
+                )
+                continue
+            self.processor.on_end(
+                ReadableSpan(
+                    name,
+                    context=SpanContext(
+                        trace_id, span_id, is_remote=False, trace_flags=_SAMPLED, trace_state=state
+                    ),
+                    parent=parent,
+                    resource=self.resource,
+                    attributes={
+                        k: v
+                        for k, v in zip(ATTEMPT_ATTRIBUTES, values, strict=True)
+                        if v is not None
+                    },
+                    kind=SpanKind.CLIENT,
+                    status=_OK if error is None else Status(StatusCode.ERROR, error),
+                    start_time=start,
+                    end_time=end,
+                    instrumentation_scope=self.scope,
+                )
+            )

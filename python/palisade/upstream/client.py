@@ -127,10 +127,12 @@ async def send(
     headers: Mapping[str, str],
     body: bytes | None,
     provider: ProviderConfig,
+    timeouts: aiohttp.ClientTimeout | None = None,
 ) -> aiohttp.ClientResponse:
     """Sends the request and returns once the response head has arrived. Failures before that
-    become gateway errors; the message names the provider, never its key."""
-    timeout = _provider_timeouts(session, provider)
+    become gateway errors; the message names the provider, never its key. `timeouts`: a
+    deployment's own, else the provider's, else the session's."""
+    timeout = timeouts if timeouts is not None else _provider_timeouts(session, provider)
     try:
         if timeout is None:
             return await session.request(method, url, data=body, headers=headers)

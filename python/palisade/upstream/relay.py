@@ -33,14 +33,29 @@ from palisade.upstream.client import RawHeaders, client_headers
 log = logging.getLogger("palisade.upstream")
 
 
-async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
+async def relay(
+    ctx: RequestContext,
+    resp: aiohttp.ClientResponse,
+    *,
+    body: bytes | None = None,
+    first: bytes | None = None,
+) -> Response:
+    """`body`: a whole answer the attempt already read (an error it judged); `first`: a
+    stream's first chunk, read while the attempt could still move on."""
     ctx.status = resp.status
     assert ctx.target is not None
     headers = client_headers(resp.raw_headers, ctx.target.provider)
+    deployment = ctx.deployment
+    if deployment is not None and ctx.attempts is not None:
+        headers.extend(deployment.served)
+        count = len(ctx.attempts)
+        headers.append((ATTEMPTS_HEADER, _COUNTS[count] if count < 10 else str(count).encode()))
     if ctx.translation is not None:
         headers.extend(translation_headers(ctx))
     if ctx.dropped:
         headers.append((DROPPED_HEADER, _header_text("; ".join(ctx.dropped))))
+    if ctx.downgraded_from is not None:
+        headers.append((DOWNGRADED_HEADER, _header_text(ctx.downgraded_from)))
     stamp(headers, ctx.request_id, has_x_request_id="x-request-id" in resp.headers)
     content_type = resp.headers.get("content-type", "")
     if resp.status == 200 and content_type.startswith(ctx.upstream_surface.stream_type):
@@ -51,21 +66,10 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
             # Translated to a stream of another framing (NDJSON for SSE): its own type.
             headers = [h for h in headers if h[0].lower() != b"content-type"]
             headers.append((b"content-type", ctx.surface.stream_type.encode()))
-        return SseResponse(_stream(ctx, resp), headers, resp, ctx)
-    try:
-        body = await resp.read()
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        resp.close()
-        name = ctx.target.provider.name if ctx.target else "upstream"
-        if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-            raise UpstreamTimeout(
-                f"Palisade: provider `{name}` stopped answering mid-response."
-            ) from None
-        raise UpstreamUnreachable(
-            f"Palisade: the connection to provider `{name}` broke mid-response "
-            f"({type(exc).__name__})."
-        ) from None
-    finally:
+        return SseResponse(_stream(ctx, resp, first), headers, resp, ctx)
+    if body is None:
+        body = await _read(ctx, resp)
+    else:
         resp.release()
     translation = ctx.translation
     if resp.status == 200 and content_type.startswith("application/json"):
@@ -82,10 +86,34 @@ async def relay(ctx: RequestContext, resp: aiohttp.ClientResponse) -> Response:
     return raw_response(body, resp.status, headers)
 
 
+async def _read(ctx: RequestContext, resp: aiohttp.ClientResponse) -> bytes:
+    try:
+        return await resp.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        resp.close()
+        name = _provider(ctx)
+        if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+            raise UpstreamTimeout(
+                f"Palisade: provider `{name}` stopped answering mid-response."
+            ) from None
+        raise UpstreamUnreachable(
+            f"Palisade: the connection to provider `{name}` broke mid-response "
+            f"({type(exc).__name__})."
+        ) from None
+    finally:
+        resp.release()
+
+
 TRANSLATED_HEADER = b"x-palisade-translated"
 NOTES_HEADER = b"x-palisade-translation-notes"
+# How many calls the answer took (retries and fallbacks included); the deployment's own
+# headers name the model and the provider that served it (`Deployment.served`).
+ATTEMPTS_HEADER = b"x-palisade-attempts"
+_COUNTS = tuple(str(n).encode() for n in range(10))
 # Request fields the provider refuses, dropped on the way (`providers.quirks`).
 DROPPED_HEADER = b"x-palisade-dropped-params"
+# The model the client asked for, when a downgrade rule sent the request to a cheaper one.
+DOWNGRADED_HEADER = b"x-palisade-downgraded-from"
 _NOTES_MAX = 2048
 
 
@@ -172,7 +200,15 @@ class SseResponse(Response):
             self.upstream.close()
 
 
-async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+async def _after(first: bytes, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in resp.content.iter_any():
+        yield chunk
+
+
+async def _stream(
+    ctx: RequestContext, resp: aiohttp.ClientResponse, first: bytes | None
+) -> AsyncIterator[bytes]:
     surface = ctx.surface
     upstream = ctx.upstream_surface
     parser = upstream.stream_parser()
@@ -182,7 +218,8 @@ async def _stream(ctx: RequestContext, resp: aiohttp.ClientResponse) -> AsyncIte
         rewrite = _Rewrite(ctx, None if guard is None else surface.stream_guard(guard))
     hide = ctx.injected_stream_usage
     try:
-        async for chunk in resp.content.iter_any():
+        chunks = resp.content.iter_any() if first is None else _after(first, resp)
+        async for chunk in chunks:
             if ctx.first_chunk_at is None:
                 ctx.first_chunk_at = time.perf_counter()
             events = parser.feed(chunk)

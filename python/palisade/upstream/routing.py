@@ -54,6 +54,10 @@ class Router:
                 self._memo[model] = target
         return target
 
+    def target(self, name: str, model: str, *, rewritten: bool) -> Target:
+        """`model` at the provider `name` (a deployment listed under `models`)."""
+        return self._target(self._by_name[name], model, rewritten=rewritten)
+
     def has(self, name: str) -> bool:
         return name in self._by_name
 

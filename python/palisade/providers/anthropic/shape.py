@@ -45,6 +45,34 @@ def request_texts(body: dict[str, Any]) -> list[Slot]:
     return out
 
 
+# Thinking blocks are the model's earlier text, signed.
+_TEXT_BLOCKS = frozenset({"text", "thinking", "redacted_thinking"})
+
+
+def text_only(body: dict[str, Any]) -> bool:
+    """No tools or MCP servers, no container, and text (or thinking) blocks only: no images,
+    documents, tool uses or results."""
+    if body.get("tools") or body.get("mcp_servers") or body.get("container"):
+        return False
+    system = body.get("system")
+    if not (system is None or isinstance(system, str) or _text_blocks(system)):
+        return False
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return False
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if not (isinstance(content, str) or _text_blocks(content)):
+            return False
+    return True
+
+
+def _text_blocks(blocks: object) -> bool:
+    return isinstance(blocks, list) and all(
+        isinstance(b, dict) and b.get("type") in _TEXT_BLOCKS for b in blocks
+    )
+
+
 def _blocks(
     blocks: list[Any], role: str, path: Path, out: list[Slot], names: dict[str, str]
 ) -> None:

@@ -46,6 +46,30 @@ def request_texts(body: dict[str, Any]) -> list[Slot]:
     return out
 
 
+# Content blocks are objects of one key; these hold text (or the model's signed reasoning).
+_TEXT_BLOCK_KEYS = frozenset({"text", "reasoningContent", "cachePoint"})
+
+
+def text_only(body: dict[str, Any]) -> bool:
+    """No tools, and text blocks only: no images, documents, videos, tool uses or results."""
+    config = body.get("toolConfig")
+    if isinstance(config, dict) and config.get("tools"):
+        return False
+    system = body.get("system")
+    if system is not None and not _text_blocks(system):
+        return False
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return False
+    return all(isinstance(m, dict) and _text_blocks(m.get("content")) for m in messages)
+
+
+def _text_blocks(blocks: object) -> bool:
+    return isinstance(blocks, list) and all(
+        isinstance(b, dict) and b.keys() <= _TEXT_BLOCK_KEYS for b in blocks
+    )
+
+
 def _blocks(
     blocks: list[Any], role: str, path: Path, out: list[Slot], names: dict[str, str]
 ) -> None:

@@ -62,6 +62,31 @@ def request_texts(body: dict[str, Any]) -> list[Slot]:
     return out
 
 
+def text_only(body: dict[str, Any]) -> bool:
+    """No tools and no documents, no tool turns, and text parts only (no images)."""
+    if body.get("tools") or body.get("documents"):
+        return False
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return False
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") == "tool":
+            return False
+        if message.get("tool_calls") or message.get("tool_plan"):
+            return False
+        content = message.get("content")
+        if not (
+            content is None
+            or isinstance(content, str)
+            or (
+                isinstance(content, list)
+                and all(isinstance(p, dict) and p.get("type") == "text" for p in content)
+            )
+        ):
+            return False
+    return True
+
+
 def _content(
     message: dict[str, Any], role: str, where: Path, out: list[Slot], tool: str | None
 ) -> None:

@@ -50,6 +50,34 @@ def request_texts(body: dict[str, Any]) -> list[Slot]:
     return out
 
 
+# The keys of a part of text (a thought is the model's earlier text, with its signature).
+_TEXT_PART_KEYS = frozenset({"text", "thought", "thoughtSignature", "thought_signature"})
+
+
+def text_only(body: dict[str, Any]) -> bool:
+    """No tools and no cached content, and parts of text only: no inline data or files, no
+    function calls or responses, no code execution."""
+    inner = field(body, "generateContentRequest")
+    if isinstance(inner, dict):
+        body = inner
+    if body.get("tools") or body.get("cachedContent") or body.get("cached_content"):
+        return False
+    system = field(body, "systemInstruction")
+    if system is not None and not (isinstance(system, dict) and _text_parts(system)):
+        return False
+    contents = body.get("contents")
+    if not isinstance(contents, list):
+        return False
+    return all(isinstance(content, dict) and _text_parts(content) for content in contents)
+
+
+def _text_parts(content: dict[str, Any]) -> bool:
+    parts = content.get("parts")
+    return isinstance(parts, list) and all(
+        isinstance(part, dict) and part.keys() <= _TEXT_PART_KEYS for part in parts
+    )
+
+
 def _request(body: dict[str, Any], base: Path, out: list[Slot]) -> None:
     system = field(body, "systemInstruction")
     if isinstance(system, dict):

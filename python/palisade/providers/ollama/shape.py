@@ -30,6 +30,21 @@ def request_texts(body: dict[str, Any]) -> list[Slot]:
     return out
 
 
+def text_only(body: dict[str, Any]) -> bool:
+    """No tools, no tool turns, and no images."""
+    if body.get("tools"):
+        return False
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return False
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") == "tool":
+            return False
+        if message.get("images") or message.get("tool_calls"):
+            return False
+    return True
+
+
 def answer_texts(obj: dict[str, Any]) -> list[Slot]:
     message = obj.get("message")
     if isinstance(message, dict) and isinstance(message.get("content"), str):

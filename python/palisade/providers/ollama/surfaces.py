@@ -51,6 +51,9 @@ class ChatSurface:
     def request_texts(self, body: dict[str, Any]) -> list[Slot]:
         return shape.request_texts(body)
 
+    def text_only(self, body: dict[str, Any]) -> bool:
+        return shape.text_only(body)
+
     def prompt_tokens(self, body: dict[str, Any], model: str) -> int:
         encoding = encoding_for_model(model)
         slots = shape.request_texts(body)

@@ -65,6 +65,60 @@ def responses_request(body: dict[str, Any], out: list[Slot]) -> None:
     _tool_descriptions(body, out)
 
 
+# Content parts of text: chat's `text`, the Responses API's `input_text` and `output_text`.
+_TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
+
+
+def chat_text_only(body: dict[str, Any]) -> bool:
+    """No tools or functions offered, no tool turns, no audio, and text parts only."""
+    if body.get("tools") or body.get("functions") or body.get("audio"):
+        return False
+    modalities = body.get("modalities")
+    if modalities is not None and modalities != ["text"]:
+        return False
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return False
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") in ("tool", "function"):
+            return False
+        if message.get("tool_calls") or message.get("function_call") or message.get("audio"):
+            return False
+        if not _text_parts(message.get("content")):
+            return False
+    return True
+
+
+def responses_text_only(body: dict[str, Any]) -> bool:
+    """No tools, no stored conversation or prompt template, and messages of text parts."""
+    if body.get("tools") or body.get("previous_response_id") or body.get("conversation"):
+        return False
+    if body.get("prompt"):
+        return False
+    items = body.get("input")
+    if items is None or isinstance(items, str):
+        return True
+    if not isinstance(items, list):
+        return False
+    for item in items:
+        if not isinstance(item, dict) or item.get("type", "message") != "message":
+            return False
+        if not _text_parts(item.get("content")):
+            return False
+    return True
+
+
+def _text_parts(content: object) -> bool:
+    if content is None or isinstance(content, str):
+        return True
+    if not isinstance(content, list):
+        return False
+    return all(
+        isinstance(part, str) or (isinstance(part, dict) and part.get("type") in _TEXT_PARTS)
+        for part in content
+    )
+
+
 def _content(
     holder: dict[str, Any],
     key: str,

@@ -34,6 +34,9 @@ class _OpenAISurface(BodyNamed):
     def request_texts(self, body: dict[str, Any]) -> list[Slot]:
         raise NotImplementedError
 
+    def text_only(self, body: dict[str, Any]) -> bool:
+        return True  # completions and embeddings: a prompt of text (or token ids)
+
     def prompt_tokens(self, body: dict[str, Any], model: str) -> int:
         raise NotImplementedError
 
@@ -99,6 +102,9 @@ class ChatSurface(_OpenAISurface):
         shape.chat_request(body, out)
         return out
 
+    def text_only(self, body: dict[str, Any]) -> bool:
+        return shape.chat_text_only(body)
+
     def prompt_tokens(self, body: dict[str, Any], model: str) -> int:
         return usage.chat_prompt_tokens(body, model)
 
@@ -150,6 +156,9 @@ class ResponsesSurface(_OpenAISurface):
         out: list[Slot] = []
         shape.responses_request(body, out)
         return out
+
+    def text_only(self, body: dict[str, Any]) -> bool:
+        return shape.responses_text_only(body)
 
     def prompt_tokens(self, body: dict[str, Any], model: str) -> int:
         return usage.responses_prompt_tokens(body, model)

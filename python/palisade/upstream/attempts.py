@@ -1,0 +1,402 @@
+"""Stages 5 and 6 together: the attempts one request makes until one is answered.
+
+The first deployment is chosen when the request is routed (`aim_first`: stage 3 prices the
+request by it). `call` then sends; on a failure that `routing.retry_on` names it retries (a
+deployment of the same model not tried yet first; the same one after a backoff or the wait the
+provider asked for), on one that `routing.fallback_on` names it moves down the fallback chain,
+translating to the next model's dialect. Every retry and fallback takes from the worker's retry
+budget and starts before `routing.deadline_s`; when neither may happen, the last failure is the
+answer, as the provider gave it (translated) or as the gateway's error.
+
+Nothing is retried once a byte of the answer may have reached the client. When an attempt
+could still be followed by another one, the gateway reads an error answer's body (to tell a
+context-window refusal from another 400) and a stream's first chunk (within
+`first_byte_timeout_s`) before it commits; the last possible attempt is relayed exactly as
+before, so a request with nowhere else to go pays nothing for this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from starlette.responses import Response
+
+from palisade.errors import GatewayError, UpstreamTimeout, UpstreamUnreachable
+from palisade.gateway import Gateway
+from palisade.pipeline.context import Attempt, RequestContext
+from palisade.pipeline.identity import Forbidden, Grant, authorize_target
+from palisade.upstream.backoff import delay, wait_hint
+from palisade.upstream.client import send, upstream_headers
+from palisade.upstream.deployment import Deployment
+from palisade.upstream.groups import Group, Routing
+from palisade.upstream.outcome import from_body, from_status, reads_body
+from palisade.upstream.relay import relay
+
+
+class NoDeployment(GatewayError):
+    status = 503
+    type = "server_error"
+    code = "no_usable_deployment"
+
+
+class _Failed:
+    """An attempt that did not commit: why, and what the client gets if it is the last."""
+
+    __slots__ = ("condition", "error", "response", "wait")
+
+    def __init__(
+        self,
+        condition: str | None,
+        *,
+        response: Response | None = None,
+        error: GatewayError | None = None,
+        wait: float | None = None,
+    ) -> None:
+        self.condition = condition
+        self.response = response
+        self.error = error
+        self.wait = wait
+
+    def end(self) -> Response:
+        if self.response is not None:
+            return self.response
+        assert self.error is not None
+        raise self.error
+
+
+def aim_first(gw: Gateway, ctx: RequestContext, group: Group, grant: Grant) -> None:
+    """Stage 5: the deployment of the first attempt; when the model has none usable (every
+    breaker open), the first usable model of its fallback chain."""
+    ctx.group = group
+    deployment = group.pick(time.time(), ctx.stream, ())
+    if deployment is None:
+        found = _next_in_chain(gw, ctx, grant, 0, ())
+        if found is None:
+            raise _unavailable(group)
+        group, deployment, ctx.chain_step = found
+        ctx.group = group
+    aim(gw, ctx, deployment, group)
+    authorize_target(ctx, grant, deployment.target.provider.name, ctx.target.model)  # type: ignore[union-attr]
+
+
+def aim(gw: Gateway, ctx: RequestContext, deployment: Deployment, group: Group) -> None:
+    """Points the request at `deployment`: its target, the translation its dialect needs, and
+    the stream usage the gateway asks for on its own."""
+    target = deployment.target
+    if ctx.model is not None and group.name != ctx.model:
+        target = Routing.aimed(target, ctx.model)
+    ctx.target = target
+    ctx.deployment = deployment
+    surface = ctx.surface
+    provider = target.provider
+    dialects = target.dialects or provider.dialects
+    translation = None
+    if surface.dialect.name not in dialects:
+        translation = gw.translations.between(surface, dialects[0])
+    ctx.translation = translation
+    if ctx.stream:
+        wants = provider.stream_usage and translation is None
+        if ctx.injected_stream_usage and not wants:
+            _unask_stream_usage(ctx.body)
+            ctx.injected_stream_usage = False
+        elif wants and not ctx.injected_stream_usage:
+            ctx.injected_stream_usage = surface.ask_stream_usage(ctx.body)
+
+
+def _unask_stream_usage(body: dict[str, Any]) -> None:
+    options = body.get("stream_options")
+    if options == {"include_usage": True}:
+        del body["stream_options"]
+    elif isinstance(options, dict):
+        body["stream_options"] = {**options, "include_usage": False}
+
+
+async def call(
+    gw: Gateway, ctx: RequestContext, headers: Mapping[str, str], grant: Grant
+) -> Response:
+    """Stage 6 with its retries and fallbacks (inside the client's disconnect watch)."""
+    routing: Routing = gw.routing
+    config = routing.config
+    routing.budget.request()
+    group = ctx.group
+    deployment = ctx.deployment
+    assert group is not None
+    assert deployment is not None
+    chain = _chain(ctx)
+    retries = group.retries
+    same = 0  # retries of the same deployment in a row, for the backoff
+    tried: list[Deployment] = []
+    ctx.attempts = []
+    while True:
+        last = retries <= 0 and ctx.chain_step >= len(chain)
+        result = await _attempt(gw, ctx, headers, grant, deployment, last=last)
+        if isinstance(result, Response):
+            return result
+        tried.append(deployment)
+        condition = result.condition
+        now = time.time()
+        if result.wait is not None and deployment.breaker is not None:
+            # Others skip it until then; a model reached directly keeps its one provider.
+            deployment.blocked_until = now + result.wait
+        deadline = ctx.started + config.deadline_s
+        if condition is not None and condition in config.retry_on and retries > 0:
+            nxt = group.pick(now, ctx.stream, tried)
+            if nxt is None and result.wait is not None:
+                nxt = deployment  # nothing else: the wait it asked for, then again
+            if nxt is not None:
+                wait = 0.0
+                if nxt is deployment:
+                    wait = (
+                        result.wait
+                        if result.wait is not None
+                        else delay(same, config.backoff_s, config.backoff_max_s)
+                    )
+                if time.perf_counter() + wait <= deadline and routing.budget.take():
+                    _moved(ctx, "retry")
+                    retries -= 1
+                    same = same + 1 if nxt is deployment else 0
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    deployment = nxt
+                    aim(gw, ctx, deployment, group)
+                    continue
+        if (
+            condition is not None
+            and condition in config.fallback_on
+            and ctx.chain_step < len(chain)
+            and time.perf_counter() <= deadline
+        ):
+            found = _next_in_chain(gw, ctx, grant, ctx.chain_step, tried)
+            if found is not None and routing.budget.take():
+                group, deployment, ctx.chain_step = found
+                ctx.group = group
+                _moved(ctx, "fallback")
+                retries, same = group.retries, 0
+                aim(gw, ctx, deployment, group)
+                continue
+        return result.end()
+
+
+def _chain(ctx: RequestContext) -> tuple[str, ...]:
+    """The fallback chain: the proxy's for the model, else the model's own; none on a route
+    that pins a provider."""
+    if ctx.pinned or ctx.model is None:
+        return ()
+    group = ctx.group
+    own = ctx.guards.proxy.fallbacks.get(ctx.model) if ctx.guards.proxy.fallbacks else None
+    return own if own is not None else (group.fallbacks if group is not None else ())
+
+
+def _next_in_chain(
+    gw: Gateway, ctx: RequestContext, grant: Grant, step: int, tried: Any
+) -> tuple[Group, Deployment, int] | None:
+    """The next model of the chain from `step` that has a usable deployment the caller may
+    reach, with the chain position after it."""
+    chain = _chain(ctx) if ctx.group is not None else ()
+    routing: Routing = gw.routing
+    now = time.time()
+    while step < len(chain):
+        name = chain[step]
+        step += 1
+        try:
+            group = routing.group(name)
+        except GatewayError:
+            continue  # checked at load where it can be; a name no provider serves is skipped
+        deployment = group.pick(now, ctx.stream, tried)
+        if deployment is None:
+            continue
+        try:
+            authorize_target(ctx, grant, deployment.target.provider.name, deployment.target.model)
+        except Forbidden:
+            continue
+        return group, deployment, step
+    return None
+
+
+def _moved(ctx: RequestContext, why: str) -> None:
+    attempts = ctx.attempts
+    if attempts:
+        attempts[-1].next = why
+
+
+def _unavailable(group: Group) -> NoDeployment:
+    now = time.time()
+    waits = [
+        d.breaker.open_until - now
+        for d in group.deployments
+        if d.breaker is not None and d.breaker.open_until > now
+    ]
+    headers = {"retry-after": str(max(1, int(min(waits) + 0.999)))} if waits else None
+    return NoDeployment(
+        f"Palisade: no deployment of `{group.name[:128]}` can take calls now (their circuit "
+        "breakers are open or they are at capacity); try again later.",
+        headers=headers,
+    )
+
+
+async def _attempt(
+    gw: Gateway,
+    ctx: RequestContext,
+    client: Mapping[str, str],
+    grant: Grant,
+    deployment: Deployment,
+    *,
+    last: bool,
+) -> Response | _Failed:
+    target = ctx.target
+    assert target is not None
+    upstream = ctx.upstream_surface
+    connection = gw.connections[target.provider.name]
+    headers = upstream_headers(client, upstream.dialect)
+    body = ctx.outgoing_body()
+    if connection.rewrites_body:
+        body = connection.rewrite_body(upstream, body)
+    ctx.forwarded_body = body
+    url = connection.url(upstream, target.model, ctx.stream)
+    pending = connection.authorize(headers, url, body, grant.provider_key)
+    if pending is not None:
+        await pending
+    started = time.perf_counter()
+    attempt = Attempt(deployment.id, started)
+    assert ctx.attempts is not None
+    ctx.attempts.append(attempt)
+    deployment.start(time.time())
+    first_byte = None if last else deployment.first_byte_timeout_s
+    first: bytes | None = None
+    sent = send(
+        gw.session,
+        "POST",
+        url,
+        headers=headers,
+        body=body,
+        provider=target.provider,
+        timeouts=deployment.timeout,
+    )
+    try:
+        if first_byte is None:
+            resp = await sent
+        else:
+            async with asyncio.timeout(first_byte):
+                resp = await sent
+                if (
+                    ctx.stream
+                    and resp.status == 200
+                    and resp.headers.get("content-type", "").startswith(upstream.stream_type)
+                ):
+                    first = await resp.content.readany()
+    except TimeoutError:
+        return _failure(ctx, deployment, attempt, "timeout", error=_late(target.provider.name))
+    except UpstreamTimeout as exc:
+        return _failure(ctx, deployment, attempt, "timeout", error=exc)
+    except UpstreamUnreachable as exc:
+        return _failure(ctx, deployment, attempt, "connect_error", error=exc)
+    except aiohttp.ClientError as exc:  # reading the first chunk
+        error = UpstreamUnreachable(
+            f"Palisade: provider `{target.provider.name}` failed before answering "
+            f"({type(exc).__name__})."
+        )
+        return _failure(ctx, deployment, attempt, "connect_error", error=error)
+    status = resp.status
+    attempt.status = status
+    if status >= 400 and not last:
+        condition = from_status(status)
+        error_body = None
+        if condition is None and reads_body(status):
+            try:
+                error_body = await resp.read()
+            except (aiohttp.ClientError, TimeoutError):
+                error_body = b""
+            condition = from_body(error_body)
+        wait = wait_hint(resp.headers, time.time()) if status == 429 or status >= 500 else None
+        if condition is not None:
+            if error_body is None:
+                try:
+                    error_body = await resp.read()
+                except (aiohttp.ClientError, TimeoutError):
+                    error_body = b""
+            response = await relay(ctx, resp, body=error_body)
+            return _failure(ctx, deployment, attempt, condition, response=response, wait=wait)
+        # A 400 the request earned: the provider is fine, and the client gets it as it is.
+        deployment.failed(time.time(), counts=False)
+        attempt.outcome = "client_error"
+        return await relay(ctx, resp, body=error_body)
+    if first == b"":
+        resp.close()
+        return _failure(
+            ctx, deployment, attempt, "server_error", error=_empty(target.provider.name)
+        )
+    try:
+        response = await relay(ctx, resp, first=first)
+    except (UpstreamTimeout, UpstreamUnreachable) as exc:
+        # A whole answer broke off while the gateway read it: the client has nothing yet.
+        condition = "timeout" if isinstance(exc, UpstreamTimeout) else "connect_error"
+        if last:
+            _settle(ctx, deployment, attempt, condition)
+            raise
+        return _failure(ctx, deployment, attempt, condition, error=exc)
+    ended = time.perf_counter()
+    if status < 400:
+        ttft = None if first is None else ended - started
+        deployment.succeeded(time.time(), ended - started, ttft)
+        attempt.outcome = "ok"
+    else:
+        condition = from_status(status)
+        deployment.failed(time.time(), counts=condition is not None)
+        attempt.outcome = condition or "client_error"
+    attempt.latency = ended - started
+    return response
+
+
+def _failure(
+    ctx: RequestContext,
+    deployment: Deployment,
+    attempt: Attempt,
+    condition: str,
+    *,
+    response: Response | None = None,
+    error: GatewayError | None = None,
+    wait: float | None = None,
+) -> _Failed:
+    _settle(ctx, deployment, attempt, condition)
+    deployment.ended(0)
+    attempt.closed = True
+    return _Failed(condition, response=response, error=error, wait=wait)
+
+
+# What counts against a deployment's breaker: an outage. A 429 is a provider that works and
+# asks for patience (`blocked_until`); a prompt too long or filtered is the request's doing.
+_OUTAGES = frozenset({"connect_error", "timeout", "server_error"})
+
+
+def _settle(ctx: RequestContext, deployment: Deployment, attempt: Attempt, condition: str) -> None:
+    deployment.failed(time.time(), counts=condition in _OUTAGES)
+    attempt.outcome = condition
+    attempt.latency = time.perf_counter() - attempt.started
+
+
+def finish(ctx: RequestContext) -> None:
+    """The request ended (its last byte sent): the committed deployment's call is over."""
+    deployment = ctx.deployment
+    attempts = ctx.attempts
+    if deployment is None or not attempts or attempts[-1].closed:
+        return
+    if attempts[-1].outcome is None:  # the client left first: no verdict on the provider
+        deployment.failed(time.time(), counts=False)
+    tokens = 0
+    if deployment.config.tpm is not None:
+        usage = ctx.usage
+        if usage is not None:
+            tokens = usage.input_tokens + usage.output_tokens
+    deployment.ended(tokens)
+
+
+def _late(provider: str) -> UpstreamTimeout:
+    return UpstreamTimeout(f"Palisade: provider `{provider}` sent no first byte in time.")
+
+
+def _empty(provider: str) -> UpstreamUnreachable:
+    return UpstreamUnreachable(f"Palisade: provider `{provider}` ended its stream at once.")
