@@ -45,10 +45,16 @@ class ConsoleStack:
             **kw,
         )
 
-    def chat(self, proxy: str = "default", text: str = "hello", **headers: str) -> str:
+    def chat(
+        self,
+        proxy: str = "default",
+        text: str = "hello",
+        model: str = "gpt-4o-mini",
+        **headers: str,
+    ) -> str:
         """One chat completion with attribution headers; the interaction's id."""
         answer = self.client(proxy).chat.completions.with_raw_response.create(
-            model="gpt-4o-mini",
+            model=model,
             messages=[{"role": "user", "content": text}],
             extra_headers=headers,
         )
@@ -78,6 +84,15 @@ providers:
     base_url: http://127.0.0.1:{mock_port}/v1
     api_key: {MOCK_KEY}
     models: ["gpt-*"]
+  dead:
+    base_url: http://127.0.0.1:{free_port()}/v1
+    api_key: {MOCK_KEY}
+models:
+  # Its first deployment refuses connections: every call takes two attempts.
+  ha-model:
+    deployments:
+      - {{provider: dead, model: gpt-4o-mini, priority: 1}}
+      - {{provider: mock, model: gpt-4o-mini}}
 guardrails:
   pii-redact: {{type: pii, direction: request, action: redact}}
 proxies:

@@ -164,7 +164,18 @@ def test_the_detail_page_shows_the_redacted_request_and_the_decisions(
     assert "messages[0].content" in decisions
     assert tab.page.inner_text("#response-body").strip()
     assert "Limits, budget and dedup" in tab.page.inner_text("main")
+    assert tab.page.locator("#attempts").count() == 0  # one attempt: the record says all
     tab.shot("detail")
+
+    # A call that took two attempts (its first deployment refuses connections) lists them.
+    retried = stack.chat(model="ha-model")
+    stack.wait_recorded([retried])
+    tab.go(f"#/interaction/{retried}", "#attempts")
+    attempts = tab.page.inner_text("#attempts")
+    assert "connect_error" in attempts
+    assert "dead" in attempts
+    assert tab.page.locator("#attempts tbody tr").count() == 2
+    tab.shot("detail-attempts")
 
 
 def test_the_dashboards_draw_charts(stack: ConsoleStack, tab: Tab) -> None:

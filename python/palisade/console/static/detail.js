@@ -37,6 +37,7 @@ export async function renderDetail(main, ctx) {
       ["Execution", item.execution_id],
       ["Provider", item.provider],
       ["Model", item.model + (item.served_model && item.served_model !== item.model ? ` → ${item.served_model}` : "")],
+      ["Downgraded from", item.downgraded_from ? `${item.downgraded_from} (${item.downgrade_reason || "no reason recorded"})` : null],
       ["Endpoint", item.endpoint + (item.stream ? " (stream)" : "")],
       ["Status", `${item.status}` + (item.upstream_status ? ` (provider ${item.upstream_status})` : "") + (item.error_code ? ` ${item.error_code}` : "")],
       ["Latency", ms(item.latency_ms)],
