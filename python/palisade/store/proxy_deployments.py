@@ -78,7 +78,12 @@ class Deployment:
         return self.action != "stop"
 
 
-_SELECT = "SELECT id, at, who, proxy_id, gateway, action, version, rollback_of FROM proxy_deployments"
+_SELECT = (
+    "SELECT id, at, who, proxy_id, gateway, action, version, rollback_of FROM proxy_deployments"
+)
+
+
+_NEWEST_IDS = "SELECT MAX(id) FROM proxy_deployments GROUP BY proxy_id, gateway"
 
 
 def _deployment(row: tuple[Any, ...]) -> Deployment:
@@ -112,10 +117,7 @@ def history(
 
 def newest(conn: sqlite3.Connection) -> dict[tuple[str, str], Deployment]:
     """The newest record of each (proxy, gateway): what holds there now."""
-    rows = conn.execute(
-        f"{_SELECT} WHERE id IN "
-        "(SELECT MAX(id) FROM proxy_deployments GROUP BY proxy_id, gateway)"
-    )
+    rows = conn.execute(f"{_SELECT} WHERE id IN ({_NEWEST_IDS})")
     return {(d.proxy_id, d.gateway): d for d in map(_deployment, rows)}
 
 
@@ -131,7 +133,7 @@ def definition(conn: sqlite3.Connection, proxy_id: str, version: int) -> ProxyDi
 def proxy_versions(conn: sqlite3.Connection, proxy_id: str) -> list[dict[str, Any]]:
     """The versions of one proxy (each time its definition changed), newest first."""
     seen: set[int] = set()
-    out = []
+    out: list[dict[str, Any]] = []
     before: int | None = None
     while True:
         page = proxies.versions(conn, 500, before)
@@ -295,9 +297,7 @@ def rollback(
     with transaction(conn):
         target = get(conn, deployment_id)
         if target is None:
-            raise DeploymentError(
-                "deployment_not_found", f"there is no deployment {deployment_id}"
-            )
+            raise DeploymentError("deployment_not_found", f"there is no deployment {deployment_id}")
         if target.version is None:
             raise DeploymentError(
                 "nothing_to_roll_back",
