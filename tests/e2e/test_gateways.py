@@ -62,7 +62,10 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
     # deployment's manifest would).
     config.write_text(
         f"""
-server: {{host: 127.0.0.1, port: "${{PALISADE_PORT:-8080}}", gateway: "${{PALISADE_GATEWAY:-default}}"}}
+server:
+  host: 127.0.0.1
+  port: ${{PALISADE_PORT:-8080}}
+  gateway: ${{PALISADE_GATEWAY:-default}}
 store: {{sqlite_path: {tmp / "shared.db"}}}
 admin: {{token: {ADMIN}, viewer_token: {VIEWER}}}
 identity: {{sync_interval_s: 0.5}}
