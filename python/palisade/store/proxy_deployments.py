@@ -160,6 +160,8 @@ def serving(
     managed = {pid for pid, _ in holding}
     out: list[ProxyDict] = []
     absent: set[str] = set()
+    # Pinned proxies often share a version: each stored set is read and parsed once.
+    sets: dict[int, list[ProxyDict]] = {}
     for p in current:
         pid = p["id"]
         if pid not in managed:
@@ -170,7 +172,12 @@ def serving(
             absent.add(pid)
             continue
         assert record.version is not None
-        pinned = p if p["version"] == record.version else definition(conn, pid, record.version)
+        pinned: ProxyDict | None = p
+        if p["version"] != record.version:
+            if record.version not in sets:
+                found = proxies.get_version(conn, record.version)
+                sets[record.version] = [] if found is None else found.proxies
+            pinned = next((q for q in sets[record.version] if q["id"] == pid), None)
         if pinned is None:  # history pruned by hand; the current definition beats nothing
             pinned = p
         out.append(pinned)
