@@ -233,7 +233,7 @@ def test_the_refusal_is_in_the_client_s_dialect(replicas: Replicas) -> None:
     assert body["type"] == "error"
     assert body["error"]["type"] == "not_found_error"
     assert "is not deployed on the gateway `blue`" in body["error"]["message"]
-    assert chat(replicas.red, "claude-only-red", "mock-x") == "ok"
+    until(lambda: chat(replicas.red, "claude-only-red", "mock-x") == "ok", "red serves it")
 
 
 def test_the_gateway_list_shows_each_gateway_its_replicas_and_proxies(replicas: Replicas) -> None:
