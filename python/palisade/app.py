@@ -42,6 +42,7 @@ from palisade.routes import (
     azure,
     bedrock,
     cohere,
+    gateways,
     gemini,
     interactions,
     oauth,
@@ -135,6 +136,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *ops.routes(),
                 *oauth.routes(),
                 *admin.routes(),
+                *gateways.routes(),
                 *interactions.routes(),
                 # A proxy id in the URL; after the fixed routes, which they would otherwise
                 # shadow.
