@@ -61,8 +61,8 @@ def test_config_check_reports_every_error_and_exits_2(tmp_path: Path) -> None:
     lines = done.stderr.splitlines()
     assert lines == [
         f"palisade: {path}: server.port: must be a port number (0-65535), not 70000",
-        f"palisade: {path}: server.prot: unknown key (known keys: drain_delay_s, host, "
-        "max_connections, port, shutdown_grace_s, workers)",
+        f"palisade: {path}: server.prot: unknown key (known keys: drain_delay_s, gateway, "
+        "host, max_connections, port, shutdown_grace_s, workers)",
         f"palisade: {path}: store.redis_url: must start with redis:// or rediss://",
         # A check that needs the provider's name (a known provider's has a URL): after the
         # checks of single keys.

@@ -43,6 +43,7 @@ from palisade.routes import (
     azure,
     bedrock,
     cohere,
+    gateways,
     gemini,
     interactions,
     oauth,
@@ -136,6 +137,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *ops.routes(),
                 *oauth.routes(),
                 *admin.routes(),
+                *gateways.routes(),
                 *interactions.routes(),
                 *console.routes(),
                 # A proxy id in the URL; after the fixed routes, which they would otherwise

@@ -1,4 +1,5 @@
-"""`palisade serve | mock-upstream | keys | logs | config check | config schema`."""
+"""`palisade serve | mock-upstream | keys | logs | gateways | proxies | config check | config
+schema`."""
 
 from __future__ import annotations
 
@@ -68,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from palisade import keys_cli
 
     keys_cli.add_commands(commands)
+
+    from palisade import deploy_cli
+
+    deploy_cli.add_commands(commands)
 
     args = parser.parse_args(argv)
     code: int = args.run(args)

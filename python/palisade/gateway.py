@@ -76,6 +76,14 @@ class Gateway:
             proxy_id = self.config.default_proxy
         guards = self.proxies.get(proxy_id)
         if guards is None:
+            if self.identity is not None and proxy_id in self.identity.undeployed:
+                gateway = self.config.server.gateway
+                raise NotFound(
+                    f"Palisade: the LLM proxy `{proxy_id}` is not deployed on the gateway "
+                    f"`{gateway}` (this replica's `server.gateway`); deploy it there or call a "
+                    "gateway that runs it.",
+                    code="proxy_not_deployed",
+                )
             raise NotFound(
                 f"Palisade: no LLM proxy has the id `{proxy_id[:64]}`.", code="proxy_not_found"
             )

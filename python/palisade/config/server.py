@@ -3,6 +3,10 @@ providers."""
 
 from __future__ import annotations
 
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
 from pydantic.dataclasses import dataclass
 
 from palisade.config.fields import (
@@ -13,7 +17,21 @@ from palisade.config.fields import (
     PositiveInt,
     Text,
     key,
+    problem,
 )
+
+# A gateway's name (`server.gateway`, the admin API's deployments): safe in URLs and logs.
+GATEWAY_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+GATEWAY_NAME_RULE = "1-64 lowercase letters, digits, '.', '_' or '-', starting and ending alnum"
+
+
+def _gateway_name(value: str) -> str:
+    if not GATEWAY_NAME.match(value):
+        raise problem(f"{value!r} is not a gateway name ({GATEWAY_NAME_RULE})")
+    return value
+
+
+GatewayName = Annotated[str, AfterValidator(_gateway_name)]
 
 
 @dataclass(frozen=True, config=SECTION)
@@ -43,6 +61,12 @@ class ServerConfig:
         0.0,
         "at SIGTERM (to the main process), keep serving this long with `/ready` answering 503 "
         "before stopping, so a load balancer takes the replica out first; `0`: stop at once",
+    )
+    gateway: GatewayName = key(
+        "default",
+        "the gateway (a named group of replicas) this replica belongs to; it serves the LLM "
+        "proxies deployed there (see [Deploy to gateways](#deploy-to-gateways)); e.g. "
+        "`${PALISADE_GATEWAY:-default}`",
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -16,16 +17,17 @@ from typing import Any, Protocol
 import aiohttp
 
 from palisade.config import Config, ConfigError, JwtConfig, parse_proxy, proxy_to_dict
+from palisade.deploy import replica_id
 from palisade.guardrails.policy import ProxyGuards
 from palisade.identity.directory import Directory
 from palisade.identity.failures import FailedAuthLimiter
 from palisade.identity.jwks import JwksCache
-from palisade.store import clients, keys, proxies
+from palisade.store import clients, keys, proxies, proxy_deployments
 from palisade.store.sqlite import Database, connect, counters
 
 log = logging.getLogger("palisade.identity")
 
-SCHEMAS = (keys.SCHEMA, clients.SCHEMA, proxies.SCHEMA)
+SCHEMAS = (keys.SCHEMA, clients.SCHEMA, proxies.SCHEMA, proxy_deployments.SCHEMA)
 
 
 @dataclass
@@ -41,6 +43,13 @@ class Identity:
     # JWTs that verified, until their `exp`: (proxy's jwt settings, token) -> (exp, user).
     # A signature check costs ~0.1 ms; agents send the same token many times.
     verified_jwts: dict[tuple[JwtConfig, str], tuple[float, str]] = field(default_factory=dict)
+    # Current proxies this replica's gateway (`server.gateway`) does not run: their calls get
+    # `proxy_not_deployed` rather than `proxy_not_found`.
+    undeployed: frozenset[str] = frozenset()
+    # This replica's id in `gateway_replicas`, its start and last report (monotonic).
+    replica: str = ""
+    started_at: float = field(default_factory=time.time)
+    reported: float = 0.0
 
 
 def open_store(config: Config) -> Database:
@@ -63,6 +72,13 @@ def prepare_store(config: Config) -> None:
         seed_proxies(conn, config)
     finally:
         conn.close()
+
+
+def served(
+    conn: sqlite3.Connection, config: Config, current: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], frozenset[str]]:
+    """What this replica's gateway runs of the current set, each at its deployed version."""
+    return proxy_deployments.serving(conn, config.server.gateway, current)
 
 
 def build_proxies(
@@ -94,13 +110,18 @@ async def start(
     config: Config, session: aiohttp.ClientSession
 ) -> tuple[Identity, dict[str, ProxyGuards]]:
     db = open_store(config)
+    replica, started_at = replica_id(), time.time()
 
-    def load(conn: sqlite3.Connection) -> tuple[dict[str, int], dict[str, ProxyGuards]]:
+    def load(
+        conn: sqlite3.Connection,
+    ) -> tuple[dict[str, int], dict[str, ProxyGuards], frozenset[str]]:
         seen = counters(conn)  # read first: a change after this is picked up by the next poll
         latest = seed_proxies(conn, config)
-        return seen, build_proxies(config, latest.proxies, {})
+        proxy_deployments.report(conn, replica, config.server.gateway, started_at)
+        running, undeployed = served(conn, config, latest.proxies)
+        return seen, build_proxies(config, running, {}), undeployed
 
-    seen, guards = await db.run(load)
+    seen, guards, undeployed = await db.run(load)
     settings = config.identity
     identity = Identity(
         config=config,
@@ -114,6 +135,10 @@ async def start(
         ),
         failures=FailedAuthLimiter(settings.failed_auth_limit, settings.failed_auth_window_s),
         seen=seen,
+        undeployed=undeployed,
+        replica=replica,
+        started_at=started_at,
+        reported=time.monotonic(),
     )
     return identity, guards
 
@@ -137,7 +162,10 @@ async def _refresh(gw: ProxyHolder, identity: Identity) -> None:
     def read(
         conn: sqlite3.Connection,
     ) -> tuple[
-        dict[str, int], list[keys.VirtualKey], list[clients.Client], dict[str, ProxyGuards] | None
+        dict[str, int],
+        list[keys.VirtualKey],
+        list[clients.Client],
+        tuple[dict[str, ProxyGuards], frozenset[str]] | None,
     ]:
         now = counters(conn)
         if now == seen:
@@ -153,17 +181,18 @@ async def _refresh(gw: ProxyHolder, identity: Identity) -> None:
             else []
         )
         guards = None
-        if now.get(proxies.TOPIC, 0) != seen.get(proxies.TOPIC, 0):
+        if any(now.get(t, 0) != seen.get(t, 0) for t in (proxies.TOPIC, proxy_deployments.TOPIC)):
             latest = proxies.current(conn)
-            guards = build_proxies(
-                identity.config, [] if latest is None else latest.proxies, old_guards
+            running, undeployed = served(
+                conn, identity.config, [] if latest is None else latest.proxies
             )
+            guards = build_proxies(identity.config, running, old_guards), undeployed
         return now, changed_keys, changed_clients, guards
 
     now, changed_keys, changed_clients, guards = await identity.db.run(read)
     identity.directory.apply(changed_keys, changed_clients)
     if guards is not None:
-        gw.proxies = guards
+        gw.proxies, identity.undeployed = guards
     identity.seen = now
 
 
@@ -174,5 +203,20 @@ async def follow(gw: ProxyHolder, identity: Identity) -> None:
         await asyncio.sleep(interval)
         try:
             await refresh(gw, identity)
+            await _report(identity)
         except Exception:
             log.exception("cannot read changes from the store %s", identity.db.path)
+
+
+async def _report(identity: Identity) -> None:
+    """Tells the store, now and then, that this replica of its gateway is alive (the admin
+    API's gateway list)."""
+    if time.monotonic() - identity.reported < proxy_deployments.REPORT_EVERY_S:
+        return
+    identity.reported = time.monotonic()
+    config = identity.config
+    await identity.db.run(
+        lambda conn: proxy_deployments.report(
+            conn, identity.replica, config.server.gateway, identity.started_at
+        )
+    )
