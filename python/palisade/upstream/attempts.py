@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 from starlette.responses import Response
 
-from palisade.errors import GatewayError, UpstreamTimeout, UpstreamUnreachable
+from palisade.errors import BadRequest, GatewayError, UpstreamTimeout, UpstreamUnreachable
 from palisade.gateway import Gateway
 from palisade.pipeline.context import Attempt, RequestContext
 from palisade.pipeline.identity import Forbidden, Grant, authorize_target
@@ -35,6 +35,7 @@ from palisade.upstream.deployment import Deployment
 from palisade.upstream.groups import Group, Routing
 from palisade.upstream.outcome import from_body, from_status, reads_body
 from palisade.upstream.relay import relay
+from palisade.upstream.routing import Target
 
 
 class NoDeployment(GatewayError):
@@ -79,11 +80,11 @@ def aim_first(gw: Gateway, ctx: RequestContext, group: Group, grant: Grant) -> N
             raise _unavailable(group)
         group, deployment, ctx.chain_step = found
         ctx.group = group
-    aim(gw, ctx, deployment, group)
-    authorize_target(ctx, grant, deployment.target.provider.name, ctx.target.model)  # type: ignore[union-attr]
+    target = aim(gw, ctx, deployment, group)
+    authorize_target(ctx, grant, target.provider.name, target.model)
 
 
-def aim(gw: Gateway, ctx: RequestContext, deployment: Deployment, group: Group) -> None:
+def aim(gw: Gateway, ctx: RequestContext, deployment: Deployment, group: Group) -> Target:
     """Points the request at `deployment`: its target, the translation its dialect needs, and
     the stream usage the gateway asks for on its own."""
     target = deployment.target
@@ -105,6 +106,7 @@ def aim(gw: Gateway, ctx: RequestContext, deployment: Deployment, group: Group) 
             ctx.injected_stream_usage = False
         elif wants and not ctx.injected_stream_usage:
             ctx.injected_stream_usage = surface.ask_stream_usage(ctx.body)
+    return target
 
 
 def _unask_stream_usage(body: dict[str, Any]) -> None:
@@ -209,9 +211,13 @@ def _next_in_chain(
         deployment = group.pick(now, ctx.stream, tried)
         if deployment is None:
             continue
+        target = deployment.target
         try:
-            authorize_target(ctx, grant, deployment.target.provider.name, deployment.target.model)
-        except Forbidden:
+            authorize_target(ctx, grant, target.provider.name, target.model)
+            dialects = target.dialects or target.provider.dialects
+            if ctx.surface.dialect.name not in dialects:
+                gw.translations.between(ctx.surface, dialects[0])  # one this client can reach
+        except (Forbidden, BadRequest):
             continue
         return group, deployment, step
     return None
