@@ -213,3 +213,21 @@ def test_the_viewer_sees_deployments_without_write_buttons(stack: ConsoleStack, 
     links = tab.page.locator("#deploy-proxies a.deploy").all_inner_texts()
     assert links
     assert set(links) == {"Deployments"}
+
+
+def test_the_history_loads_older_records_on_demand(stack: ConsoleStack, tab: Tab) -> None:
+    pid = f"paged-{uuid.uuid4().hex[:6]}"
+    versions = _two_versions(stack, pid)
+    # 52 records, alternating the two versions: one page of 50 and two more.
+    made = [
+        stack.admin(
+            "POST", f"/proxies/{pid}/deployments", json={"gateway": "default", "version": v}
+        ).json()["id"]
+        for v in versions * 26
+    ]
+    tab.sign_in(VIEWER)
+    tab.go(f"#/deployments/{pid}", "#history tbody tr")
+    assert [int(r["id"]) for r in _history(tab, 50)] == made[::-1][:50]
+    tab.page.click("#history-more")
+    assert [int(r["id"]) for r in _history(tab, 52)] == made[::-1]
+    assert tab.page.locator("#history-more").is_hidden()
