@@ -3,6 +3,7 @@
 import { ApiError, call, get, setCsrf } from "./api.js";
 import { clear, h, message } from "./dom.js";
 import { renderDashboards } from "./dashboards.js";
+import { renderDeployments, renderProxyDeployments } from "./deployments.js";
 import { renderDetail } from "./detail.js";
 import { renderKeys } from "./keys.js";
 import { renderLogs } from "./logs.js";
@@ -17,6 +18,8 @@ const PAGES = [
   [/^\/dashboards$/, "dashboards", renderDashboards],
   [/^\/proxies$/, "proxies", renderProxies],
   [/^\/keys$/, "keys", renderKeys],
+  [/^\/deployments$/, "deployments", renderDeployments],
+  [/^\/deployments\/(.+)$/, "deployments", renderProxyDeployments],
 ];
 
 let session = null;

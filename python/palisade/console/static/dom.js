@@ -32,7 +32,7 @@ export function link(hash, text, attrs = {}) {
 }
 
 export function time(iso) {
-  return iso ? iso.replace("T", " ").replace("Z", "") : "";
+  return iso ? iso.replace("T", " ").replace(/(Z|\+00:00)$/, "") : "";
 }
 
 export function num(value, digits = 0) {

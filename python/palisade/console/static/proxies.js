@@ -135,6 +135,7 @@ export async function renderProxies(main, ctx) {
     h("td", {}, p.served ? "yes" : "no"),
     h("td", { class: "row-actions" },
       h("button", { class: "secondary connect", onclick: () => clear(side).append(connectPanel(p)) }, "Connect"),
+      h("a", { class: "button secondary deploy", href: `#/deployments/${encodeURIComponent(p.id)}` }, ctx.canWrite ? "Deploy" : "Deployments"),
       ctx.canWrite ? h("button", { class: "secondary edit", onclick: () => clear(side).append(proxyForm(p, guardrails, (saved) => reload(saved && saved.id))) }, "Edit") : null,
       ctx.canWrite ? h("button", { class: "danger delete", onclick: async () => {
         if (!confirm(`Delete the proxy ${p.id}? Calls to it will be refused.`)) return;
