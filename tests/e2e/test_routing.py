@@ -306,3 +306,13 @@ def test_attempt_metrics(stack: Stack) -> None:
     outcomes = {dict(k[1]).get("outcome") for k in attempts}
     assert {"ok", "server_error"} <= outcomes
     assert any(dict(k[1]).get("fallback_model") == "claude-haiku-4-5" for k in fallbacks)
+
+
+def test_a_model_reached_directly_in_one_call_carries_no_routing_headers(stack: Stack) -> None:
+    raw = _ask(stack.client(), "b:gpt-4o-mini")
+    assert raw.http_response.status_code == 200
+    assert "x-palisade-attempts" not in raw.headers
+    assert "x-palisade-served-by" not in raw.headers
+    routed = _ask(stack.client(), "pair")  # a model under `models`: routing chose
+    assert routed.headers["x-palisade-served-by"] == "a"
+    assert routed.headers["x-palisade-attempts"] == "1"

@@ -69,7 +69,9 @@ class BreakerConfig:
 @dataclass(frozen=True, config=SECTION)
 class RetryBudgetConfig:
     ratio: NonNegativeFloat = key(
-        0.2, "retries and fallbacks allowed per request, on average over the last 10 s"
+        0.2,
+        "retries and fallbacks allowed per request that could make them (a model with retries "
+        "or a fallback chain), on average over the last 10 s",
     )
     min_per_s: NonNegativeFloat = key(
         10.0, "retries and fallbacks allowed per second whatever the traffic"

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, Literal, overload
 
 import aiohttp
 from starlette.responses import Response
@@ -73,7 +73,11 @@ def aim_first(gw: Gateway, ctx: RequestContext, group: Group, grant: Grant) -> N
     """Stage 5: the deployment of the first attempt; when the model has none usable (every
     breaker open), the first usable model of its fallback chain."""
     ctx.group = group
-    deployment = group.pick(time.time(), ctx.stream, ())
+    one = group.one
+    if one is not None and not one.tracked:  # a model reached directly: its provider
+        deployment: Deployment | None = one
+    else:
+        deployment = group.pick(time.time(), ctx.stream, ())
     if deployment is None:
         found = _next_in_chain(gw, ctx, grant, 0, ())
         if found is None:
@@ -117,22 +121,38 @@ def _unask_stream_usage(body: dict[str, Any]) -> None:
         body["stream_options"] = {**options, "include_usage": False}
 
 
-async def call(
+def call(
     gw: Gateway, ctx: RequestContext, headers: Mapping[str, str], grant: Grant
-) -> Response:
-    """Stage 6 with its retries and fallbacks (inside the client's disconnect watch)."""
-    routing: Routing = gw.routing
-    config = routing.config
-    routing.budget.request()
+) -> Awaitable[Response]:
+    """Stage 6 with its retries and fallbacks (inside the client's disconnect watch). A plain
+    function: a request with nowhere else to go awaits its one attempt directly, without a
+    coroutine of the loop's in between (measured: a frame per request is about 0.3 us)."""
     group = ctx.group
     deployment = ctx.deployment
     assert group is not None
     assert deployment is not None
     chain = _chain(ctx)
+    ctx.attempts = []
+    if group.retries <= 0 and not chain:
+        return _attempt(gw, ctx, headers, grant, deployment, last=True)
+    return _retrying(gw, ctx, headers, grant, group, deployment, chain)
+
+
+async def _retrying(
+    gw: Gateway,
+    ctx: RequestContext,
+    headers: Mapping[str, str],
+    grant: Grant,
+    group: Group,
+    deployment: Deployment,
+    chain: tuple[str, ...],
+) -> Response:
+    routing: Routing = gw.routing
+    config = routing.config
     retries = group.retries
+    routing.budget.request()  # the budget is a share of the requests that may retry
     same = 0  # retries of the same deployment in a row, for the backoff
     tried: list[Deployment] = []
-    ctx.attempts = []
     while True:
         last = retries <= 0 and ctx.chain_step >= len(chain)
         result = await _attempt(gw, ctx, headers, grant, deployment, last=last)
@@ -244,6 +264,30 @@ def _unavailable(group: Group) -> NoDeployment:
     )
 
 
+@overload
+async def _attempt(
+    gw: Gateway,
+    ctx: RequestContext,
+    client: Mapping[str, str],
+    grant: Grant,
+    deployment: Deployment,
+    *,
+    last: Literal[True],
+) -> Response: ...
+
+
+@overload
+async def _attempt(
+    gw: Gateway,
+    ctx: RequestContext,
+    client: Mapping[str, str],
+    grant: Grant,
+    deployment: Deployment,
+    *,
+    last: bool,
+) -> Response | _Failed: ...
+
+
 async def _attempt(
     gw: Gateway,
     ctx: RequestContext,
@@ -253,6 +297,8 @@ async def _attempt(
     *,
     last: bool,
 ) -> Response | _Failed:
+    """One call. The last possible one ends the request itself: its failure is the answer
+    (the provider's error relayed, or the gateway's raised), never a `_Failed`."""
     target = ctx.target
     assert target is not None
     upstream = ctx.upstream_surface
@@ -270,7 +316,9 @@ async def _attempt(
     attempt = Attempt(deployment.id, started)
     assert ctx.attempts is not None
     ctx.attempts.append(attempt)
-    deployment.start(time.time())
+    tracked = deployment.tracked
+    if tracked:
+        deployment.start(time.time())
     first_byte = None if last else deployment.first_byte_timeout_s
     first: bytes | None = None
     sent = send(
@@ -295,17 +343,19 @@ async def _attempt(
                 ):
                     first = await resp.content.readany()
     except TimeoutError:
-        return _failure(ctx, deployment, attempt, "timeout", error=_late(target.provider.name))
+        return _failure(
+            last, ctx, deployment, attempt, "timeout", error=_late(target.provider.name)
+        )
     except UpstreamTimeout as exc:
-        return _failure(ctx, deployment, attempt, "timeout", error=exc)
+        return _failure(last, ctx, deployment, attempt, "timeout", error=exc)
     except UpstreamUnreachable as exc:
-        return _failure(ctx, deployment, attempt, "connect_error", error=exc)
+        return _failure(last, ctx, deployment, attempt, "connect_error", error=exc)
     except aiohttp.ClientError as exc:  # reading the first chunk
         error = UpstreamUnreachable(
             f"Palisade: provider `{target.provider.name}` failed before answering "
             f"({type(exc).__name__})."
         )
-        return _failure(ctx, deployment, attempt, "connect_error", error=error)
+        return _failure(last, ctx, deployment, attempt, "connect_error", error=error)
     status = resp.status
     attempt.status = status
     if status >= 400 and not last:
@@ -325,15 +375,16 @@ async def _attempt(
                 except (aiohttp.ClientError, TimeoutError):
                     error_body = b""
             response = await relay(ctx, resp, body=error_body)
-            return _failure(ctx, deployment, attempt, condition, response=response, wait=wait)
+            return _failure(last, ctx, deployment, attempt, condition, response=response, wait=wait)
         # A 400 the request earned: the provider is fine, and the client gets it as it is.
-        deployment.failed(time.time(), counts=False)
+        if tracked:
+            deployment.failed(time.time(), counts=False)
         attempt.outcome = "client_error"
         return await relay(ctx, resp, body=error_body)
     if first == b"":
         resp.close()
         return _failure(
-            ctx, deployment, attempt, "server_error", error=_empty(target.provider.name)
+            last, ctx, deployment, attempt, "server_error", error=_empty(target.provider.name)
         )
     try:
         response = await relay(ctx, resp, first=first)
@@ -343,21 +394,22 @@ async def _attempt(
         if last:
             _settle(ctx, deployment, attempt, condition)
             raise
-        return _failure(ctx, deployment, attempt, condition, error=exc)
-    ended = time.perf_counter()
+        return _failure(last, ctx, deployment, attempt, condition, error=exc)
+    latency = attempt.latency = time.perf_counter() - started
     if status < 400:
-        ttft = None if first is None else ended - started
-        deployment.succeeded(time.time(), ended - started, ttft)
         attempt.outcome = "ok"
+        if tracked:
+            deployment.succeeded(time.time(), latency, None if first is None else latency)
     else:
         condition = from_status(status)
-        deployment.failed(time.time(), counts=condition is not None)
         attempt.outcome = condition or "client_error"
-    attempt.latency = ended - started
+        if tracked:
+            deployment.failed(time.time(), counts=condition is not None)
     return response
 
 
 def _failure(
+    last: bool,
     ctx: RequestContext,
     deployment: Deployment,
     attempt: Attempt,
@@ -366,11 +418,13 @@ def _failure(
     response: Response | None = None,
     error: GatewayError | None = None,
     wait: float | None = None,
-) -> _Failed:
+) -> Response | _Failed:
     _settle(ctx, deployment, attempt, condition)
-    deployment.ended(0)
+    if deployment.tracked:
+        deployment.ended(0)
     attempt.closed = True
-    return _Failed(condition, response=response, error=error, wait=wait)
+    failed = _Failed(condition, response=response, error=error, wait=wait)
+    return failed.end() if last else failed
 
 
 # What counts against a deployment's breaker: an outage. A 429 is a provider that works and
@@ -379,7 +433,8 @@ _OUTAGES = frozenset({"connect_error", "timeout", "server_error"})
 
 
 def _settle(ctx: RequestContext, deployment: Deployment, attempt: Attempt, condition: str) -> None:
-    deployment.failed(time.time(), counts=condition in _OUTAGES)
+    if deployment.tracked:
+        deployment.failed(time.time(), counts=condition in _OUTAGES)
     attempt.outcome = condition
     attempt.latency = time.perf_counter() - attempt.started
 
@@ -388,7 +443,7 @@ def finish(ctx: RequestContext) -> None:
     """The request ended (its last byte sent): the committed deployment's call is over."""
     deployment = ctx.deployment
     attempts = ctx.attempts
-    if deployment is None or not attempts or attempts[-1].closed:
+    if deployment is None or not deployment.tracked or not attempts or attempts[-1].closed:
         return
     if attempts[-1].outcome is None:  # the client left first: no verdict on the provider
         deployment.failed(time.time(), counts=False)

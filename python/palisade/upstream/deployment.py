@@ -29,6 +29,7 @@ class Deployment:
         "success_ema",
         "target",
         "timeout",
+        "tracked",
         "ttft_ema",
     )
 
@@ -48,6 +49,9 @@ class Deployment:
         # None: a model reached directly, which has nowhere else to go (a breaker would only
         # turn the provider's own errors into the gateway's).
         self.breaker = Breaker(breaker) if breaker is not None else None
+        # Listed under `models`: its calls are counted (in flight, EMAs, capacity, breaker).
+        # A model reached directly has no choice to make with the figures: it keeps none.
+        self.tracked = breaker is not None
         self.alpha = alpha
         self.first_byte_timeout_s = config.first_byte_timeout_s or first_byte_timeout_s
         self.timeout: aiohttp.ClientTimeout | None = None
