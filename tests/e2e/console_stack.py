@@ -188,3 +188,19 @@ def open_tab(browser: Browser, origin: str) -> Tab:
         lambda msg: tab.errors.append(msg.text) if msg.type == "error" else None,
     )
     return tab
+
+
+def offline_tab(browser: Browser, gateway: str) -> Iterator[Tab]:
+    """A tab for one test, then the checks every console test makes of it: the console is
+    offline (no request to any host but the gateway, whatever the page did), and no script
+    error or policy violation (a refused 4xx the test provoked logs one line)."""
+    tab = open_tab(browser, gateway)
+    try:
+        yield tab
+    finally:
+        tab.context.close()
+    assert tab.requests, "the page made no request at all"
+    strangers = [u for u in tab.requests if not u.startswith(gateway + "/")]
+    assert not strangers, strangers
+    unexpected = [e for e in tab.errors if "Failed to load resource" not in e]
+    assert not unexpected, unexpected

@@ -18,7 +18,7 @@ from tests.e2e.console_stack import (
     VIEWER,
     ConsoleStack,
     Tab,
-    open_tab,
+    offline_tab,
     start_browser,
     start_stack,
 )
@@ -36,18 +36,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def tab(browser: Browser, stack: ConsoleStack) -> Iterator[Tab]:
-    tab = open_tab(browser, stack.gateway)
-    try:
-        yield tab
-    finally:
-        tab.context.close()
-    # The console is offline: nothing but the gateway itself, whatever the page did.
-    assert tab.requests, "the page made no request at all"
-    strangers = [u for u in tab.requests if not u.startswith(stack.gateway + "/")]
-    assert not strangers, strangers
-    # No script error, no policy violation (a refused 4xx the test provoked logs one line).
-    unexpected = [e for e in tab.errors if "Failed to load resource" not in e]
-    assert not unexpected, unexpected
+    yield from offline_tab(browser, stack.gateway)
 
 
 def _rows(tab: Tab, table: str = "#logs") -> list[str]:

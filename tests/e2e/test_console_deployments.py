@@ -17,7 +17,7 @@ from tests.e2e.console_stack import (
     VIEWER,
     ConsoleStack,
     Tab,
-    open_tab,
+    offline_tab,
     start_browser,
     start_stack,
 )
@@ -35,16 +35,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def tab(browser: Browser, stack: ConsoleStack) -> Iterator[Tab]:
-    tab = open_tab(browser, stack.gateway)
-    try:
-        yield tab
-    finally:
-        tab.context.close()
-    assert tab.requests, "the page made no request at all"
-    strangers = [u for u in tab.requests if not u.startswith(stack.gateway + "/")]
-    assert not strangers, strangers
-    unexpected = [e for e in tab.errors if "Failed to load resource" not in e]
-    assert not unexpected, unexpected
+    yield from offline_tab(browser, stack.gateway)
 
 
 def _two_versions(stack: ConsoleStack, pid: str) -> tuple[int, int]:
