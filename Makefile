@@ -109,6 +109,8 @@ bench: $(VENV)/.ext
 	$(PY) benches/translate_bench.py
 	$(PY) benches/dialects_bench.py
 	$(PY) benches/console_bench.py
+	$(PY) benches/routing_bench.py
+	$(PY) benches/chaos_bench.py
 	for b in sse tokens scan injection shape bedrock; do $(PY) benches/core_$$b.py; done
 
 clean:
