@@ -97,7 +97,9 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
         breakers.start()
         gateway.shutdown = shutdown = Shutdown(config.server.shutdown_grace_s)
         shutdown.install()
-        gateway.ready_checks.extend(store_checks(gateway))
+        gateway.ready_checks.extend(
+            store_checks(session, config.store.sqlite_path, admission.store)
+        )
         _settle_gc()
         try:
             yield

@@ -15,13 +15,12 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from palisade.store.redis import RedisStore
+import aiohttp
 
-if TYPE_CHECKING:
-    from palisade.gateway import Gateway
+from palisade.store.limits_store import LimitsStore
+from palisade.store.redis import RedisStore
 
 # Short: a load balancer probes every few seconds and a slow answer is as bad as a failed one.
 CHECK_TIMEOUT_S = 1.0
@@ -61,22 +60,21 @@ async def run_checks(checks: Sequence[ReadyCheck]) -> dict[str, str]:
     return {c.name: outcome for c, outcome in zip(checks, outcomes, strict=True)}
 
 
-def store_checks(gateway: Gateway) -> list[ReadyCheck]:
-    """The checks of what the config uses: the upstream pool, the SQLite store (always: keys,
-    proxies, the interaction log) and Redis when `store.redis_url` is set."""
+def store_checks(
+    session: aiohttp.ClientSession, path: str, store: LimitsStore | None
+) -> list[ReadyCheck]:
+    """The checks of what the config uses: the upstream pool, the SQLite store at `path`
+    (always: keys, proxies, the interaction log) and Redis when the limits `store` is it."""
 
     async def upstream_pool() -> None:
-        if gateway.session.closed:
+        if session.closed:
             raise NotReady("the upstream connection pool is closed")
-
-    path = gateway.config.store.sqlite_path
 
     async def sqlite() -> None:
         # Blocking (a file lock may be waited for): in a thread, never on the event loop.
         await asyncio.to_thread(sqlite_writable, path, CHECK_TIMEOUT_S * 0.8)
 
     checks = [ReadyCheck("upstream_pool", upstream_pool), ReadyCheck("sqlite", sqlite)]
-    store = gateway.admission.store if gateway.admission is not None else None
     if isinstance(store, RedisStore):
         checks.append(ReadyCheck("redis", store.ping))
     return checks
