@@ -351,11 +351,24 @@ class InteractionWriter:
             return
         executions = self._unknown_executions(batch)
         try:
+            conn = self._connection()
+        except Exception as exc:  # a file that cannot be opened takes the whole batch
+            self._write_failed(len(batch), exc)
+            return
+        try:
             # One transaction, with the GIL released: the rows, then the executions' first-seen
             # inserts, whose change counts say which executions this worker saw first.
-            _, firsts = self._connection().write([(_INSERT, rows), (_FIRST_SEEN, executions)])
+            _, firsts = conn.write([(_INSERT, rows), (_FIRST_SEEN, executions)])
         except Exception as exc:  # SqliteError mostly; nothing may stop the writer thread
-            self._write_failed(len(batch), exc)
+            if len(batch) > 1:
+                # One transaction is all or nothing: on a disk that fills up, the records that
+                # still fit are kept by writing the batch again in halves (only on this path).
+                self._reset_connection()
+                half = len(batch) // 2
+                self._write(batch[:half])
+                self._write(batch[half:])
+                return
+            self._write_failed(1, exc)
             return
         self.stats.written += len(batch)
         self.events.written(len(batch))
@@ -369,13 +382,16 @@ class InteractionWriter:
             self._conn = open_writer(self.path)
         return self._conn
 
-    def _write_failed(self, count: int, exc: Exception) -> None:
-        self._drop(count, "write_error")
+    def _reset_connection(self) -> None:
         # A connection that failed may be stuck in a bad state (a vanished file, a full disk):
-        # the next batch starts afresh.
+        # the next write starts afresh.
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def _write_failed(self, count: int, exc: Exception) -> None:
+        self._drop(count, "write_error")
+        self._reset_connection()
         now = time.monotonic()
         if now >= self._next_log:
             log.error("interaction log: writing to %s failed: %s", self.path, exc)
