@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Collection, Mapping
 from typing import Any, Literal, overload
 
 import aiohttp
@@ -79,7 +79,7 @@ def aim_first(gw: Gateway, ctx: RequestContext, group: Group, grant: Grant) -> N
     else:
         deployment = group.pick(time.time(), ctx.stream, ())
     if deployment is None:
-        found = _next_in_chain(gw, ctx, grant, 0, ())
+        found = _next_in_chain(gw, ctx, grant, _chain(ctx), 0, ())
         if found is None:
             raise _unavailable(group)
         group, deployment, ctx.chain_step = found
@@ -192,7 +192,7 @@ async def _retrying(
             and ctx.chain_step < len(chain)
             and time.perf_counter() <= deadline
         ):
-            found = _next_in_chain(gw, ctx, grant, ctx.chain_step, tried)
+            found = _next_in_chain(gw, ctx, grant, chain, ctx.chain_step, tried)
             if found is not None and routing.budget.take():
                 group, deployment, ctx.chain_step = found
                 ctx.group = group
@@ -214,11 +214,15 @@ def _chain(ctx: RequestContext) -> tuple[str, ...]:
 
 
 def _next_in_chain(
-    gw: Gateway, ctx: RequestContext, grant: Grant, step: int, tried: Any
+    gw: Gateway,
+    ctx: RequestContext,
+    grant: Grant,
+    chain: tuple[str, ...],
+    step: int,
+    tried: Collection[Deployment],
 ) -> tuple[Group, Deployment, int] | None:
-    """The next model of the chain from `step` that has a usable deployment the caller may
+    """The next model of `chain` from `step` that has a usable deployment the caller may
     reach, with the chain position after it."""
-    chain = _chain(ctx) if ctx.group is not None else ()
     routing: Routing = gw.routing
     now = time.time()
     while step < len(chain):

@@ -32,7 +32,6 @@ _MEMO_LIMIT = 4096
 
 class Group:
     __slots__ = (
-        "configured",
         "deployments",
         "fallbacks",
         "name",
@@ -50,15 +49,12 @@ class Group:
         strategy: Strategy,
         retries: int,
         fallbacks: tuple[str, ...] = (),
-        configured: bool = False,
     ) -> None:
         self.name = name
         self.deployments = tuple(deployments)
         self.strategy = strategy
         self.retries = retries
         self.fallbacks = fallbacks
-        # Listed under `models` (shown by the admin API, probed, broken).
-        self.configured = configured
         priorities = sorted({d.config.priority for d in deployments}, reverse=True)
         self.tiers = tuple(
             tuple(d for d in deployments if d.config.priority == p) for p in priorities
@@ -178,7 +174,6 @@ class Routing:
             strategy=model.strategy or self.config.strategy,
             retries=len(deployments) - 1 if retries is None else retries,
             fallbacks=model.fallbacks,
-            configured=True,
         )
 
     def _deployment(self, target: Target, config: DeploymentConfig, *, broken: bool) -> Deployment:
