@@ -1,4 +1,5 @@
-"""create_app(config) -> Starlette: the routes and a lifespan that owns the upstream pool."""
+"""create_app(config) -> Starlette (`dispatch.App`): the routes and a lifespan that owns the
+upstream pool."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from palisade.config import Config, load_config
 from palisade.console import routes as console
+from palisade.dispatch import App
 from palisade.errors import GatewayError, InternalError, NotFound
 from palisade.exchange import (
     REQUEST_ID_KEY,
@@ -119,7 +121,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
             await run_in_threadpool(recording.stop)
 
     deadlines = Deadlines(config.firewall.body_timeout_s, config.firewall.body_min_rate)
-    return Starlette(
+    return App(
         routes=_exchanged(
             [
                 *openai.routes("/v1"),
