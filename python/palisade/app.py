@@ -39,6 +39,7 @@ from palisade.pricing import PriceTable
 from palisade.readiness import store_checks
 from palisade.routes import (
     admin,
+    admin_guardrails,
     anthropic,
     azure,
     bedrock,
@@ -139,6 +140,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *ops.routes(),
                 *oauth.routes(),
                 *admin.routes(),
+                *admin_guardrails.routes(),
                 *gateways.routes(),
                 *interactions.routes(),
                 *console.routes(),
