@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from palisade._core import Scanner
 from palisade.config import (
     ConfigError,
     Guardrail,
@@ -106,6 +107,8 @@ async def list_guardrails(request: Request, gw: Gateway, identity: Identity, who
             "object": "list",
             "version": latest.version,
             "data": [_view(g, who, used) for g in latest.guardrails],
+            # The entity kinds `pii` and `secrets` guardrails may list (the console's editor).
+            "kinds": {kind: list(Scanner([kind]).kinds) for kind in ("pii", "secrets")},
         }
     )
 
