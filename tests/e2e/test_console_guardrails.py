@@ -121,6 +121,10 @@ def test_create_a_rules_guardrail_a_bad_one_is_refused_then_delete_it(
 ) -> None:
     name = f"house-{uuid.uuid4().hex[:6]}"
     tab.sign_in(ADMIN)
+    # A console write without the session's CSRF token is refused, as for proxies.
+    unsigned = {"name": name, "type": "pii"}
+    assert tab.fetch("POST", "/admin/v1/guardrails", unsigned, csrf=False) == 403
+    assert stack.admin("GET", f"/guardrails/{name}").status_code == 404
     tab.go("#/guardrails", "#new-guardrail")
     tab.page.click("#new-guardrail")
     tab.page.fill("#guardrail-name", name)

@@ -7,14 +7,16 @@ from typing import Any
 
 import pytest
 
-from palisade.store import guardrails, proxies
+from palisade.store import guardrails, proxies, proxy_deployments
 from palisade.store.guardrails import GuardrailConflict
 from palisade.store.sqlite import connect, counters
 
 
 @pytest.fixture
 def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    c = connect(str(tmp_path / "t.db"), [proxies.SCHEMA, guardrails.SCHEMA])
+    c = connect(
+        str(tmp_path / "t.db"), [proxies.SCHEMA, proxy_deployments.SCHEMA, guardrails.SCHEMA]
+    )
     yield c
     c.close()
 
@@ -104,6 +106,19 @@ def test_a_guardrail_a_proxy_attaches_cannot_be_deleted(conn: sqlite3.Connection
     proxies.put(conn, "admin", {"id": "one", "name": "one", "guardrails": []}, create=False)
     proxies.delete(conn, "admin", "two")
     assert guardrails.delete(conn, "admin", "a").guardrails == [{**pii("b"), "version": 1}]
+
+
+def test_the_version_a_gateway_runs_counts_as_attaching(conn: sqlite3.Connection) -> None:
+    guardrails.seed(conn, [pii("a")])
+    proxies.seed(conn, [{"id": "p", "name": "p", "guardrails": ["a"]}])  # proxy version 1
+    proxy_deployments.deploy(conn, "admin", "p", "edge", 1)
+    proxies.put(conn, "admin", {"id": "p", "name": "p", "guardrails": []}, create=False)
+    # The current definition no longer attaches `a`, but the gateway `edge` runs version 1.
+    with pytest.raises(GuardrailConflict, match="`a` is attached by the proxies `p`"):
+        guardrails.delete(conn, "admin", "a")
+    proxy_deployments.stop(conn, "admin", "p", "edge")
+    assert guardrails.attached_by(conn, ["a"]) == {}
+    guardrails.delete(conn, "admin", "a")
 
 
 def test_a_rollback_is_a_new_version_with_the_old_set(conn: sqlite3.Connection) -> None:

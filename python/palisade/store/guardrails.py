@@ -6,7 +6,7 @@ version: who made it, when, what, and the full set after it. The current set is 
 version; a guardrail's own `version` is the version in which it last changed. Every change
 bumps the `guardrails` counter, which the workers poll to rebuild the proxies that attach it.
 Proxies name guardrails, so a change that would take away a guardrail a current proxy
-attaches is refused, naming the proxies.
+attaches (or the version of it a gateway runs) is refused, naming the proxies.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from palisade.store import proxies
+from palisade.store import proxies, proxy_deployments
 from palisade.store.sqlite import bump, transaction
 
 TOPIC = "guardrails"
@@ -141,13 +141,25 @@ def _strip(guardrail: GuardrailDict) -> GuardrailDict:
 
 
 def attached_by(conn: sqlite3.Connection, names: Iterable[str]) -> dict[str, list[str]]:
-    """Guardrail name -> the ids of the current proxies that attach it (only those in use)."""
+    """Guardrail name -> the ids of the current proxies that attach it (only names in use):
+    in their current definition, or in the older version a gateway runs (a deployment)."""
     wanted = set(names)
     latest = proxies.current(conn)
+    current = [] if latest is None else latest.proxies
+    running = list(current)
+    ids = {p["id"] for p in current}
+    sets: dict[int, list[GuardrailDict]] = {}  # pinned proxies often share a version
+    for (pid, _), record in proxy_deployments.newest(conn).items():
+        if pid not in ids or not record.runs or record.version is None:
+            continue
+        if record.version not in sets:
+            found = proxies.get_version(conn, record.version)
+            sets[record.version] = [] if found is None else found.proxies
+        running += [p for p in sets[record.version] if p["id"] == pid]
     out: dict[str, list[str]] = {}
-    for p in [] if latest is None else latest.proxies:
+    for p in running:
         for name in p.get("guardrails", []):
-            if name in wanted:
+            if name in wanted and p["id"] not in out.get(name, []):
                 out.setdefault(name, []).append(p["id"])
     return out
 

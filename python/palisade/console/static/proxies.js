@@ -58,6 +58,7 @@ function connectPanel(proxy) {
 // One line of a guardrail's settings: `pii, redact, request` or `injection, flag at 0.5`.
 export function guardrailSummary(g) {
   const s = g.settings;
+  if (!s) return `${g.type}, not valid: ${g.problem || "see the Guardrails page"}`;
   if (s.action) {
     const what = [...s.entities, ...s.rules].join(" ");
     return `${g.type}, ${s.action} on ${s.direction}` + (what ? ` (${what})` : "");
