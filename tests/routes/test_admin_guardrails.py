@@ -17,13 +17,13 @@ from palisade.config import (
     Config,
     ProviderConfig,
     ProxyConfig,
-    ScanGuardrail,
     StoreConfig,
+    parse_guardrail,
 )
 
 ADMIN = {"authorization": "Bearer adm"}
 VIEWER = {"authorization": "Bearer view"}
-PII = ScanGuardrail(name="pii", type="pii", direction="request", action="redact", entities=())
+PII = parse_guardrail({"name": "pii", "type": "pii", "direction": "request"}, source="test")
 
 
 @pytest.fixture
