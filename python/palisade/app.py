@@ -41,6 +41,7 @@ from palisade.pricing import PriceTable
 from palisade.readiness import store_checks
 from palisade.routes import (
     admin,
+    admin_guardrails,
     anthropic,
     azure,
     bedrock,
@@ -141,6 +142,7 @@ def create_app(config: Config, *, tracing: Tracing | None = None) -> Starlette:
                 *ops.routes(),
                 *oauth.routes(),
                 *admin.routes(),
+                *admin_guardrails.routes(),
                 *gateways.routes(),
                 *interactions.routes(),
                 *console.routes(),

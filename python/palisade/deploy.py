@@ -8,9 +8,10 @@ import os
 import socket
 import sqlite3
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from palisade.config import Config, ConfigError, parse_proxy
+from palisade.config import Config, ConfigError, Guardrail, parse_proxy
 from palisade.store import proxies
 from palisade.store import proxy_deployments as store
 from palisade.store.proxy_deployments import Check, Deployment
@@ -23,15 +24,16 @@ def replica_id() -> str:
     return f"{socket.gethostname()}:{os.getppid()}"
 
 
-def checker(config: Config) -> Check:
-    """Whether a stored definition can run here: it may name a guardrail or provider the
-    config no longer has, and such a proxy is never served (identity/runtime.py)."""
+def checker(config: Config, guardrails: Mapping[str, Guardrail]) -> Check:
+    """Whether a stored definition can run here: it may name a guardrail the store no longer
+    has (`guardrails`: the current set) or a provider the config no longer has, and such a
+    proxy is never served (identity/runtime.py)."""
     known = {p.name for p in config.providers}
 
     def check(raw: proxies.ProxyDict) -> str | None:
         definition = {k: v for k, v in raw.items() if k != "version"}
         try:
-            proxy = parse_proxy(definition, config.guardrails, source="proxy")
+            proxy = parse_proxy(definition, guardrails, source="proxy")
         except ConfigError as exc:
             return str(exc)
         missing = [name for name in proxy.providers if name not in known]

@@ -82,7 +82,7 @@ def _who() -> str:
 def _open(args: argparse.Namespace) -> tuple[Config, sqlite3.Connection] | None:
     """The config and the store with the file's proxies seeded, or None once the problem is
     printed."""
-    from palisade.identity.runtime import SCHEMAS, seed_proxies
+    from palisade.identity.runtime import SCHEMAS, seed_guardrails, seed_proxies
 
     try:
         config = load_config(args.config)
@@ -91,6 +91,7 @@ def _open(args: argparse.Namespace) -> tuple[Config, sqlite3.Connection] | None:
         return None
     try:
         conn = connect(config.store.sqlite_path, SCHEMAS)
+        seed_guardrails(conn, config)
         seed_proxies(conn, config)
     except sqlite3.Error as exc:
         print(
@@ -99,6 +100,12 @@ def _open(args: argparse.Namespace) -> tuple[Config, sqlite3.Connection] | None:
         )
         return None
     return config, conn
+
+
+def _checker(config: Config, conn: sqlite3.Connection) -> store.Check:
+    from palisade.identity.runtime import current_guardrails
+
+    return deploy.checker(config, current_guardrails(conn))
 
 
 def _with_store(args: argparse.Namespace, fn: Callable[[Config, sqlite3.Connection], int]) -> int:
@@ -129,7 +136,7 @@ def _deploy(args: argparse.Namespace) -> int:
     def run(config: Config, conn: sqlite3.Connection) -> int:
         gateway = args.gateway or config.server.gateway
         d = store.deploy(
-            conn, _who(), args.proxy, gateway, args.version, check=deploy.checker(config)
+            conn, _who(), args.proxy, gateway, args.version, check=_checker(config, conn)
         )
         return _print_change(conn, d)
 
@@ -146,7 +153,7 @@ def _stop(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     def run(config: Config, conn: sqlite3.Connection) -> int:
-        d = store.rollback(conn, _who(), args.deployment, check=deploy.checker(config))
+        d = store.rollback(conn, _who(), args.deployment, check=_checker(config, conn))
         return _print_change(conn, d)
 
     return _with_store(args, run)

@@ -153,6 +153,6 @@ def test_admin_tokens_follow_the_entities_list() -> None:
 def test_proxies_built_from_the_store_get_the_admin_tokens() -> None:
     c = config({"action": "block"}, {"token": ADMIN})
     stored = [{"id": "p", "name": "p", "guardrails": ["secrets"], "version": 1}]
-    built = build_proxies(c, stored, {})
+    built = build_proxies(c, c.guardrails, stored, {})
     with pytest.raises(GuardrailViolation, match="palisade_admin_token"):
         scan(built["p"], f"use {ADMIN}")

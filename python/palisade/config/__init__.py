@@ -18,6 +18,8 @@ from palisade.config.guardrails import (
     ToolRule,
     TrustAction,
     TrustedDataGuardrail,
+    guardrail_to_dict,
+    parse_guardrail,
 )
 from palisade.config.identity import IdentityConfig
 from palisade.config.limits import (
@@ -91,8 +93,10 @@ __all__ = [
     "TrustAction",
     "TrustedDataGuardrail",
     "UpstreamConfig",
+    "guardrail_to_dict",
     "load_config",
     "parse_config",
+    "parse_guardrail",
     "parse_period",
     "parse_proxy",
     "proxy_id",

@@ -99,7 +99,8 @@ class ConfigFile(BaseModel):
     tracing: TracingSection = _section(TracingSection)
     guardrails: dict[str, GuardrailSection] = key(
         {},
-        "a named guardrail (see [Guardrails](#guardrails)); attached to proxies by name",
+        "a named guardrail (see [Guardrails](#guardrails)); attached to proxies by name; the seed "
+        "of the store's guardrails, which the admin API and the console then edit",
         shown="",
         json_schema_extra={"x-key": "<name>", "x-leaf": True},
     )

@@ -1,7 +1,9 @@
 """`guardrails`: named checks on request and response texts, tool calls and tool results.
 
 The file's shape (one mapping per guardrail, told apart by `type`) is validated by the
-`*Section` models; proxies then get the frozen run-time types below.
+`*Section` models; proxies then get the frozen run-time types below. A guardrail also comes
+from the admin API and the store (`parse_guardrail`, its inverse `guardrail_to_dict`); it is
+validated by the same models, without interpolation.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     Field,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from palisade.config.errors import ConfigError, Taint, explain
 from palisade.config.fields import SECTION, Flag, Fraction, Text, key, problem
 
 Direction = Literal["request", "response", "both"]
@@ -351,3 +356,68 @@ def _rules(rules: Sequence[ToolRuleSection | DataRuleSection]) -> tuple[ToolRule
 
 def build_guardrails(sections: Mapping[str, BaseModel]) -> dict[str, Guardrail]:
     return {name: build_guardrail(name, section) for name, section in sections.items()}
+
+
+_GUARDRAIL: TypeAdapter[BaseModel] = TypeAdapter(GuardrailSection)
+
+
+def parse_guardrail(raw: Mapping[str, Any], *, source: str) -> Guardrail:
+    """One guardrail definition outside the file (the admin API, the store): `name` and the
+    keys its section has in the file; the errors are the file's, with the key path."""
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError.of(source, [("name", "is required (a non-empty string)")])
+    settings = {k: v for k, v in raw.items() if k not in ("name", "version")}
+    try:
+        section = _GUARDRAIL.validate_python(settings)
+    except ValidationError as exc:
+        raise ConfigError.of(source, explain(exc, GuardrailSection, Taint())) from None
+    return build_guardrail(name, section)
+
+
+def guardrail_to_dict(guardrail: Guardrail) -> dict[str, Any]:
+    """The inverse of parse_guardrail, as the admin API and the store hold it. What the file
+    may leave out to mean "the default" (every entity kind, the default injection threshold, a
+    rule's name after its place) is left out here too, so a later default still applies."""
+    g = guardrail
+    if isinstance(g, ScanGuardrail):
+        out: dict[str, Any] = {
+            "name": g.name,
+            "type": g.type,
+            "direction": g.direction,
+            "action": g.action,
+        }
+        if g.type == "rules":
+            out["patterns"] = dict(g.patterns)
+            out["keywords"] = {rule: list(words) for rule, words in g.keywords}
+        else:
+            from palisade._core import Scanner
+
+            every = tuple(Scanner([g.type]).kinds)
+            out["entities"] = [] if g.entities == every else list(g.entities)
+        return out
+    if isinstance(g, InjectionGuardrail):
+        return {
+            "name": g.name,
+            "type": "injection",
+            "flag_threshold": (
+                None if g.flag_threshold == _default_threshold() else g.flag_threshold
+            ),
+            "block_threshold": g.block_threshold,
+            "targets": sorted(g.targets),
+            "untrusted_tool_results": g.untrusted_tool_results,
+        }
+    kind = "tool_policies" if isinstance(g, ToolPolicyGuardrail) else "trusted_data"
+    rules = []
+    for i, rule in enumerate(g.rules):
+        item: dict[str, Any] = {} if rule.name == f"rules[{i}]" else {"name": rule.name}
+        item["tool"] = rule.tool
+        if rule.when:
+            item["when"] = [_condition(c) for c in rule.when]
+        item["action"] = rule.action
+        rules.append(item)
+    return {"name": g.name, "type": kind, "rules": rules, "default_action": g.default_action}
+
+
+def _condition(c: Condition) -> dict[str, Any]:
+    return {c.op: c.value} if c.argument is None else {c.op: c.value, "argument": c.argument}

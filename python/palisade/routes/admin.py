@@ -1,4 +1,5 @@
-"""`/admin/v1/`: LLM proxies and their versions, virtual keys, OAuth clients, deployments.
+"""`/admin/v1/`: LLM proxies and their versions, virtual keys, OAuth clients, deployments
+(guardrails: routes/admin_guardrails.py).
 
 Reads need the viewer role, writes the admin role (routes/admin_auth.py). Proxy changes are
 numbered versions (who, when, what) that can be listed and rolled back; every change lands in
@@ -17,19 +18,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from palisade.config import ConfigError, parse_proxy, proxy_to_dict
-from palisade.config.guardrails import (
-    Guardrail,
-    InjectionGuardrail,
-    ScanGuardrail,
-    ToolPolicyGuardrail,
-)
+from palisade.config import ConfigError, Guardrail, parse_proxy, proxy_to_dict
 from palisade.errors import BadRequest, GatewayError, NotFound
 from palisade.gateway import Gateway
 from palisade.identity import runtime
 from palisade.identity.runtime import Identity
 from palisade.routes.admin_auth import Role, require_role
 from palisade.store import clients, keys, proxies
+from palisade.store.guardrails import GuardrailConflict
 from palisade.store.proxies import ProxyConflict
 from palisade.upstream import health
 
@@ -70,6 +66,10 @@ async def _write(gw: Gateway, identity: Identity, fn: Callable[[sqlite3.Connecti
         result = await identity.db.run(fn)
     except ProxyConflict as exc:
         raise Conflict(f"Palisade: {exc}.") from None
+    except GuardrailConflict as exc:
+        # An unknown name or version is not there (404); anything else clashes (409).
+        status = 404 if exc.code.endswith("not_found") else 409
+        raise Conflict(f"Palisade: {exc}.", status=status, code=exc.code) from None
     await runtime.refresh(gw, identity)
     return result
 
@@ -123,9 +123,16 @@ async def get_proxy(request: Request, gw: Gateway, identity: Identity, who: Role
     raise NotFound(f"Palisade: no LLM proxy has the id `{pid[:64]}`.", code="proxy_not_found")
 
 
-def _validated(gw: Gateway, body: dict[str, Any]) -> dict[str, Any]:
+async def current_guardrails(identity: Identity) -> dict[str, Guardrail]:
+    """The store's set, read now: this worker's copy may be a poll behind another's write."""
+    return await identity.db.run(runtime.current_guardrails)
+
+
+def _validated(
+    gw: Gateway, guardrails: dict[str, Guardrail], body: dict[str, Any]
+) -> dict[str, Any]:
     try:
-        proxy = parse_proxy(body, gw.config.guardrails, source="proxy")
+        proxy = parse_proxy(body, guardrails, source="proxy")
     except ConfigError as exc:
         raise BadRequest(f"Palisade: {exc}", code="invalid_proxy") from None
     known = {p.name for p in gw.config.providers}
@@ -139,7 +146,7 @@ def _validated(gw: Gateway, body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_proxy(request: Request, gw: Gateway, identity: Identity, who: Role) -> Response:
-    proxy = _validated(gw, await _body(request))
+    proxy = _validated(gw, await current_guardrails(identity), await _body(request))
     version: proxies.Version = await _write(
         gw, identity, lambda conn: proxies.put(conn, who, proxy, create=True)
     )
@@ -152,7 +159,7 @@ async def update_proxy(request: Request, gw: Gateway, identity: Identity, who: R
     body = await _body(request)
     if body.setdefault("id", pid) != pid:
         raise BadRequest("Palisade: a proxy's id cannot change.", param="id", code="invalid_proxy")
-    proxy = _validated(gw, body)
+    proxy = _validated(gw, await current_guardrails(identity), body)
     version: proxies.Version = await _write(
         gw, identity, lambda conn: proxies.put(conn, who, proxy, create=False)
     )
@@ -205,41 +212,6 @@ async def rollback(request: Request, gw: Gateway, identity: Identity, who: Role)
         gw, identity, lambda conn: proxies.rollback(conn, who, number)
     )
     return _json({**version.summary(), "proxies": version.proxies})
-
-
-# -- guardrails (read only: they live in the config file) --------------------------------
-
-
-def _guardrail_view(g: Guardrail) -> dict[str, Any]:
-    """A guardrail's settings for the console's proxy form: the rules by name, never the
-    patterns or keywords they look for."""
-    if isinstance(g, ScanGuardrail):
-        rules = [name for name, _ in g.patterns] + [name for name, _ in g.keywords]
-        settings: dict[str, Any] = {
-            "direction": g.direction,
-            "action": g.action,
-            "entities": list(g.entities),
-            "rules": rules,
-        }
-        return {"name": g.name, "type": g.type, "settings": settings}
-    if isinstance(g, InjectionGuardrail):
-        settings = {
-            "flag_threshold": g.flag_threshold,
-            "block_threshold": g.block_threshold,
-            "targets": sorted(g.targets),
-        }
-        return {"name": g.name, "type": "injection", "settings": settings}
-    kind = "tool_policies" if isinstance(g, ToolPolicyGuardrail) else "trusted_data"
-    settings = {
-        "rules": [{"name": r.name, "tool": r.tool, "action": r.action} for r in g.rules],
-        "default_action": g.default_action,
-    }
-    return {"name": g.name, "type": kind, "settings": settings}
-
-
-async def list_guardrails(request: Request, gw: Gateway, identity: Identity, who: Role) -> Response:
-    found = [_guardrail_view(g) for g in gw.config.guardrails.values()]
-    return _json({"object": "list", "data": found})
 
 
 # -- keys and clients -----------------------------------------------------------------------
@@ -382,7 +354,6 @@ def routes() -> list[BaseRoute]:
         Route(f"{p}/versions", _endpoint("viewer", list_versions), methods=["GET"]),
         Route(f"{p}/versions/{{version}}", _endpoint("viewer", get_version), methods=["GET"]),
         Route(f"{p}/versions/{{version}}/rollback", _endpoint("admin", rollback), methods=["POST"]),
-        Route(f"{p}/guardrails", _endpoint("viewer", list_guardrails), methods=["GET"]),
         Route(f"{p}/keys", _endpoint("viewer", list_keys), methods=["GET"]),
         Route(f"{p}/keys", _endpoint("admin", create_key), methods=["POST"]),
         Route(f"{p}/keys/{{id}}", _endpoint("viewer", get_key), methods=["GET"]),

@@ -122,7 +122,7 @@ async def deploy_proxy(request: Request, gw: Gateway, identity: Identity, who: R
             "Palisade: `version` must be a proxy version number (omit it for the newest).",
             param="version",
         )
-    check = deploy.checker(gw.config)
+    check = deploy.checker(gw.config, identity.guardrails)
     answer = await _change(
         gw,
         identity,
@@ -141,7 +141,7 @@ async def rollback(request: Request, gw: Gateway, identity: Identity, who: Role)
     pid = request.path_params["id"]
     number = _number(request.path_params["deployment"], "deployment")
     assert number is not None
-    check = deploy.checker(gw.config)
+    check = deploy.checker(gw.config, identity.guardrails)
 
     def roll(conn: sqlite3.Connection) -> Deployment:
         target = store.get(conn, number)

@@ -5,6 +5,7 @@ import { clear, h, message } from "./dom.js";
 import { renderDashboards } from "./dashboards.js";
 import { renderDeployments, renderProxyDeployments } from "./deployments.js";
 import { renderDetail } from "./detail.js";
+import { renderGuardrails } from "./guardrails.js";
 import { renderKeys } from "./keys.js";
 import { renderLogs } from "./logs.js";
 import { renderProxies } from "./proxies.js";
@@ -17,6 +18,7 @@ const PAGES = [
   [/^\/session\/(.+)$/, "sessions", renderSession],
   [/^\/dashboards$/, "dashboards", renderDashboards],
   [/^\/proxies$/, "proxies", renderProxies],
+  [/^\/guardrails$/, "guardrails", renderGuardrails],
   [/^\/keys$/, "keys", renderKeys],
   [/^\/deployments$/, "deployments", renderDeployments],
   [/^\/deployments\/(.+)$/, "deployments", renderProxyDeployments],

@@ -5,6 +5,8 @@ import { call, get, query } from "./api.js";
 import { append, clear, h, message, table } from "./dom.js";
 
 const AUTH = ["virtual_key", "provider_key", "jwt", "oauth"];
+// Asymmetric only, as config/proxies.py `JwtAlgorithm` allows.
+const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
 
 // The gateway's rule (config/proxies.py `proxy_id`): `Support Bot (EU)` -> `support-bot-eu`.
 export function proxyId(name) {
@@ -56,6 +58,7 @@ function connectPanel(proxy) {
 // One line of a guardrail's settings: `pii, redact, request` or `injection, flag at 0.5`.
 export function guardrailSummary(g) {
   const s = g.settings;
+  if (!s) return `${g.type}, not valid: ${g.problem || "see the Guardrails page"}`;
   if (s.action) {
     const what = [...s.entities, ...s.rules].join(" ");
     return `${g.type}, ${s.action} on ${s.direction}` + (what ? ` (${what})` : "");
@@ -75,6 +78,18 @@ function proxyForm(existing, guardrails, done) {
     h("input", { name: key, id: `proxy-${key}`, value, placeholder: hint || "" }));
   const auth = AUTH.map((a) => h("label", { class: "inline" },
     h("input", { type: "checkbox", name: "auth", value: a, checked: p.auth.includes(a) }), " " + a));
+  // The identity provider's settings, asked for while `jwt` is checked (the server requires
+  // them then).
+  const jwt = p.jwt || { issuer: "", audience: "", jwks_url: "", algorithms: ["RS256"] };
+  const jwtField = (key, label, hint) => h("label", {}, label,
+    h("input", { name: `jwt_${key}`, id: `proxy-jwt-${key.replace("_", "-")}`, value: jwt[key], placeholder: hint }));
+  const jwtFields = h("fieldset", { id: "proxy-jwt", hidden: !p.auth.includes("jwt") },
+    h("legend", {}, "JWT from your identity provider"),
+    jwtField("issuer", "Issuer (iss)", "https://idp.example.com"),
+    jwtField("audience", "Audience (aud)", "palisade"),
+    jwtField("jwks_url", "JWKS URL", "https://idp.example.com/.well-known/jwks.json"),
+    h("div", { id: "proxy-jwt-algorithms" }, "Algorithms: ", JWT_ALGORITHMS.map((a) => h("label", { class: "inline" },
+      h("input", { type: "checkbox", name: "jwt_algorithms", value: a, checked: jwt.algorithms.includes(a) }), " " + a))));
   const problem = h("div", {});
   const form = h("form", { class: "card", id: "proxy-form" },
     h("h2", {}, existing ? `Edit ${p.name}` : "New LLM proxy"),
@@ -82,15 +97,19 @@ function proxyForm(existing, guardrails, done) {
     field("description", "Description", p.description),
     field("providers", "Providers (comma-separated; empty: any)", p.providers.join(", ")),
     field("models", "Models or patterns (comma-separated; empty: any)", p.models.join(", "), "gpt-4o*, claude-*"),
-    h("fieldset", { id: "proxy-guardrails" }, h("legend", {}, "Guardrails (defined in the config file)"),
+    h("fieldset", { id: "proxy-guardrails" }, h("legend", {}, "Guardrails (their settings: Guardrails page)"),
       guardrails.length ? guardrails.map((g) => h("label", { class: "inline" },
         h("input", { type: "checkbox", name: "guardrails", value: g.name, checked: p.guardrails.includes(g.name) }),
         " " + g.name, h("span", { class: "muted" }, ` (${guardrailSummary(g)})`)))
         : h("span", { class: "muted" }, "none configured")),
-    h("fieldset", {}, h("legend", {}, "Accepted credentials (none: open proxy)"), auth),
+    h("fieldset", { id: "proxy-auth" }, h("legend", {}, "Accepted credentials (none: open proxy)"), auth),
+    jwtFields,
     h("div", { class: "actions" }, h("button", { type: "submit", id: "proxy-save" }, existing ? "Save" : "Create"),
       h("button", { type: "button", class: "secondary", onclick: () => done(null) }, "Cancel")),
     problem);
+  form.addEventListener("change", (event) => {
+    if (event.target.name === "auth" && event.target.value === "jwt") jwtFields.hidden = !event.target.checked;
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
@@ -103,6 +122,16 @@ function proxyForm(existing, guardrails, done) {
       guardrails: data.getAll("guardrails"),
       auth: data.getAll("auth"),
     };
+    if (body.auth.includes("jwt")) {
+      body.jwt = {
+        issuer: data.get("jwt_issuer").trim(),
+        audience: data.get("jwt_audience").trim(),
+        jwks_url: data.get("jwt_jwks_url").trim(),
+        algorithms: data.getAll("jwt_algorithms"),
+      };
+    } else {
+      delete body.jwt;
+    }
     delete body.served;
     delete body.paths;
     delete body.version;
