@@ -88,7 +88,7 @@ async def test_a_proxy_whose_guardrail_is_gone_fails_closed(gw: Gateway) -> None
     # The store refuses to delete an attached guardrail; a rollback past its creation by hand
     # (or a file that drops it) is what leaves a proxy naming a guardrail that is gone.
     def drop(conn: sqlite3.Connection) -> None:
-        guardrails._write(conn, "test", "delete", "pii", lambda old, n: old[1:])
+        guardrails._SET.write(conn, "test", "delete", "pii", lambda old, n: old[1:])
 
     await write(gw, drop)
     assert set(identity(gw).guardrails) == {"secrets"}
@@ -110,9 +110,10 @@ async def test_a_changed_file_reseeds_as_the_proxies_do(tmp_path: Path) -> None:
         assert kept.action == "flag"
         masked = dataclasses.replace(PII, action="mask")
         found = runtime.seed_guardrails(conn, config(tmp_path, masked))
-        # A changed file is applied as the proxies' seed is: what it lists is written as it
-        # says (`pii` masked, `secrets` back to block); what an admin made stays.
-        assert found == {"pii": masked, "secrets": SECRETS, "mine": found["mine"]}
+        # A changed file writes what it changed (`pii` masked); what it lists unchanged keeps
+        # the admin's edit (`secrets` flags), and what an admin made stays.
+        flagged = dataclasses.replace(SECRETS, action="flag")
+        assert found == {"pii": masked, "secrets": flagged, "mine": found["mine"]}
         assert [v.action for v in guardrails.versions(conn)] == [
             "seed",
             "create",

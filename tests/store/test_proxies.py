@@ -56,6 +56,29 @@ def test_a_changed_file_updates_adds_and_removes_only_what_it_owns(
     assert [p for p, _ in ids_versions(conn)] == ["default", "b", "mine", "c"]
 
 
+def test_a_changed_file_does_not_undo_what_an_admin_did_to_what_it_did_not_change(
+    conn: sqlite3.Connection,
+) -> None:
+    proxies.seed(conn, [proxy("a"), proxy("b"), proxy("c")])
+    proxies.put(conn, "admin", proxy("a", description="edited"), create=False)  # version 2
+    proxies.delete(conn, "admin", "b")  # version 3
+    seeded = proxies.seed(conn, [proxy("a"), proxy("b"), proxy("c", description="new")])
+    assert seeded is not None
+    # Only `c` changed in the file: the admin's edit of `a` and delete of `b` stand.
+    assert ids_versions(conn) == [("a", 2), ("c", 4)]
+    current = proxies.current(conn)
+    assert current is not None
+    assert current.proxies[0]["description"] == "edited"
+    # Once the file changes `a` itself, the file's `a` is written.
+    proxies.seed(conn, [proxy("a", description="file"), proxy("b"), proxy("c", description="new")])
+    current = proxies.current(conn)
+    assert current is not None
+    assert [(p["id"], p.get("description")) for p in current.proxies] == [
+        ("a", "file"),
+        ("c", "new"),
+    ]
+
+
 def test_changes_are_versions_with_who_and_what_and_conflicts_write_nothing(
     conn: sqlite3.Connection,
 ) -> None:
