@@ -180,14 +180,18 @@ async def delete_proxy(request: Request, gw: Gateway, identity: Identity, who: R
     return _json({"deleted": pid, "version": version.version})
 
 
-async def list_versions(request: Request, gw: Gateway, identity: Identity, who: Role) -> Response:
+def version_page(request: Request) -> tuple[int, int | None]:
+    """A history page's `limit` and `before` (a version number) from the query."""
     before = request.query_params.get("before")
     limit = request.query_params.get("limit", "100")
     if not limit.isdigit() or not 1 <= int(limit) <= 1000 or (before and not before.isdigit()):
         raise BadRequest("Palisade: `limit` is 1-1000 and `before` a version number.")
-    found = await identity.db.run(
-        lambda conn: proxies.versions(conn, int(limit), int(before) if before else None)
-    )
+    return int(limit), int(before) if before else None
+
+
+async def list_versions(request: Request, gw: Gateway, identity: Identity, who: Role) -> Response:
+    limit, before = version_page(request)
+    found = await identity.db.run(lambda conn: proxies.versions(conn, limit, before))
     return _json({"object": "list", "data": [v.summary() for v in found]})
 
 

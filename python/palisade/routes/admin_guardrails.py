@@ -33,7 +33,14 @@ from palisade.config import (
 from palisade.errors import BadRequest, NotFound
 from palisade.gateway import Gateway
 from palisade.identity.runtime import Identity
-from palisade.routes.admin import _body, _endpoint, _json, _version_number, _write
+from palisade.routes.admin import (
+    _body,
+    _endpoint,
+    _json,
+    _version_number,
+    _write,
+    version_page,
+)
 from palisade.routes.admin_auth import Role
 from palisade.store import guardrails
 from palisade.store.guardrails import GuardrailDict
@@ -194,13 +201,8 @@ async def delete_guardrail(
 
 
 async def list_versions(request: Request, gw: Gateway, identity: Identity, who: Role) -> Response:
-    before = request.query_params.get("before")
-    limit = request.query_params.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000 or (before and not before.isdigit()):
-        raise BadRequest("Palisade: `limit` is 1-1000 and `before` a version number.")
-    found = await identity.db.run(
-        lambda conn: guardrails.versions(conn, int(limit), int(before) if before else None)
-    )
+    limit, before = version_page(request)
+    found = await identity.db.run(lambda conn: guardrails.versions(conn, limit, before))
     return _json({"object": "list", "data": [v.summary() for v in found]})
 
 
