@@ -82,6 +82,8 @@ providers:
   late: {openai_at("late")}
   spare: {openai_at("spare")}
   anth: {{kind: anthropic, base_url: {mock}/_s/anth/v1, api_key: {MOCK_KEY}}}
+  ov: {{kind: anthropic, base_url: {mock}/_s/ov/v1, api_key: {MOCK_KEY}}}
+  gem: {{kind: gemini, base_url: {mock}/_s/gem/v1beta, api_key: {MOCK_KEY}}}
 routing:
   deadline_s: {DEADLINE_S}
   backoff_s: 0.05
@@ -116,6 +118,12 @@ models:
   toolong:
     deployments: [{{provider: a, probe: false}}]
     fallbacks: [anth:claude-haiku-4-5]
+  overload:
+    deployments: [{{provider: ov, model: claude-haiku-4-5, probe: false}}]
+    fallbacks: [spare:gpt-4o-mini]
+  guarded:
+    deployments: [{{provider: gem, model: gemini-2.5-flash, probe: false}}]
+    fallbacks: [spare:gpt-4o-mini]
 """
     )
 
@@ -210,6 +218,49 @@ def test_a_stream_that_fails_before_its_first_byte_falls_over_to_another_dialect
         ("anth:claude-haiku-4-5", None),
     ]
     assert record["served_model"] == "claude-haiku-4-5"
+
+
+def test_a_stream_whose_first_event_is_an_overload_falls_over(stack: Stack) -> None:
+    # Anthropic answers 200 and then reports the overload as the stream's `error` event.
+    set_scenario(stack.mock, "ov", fail="stream_error", fail_after_chunks=0)
+    client = stack.client()
+    with client.chat.completions.with_streaming_response.create(
+        model="overload", messages=[{"role": "user", "content": "hi"}], stream=True
+    ) as response:
+        assert response.headers["x-palisade-served-by"] == "spare"
+        chunks = list(response.parse())
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert any(c.choices and c.choices[0].finish_reason == "stop" for c in chunks)
+    assert stack.requests_to("ov") == 1
+    assert stack.requests_to("spare") == 1
+    record = stack.record(response.headers["x-palisade-request-id"])
+    assert [
+        (a["deployment"], a["status"], a["outcome"], a["next"]) for a in record["attempts"]
+    ] == [
+        ("ov:claude-haiku-4-5", 200, "server_error", "fallback"),
+        ("spare:gpt-4o-mini", 200, "ok", None),
+    ]
+
+
+def test_a_refused_stream_that_may_not_fall_back_reaches_the_client_as_it_came(
+    stack: Stack,
+) -> None:
+    # Gemini refuses the prompt in its stream's first event; `content_filtered` is not in this
+    # config's `fallback_on`, so the refusal is the answer, relayed whole (translated).
+    set_scenario(stack.mock, "gem", fail="content_filter")
+    with stack.client().chat.completions.with_streaming_response.create(
+        model="guarded", messages=[{"role": "user", "content": "hi"}], stream=True
+    ) as response:
+        assert response.status_code == 200
+        body = response.read()
+    assert b'"finish_reason":"content_filter"' in body
+    assert body.endswith(b"data: [DONE]\n\n")
+    assert stack.requests_to("gem") == 1
+    assert stack.requests_to("spare") == 0
+    record = stack.record(response.headers["x-palisade-request-id"])
+    assert [(a["deployment"], a["outcome"], a["next"]) for a in record["attempts"]] == [
+        ("gem:gemini-2.5-flash", "content_filtered", None)
+    ]
 
 
 def test_a_stream_without_a_first_token_in_time_falls_over(stack: Stack) -> None:

@@ -11,8 +11,10 @@ answer, as the provider gave it (translated) or as the gateway's error.
 Nothing is retried once a byte of the answer may have reached the client. When an attempt
 could still be followed by another one, the gateway reads an error answer's body (to tell a
 context-window refusal from another 400) and a stream's first chunk (within
-`first_byte_timeout_s`) before it commits; the last possible attempt is relayed exactly as
-before, so a request with nowhere else to go pays nothing for this.
+`first_byte_timeout_s` when set) before it commits: a stream whose first chunk reports an error
+(Anthropic's overload after its 200, `outcome.from_stream`) moves on like an error status. The
+last possible attempt is relayed exactly as before, so a request with nowhere else to go pays
+nothing for this.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from palisade.upstream.backoff import delay, wait_hint
 from palisade.upstream.client import send, upstream_headers
 from palisade.upstream.deployment import Deployment
 from palisade.upstream.groups import Group, Routing
-from palisade.upstream.outcome import from_body, from_status, reads_body
+from palisade.upstream.outcome import from_body, from_status, from_stream, reads_body
 from palisade.upstream.relay import relay
 from palisade.upstream.routing import Target
 
@@ -47,7 +49,7 @@ class NoDeployment(GatewayError):
 class _Failed:
     """An attempt that did not commit: why, and what the client gets if it is the last."""
 
-    __slots__ = ("condition", "error", "response", "wait")
+    __slots__ = ("condition", "error", "response", "upstream", "wait")
 
     def __init__(
         self,
@@ -56,11 +58,19 @@ class _Failed:
         response: Response | None = None,
         error: GatewayError | None = None,
         wait: float | None = None,
+        upstream: aiohttp.ClientResponse | None = None,
     ) -> None:
         self.condition = condition
         self.response = response
         self.error = error
         self.wait = wait
+        # A stream that failed after its 200: open until it is either the answer or dropped.
+        self.upstream = upstream
+
+    def drop(self) -> None:
+        """Another attempt follows: the failed stream's connection is let go."""
+        if self.upstream is not None:
+            self.upstream.close()
 
     def end(self) -> Response:
         if self.response is not None:
@@ -181,6 +191,7 @@ async def _retrying(
                     _moved(ctx, "retry")
                     retries -= 1
                     same = same + 1 if nxt is deployment else 0
+                    result.drop()
                     if wait > 0:
                         await asyncio.sleep(wait)
                     deployment = nxt
@@ -194,6 +205,7 @@ async def _retrying(
         ):
             found = _next_in_chain(gw, ctx, grant, chain, ctx.chain_step, tried)
             if found is not None and routing.budget.take():
+                result.drop()
                 group, deployment, ctx.chain_step = found
                 ctx.group = group
                 _moved(ctx, "fallback")
@@ -323,7 +335,6 @@ async def _attempt(
     tracked = deployment.tracked
     if tracked:
         deployment.start(time.time())
-    first_byte = None if last else deployment.first_byte_timeout_s
     first: bytes | None = None
     sent = send(
         gw.session,
@@ -335,10 +346,12 @@ async def _attempt(
         timeouts=deployment.timeout,
     )
     try:
-        if first_byte is None:
+        if last:
             resp = await sent
         else:
-            async with asyncio.timeout(first_byte):
+            # No limit unless one is configured; the first chunk is read either way, so that
+            # a stream that opens with an error event can still move on.
+            async with asyncio.timeout(deployment.first_byte_timeout_s):
                 resp = await sent
                 if (
                     ctx.stream
@@ -390,6 +403,15 @@ async def _attempt(
         return _failure(
             last, ctx, deployment, attempt, "server_error", error=_empty(target.provider.name)
         )
+    if first:
+        # A stream whose first chunk reports an error (an overload, a rate limit): relayed as
+        # it came should it be the answer, else dropped for the next attempt.
+        condition = from_stream(upstream.stream_parser().feed(first))
+        if condition is not None:
+            response = await relay(ctx, resp, first=first)
+            return _failure(
+                last, ctx, deployment, attempt, condition, response=response, upstream=resp
+            )
     try:
         response = await relay(ctx, resp, first=first)
     except (UpstreamTimeout, UpstreamUnreachable) as exc:
@@ -422,12 +444,13 @@ def _failure(
     response: Response | None = None,
     error: GatewayError | None = None,
     wait: float | None = None,
+    upstream: aiohttp.ClientResponse | None = None,
 ) -> Response | _Failed:
     _settle(ctx, deployment, attempt, condition)
     if deployment.tracked:
         deployment.ended(0)
     attempt.closed = True
-    failed = _Failed(condition, response=response, error=error, wait=wait)
+    failed = _Failed(condition, response=response, error=error, wait=wait, upstream=upstream)
     return failed.end() if last else failed
 
 

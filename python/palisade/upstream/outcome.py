@@ -6,10 +6,18 @@ succeed. Each dialect words these differently; the markers below are the provide
 (OpenAI's `context_length_exceeded` and `content_filter`, Anthropic's "prompt is too long",
 Gemini's `SAFETY`, Bedrock's "Input is too long", Azure's `content_policy_violation`, ...),
 searched in the error body, which is small.
+
+A stream can also fail after its 200: Anthropic reports an overload as an `error` event, and
+the others have their own forms (`from_stream`). Found among the events of the first chunk,
+read before the gateway commits, it is a failure like an error status: nothing has reached the
+client yet.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from palisade._core import SseEvent
 from palisade.config.routing import Condition
 
 _CONTEXT = (
@@ -54,4 +62,31 @@ def from_body(body: bytes) -> Condition | None:
         return "context_window_exceeded"
     if any(marker in text for marker in _FILTERED):
         return "content_filtered"
+    return None
+
+
+_RATE_LIMITED = ("rate_limit", "throttl", "resource_exhausted", "too many requests", "quota")
+
+
+def from_stream(events: Iterable[SseEvent]) -> Condition | None:
+    """The condition of the first error event among `events`, None when there is none. Error
+    events: Anthropic's and OpenAI Responses' `error`, Bedrock's exception messages (their
+    `:exception-type`, `throttlingException`), a data object whose key is `error`
+    (OpenAI-compatible chat streams, Gemini), Cohere's `message-end` whose `finish_reason` is
+    `ERROR`; and Gemini's refusal of the prompt (`promptFeedback.blockReason`)."""
+    for event in events:
+        name, data = event.event, event.data
+        if '"blockReason"' in data:
+            return "content_filtered"
+        if not (
+            name == "error"
+            or name.endswith("Exception")
+            or data.startswith('{"error"')
+            or (name == "message-end" and '"ERROR"' in data)
+        ):
+            continue
+        text = f"{name} {data[:16384]}".lower()
+        if any(marker in text for marker in _RATE_LIMITED):
+            return "rate_limited"
+        return from_body(text.encode()) or "server_error"
     return None
