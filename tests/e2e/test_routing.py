@@ -254,6 +254,7 @@ def test_a_refused_stream_that_may_not_fall_back_reaches_the_client_as_it_came(
         assert response.status_code == 200
         body = response.read()
     assert b'"finish_reason":"content_filter"' in body
+    assert b'"model":null' not in body  # the stream named no model: the requested one
     assert body.endswith(b"data: [DONE]\n\n")
     assert stack.requests_to("gem") == 1
     assert stack.requests_to("spare") == 0

@@ -35,10 +35,13 @@ from palisade.providers.gemini.translate import (
 
 
 class GeminiStreamToChat(ChatChunks):
-    __slots__ = ("_called", "_finished", "_started", "_tools", "_usage")
+    __slots__ = ("_called", "_finished", "_named", "_started", "_tools", "_usage")
 
-    def __init__(self, *, include_usage: bool) -> None:
-        super().__init__(include_usage=include_usage)
+    def __init__(self, *, include_usage: bool, model: Any = None) -> None:
+        # `model`: the requested one, named until a chunk gives its `modelVersion` (a stream
+        # refused at once has none; chunks without a model break strict clients).
+        super().__init__(include_usage=include_usage, model=model)
+        self._named = False
         self._usage: dict[str, Any] | None = None
         self._started: set[int] = set()
         self._finished: set[int] = set()
@@ -53,8 +56,9 @@ class GeminiStreamToChat(ChatChunks):
             return [stream_error_to_chat(data)]
         if not self._id:
             self._id = chat_id(data.get("responseId"))
-        if self._model is None and isinstance(data.get("modelVersion"), str):
+        if not self._named and isinstance(data.get("modelVersion"), str):
             self._model = data["modelVersion"]
+            self._named = True
         meta = data.get("usageMetadata")
         if isinstance(meta, dict):
             self._usage = meta

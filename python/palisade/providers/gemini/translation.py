@@ -27,7 +27,7 @@ class ChatToGemini(Forwarded):
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         options = body.get("stream_options")
         asked = isinstance(options, dict) and options.get("include_usage") is True
-        self._stream = GeminiStreamToChat(include_usage=asked)
+        self._stream = GeminiStreamToChat(include_usage=asked, model=body.get("model"))
         return translate.chat_request_to_gemini(body, self.notes)
 
     def answer(self, obj: dict[str, Any]) -> dict[str, Any]:
