@@ -36,7 +36,7 @@ from palisade.upstream.client import send, upstream_headers
 from palisade.upstream.deployment import Deployment
 from palisade.upstream.groups import Group, Routing
 from palisade.upstream.outcome import from_body, from_status, from_stream, reads_body
-from palisade.upstream.relay import relay
+from palisade.upstream.relay import FirstChunk, relay
 from palisade.upstream.routing import Target
 
 
@@ -335,7 +335,7 @@ async def _attempt(
     tracked = deployment.tracked
     if tracked:
         deployment.start(time.time())
-    first: bytes | None = None
+    chunk: bytes | None = None
     sent = send(
         gw.session,
         "POST",
@@ -358,7 +358,7 @@ async def _attempt(
                     and resp.status == 200
                     and resp.headers.get("content-type", "").startswith(upstream.stream_type)
                 ):
-                    first = await resp.content.readany()
+                    chunk = await resp.content.readany()
     except TimeoutError:
         return _failure(
             last, ctx, deployment, attempt, "timeout", error=_late(target.provider.name)
@@ -398,15 +398,17 @@ async def _attempt(
             deployment.failed(time.time(), counts=False)
         attempt.outcome = "client_error"
         return await relay(ctx, resp, body=error_body)
-    if first == b"":
-        resp.close()
-        return _failure(
-            last, ctx, deployment, attempt, "server_error", error=_empty(target.provider.name)
-        )
-    if first:
+    first = None
+    if chunk is not None:
+        if not chunk:
+            resp.close()
+            return _failure(
+                last, ctx, deployment, attempt, "server_error", error=_empty(target.provider.name)
+            )
+        first = FirstChunk(chunk, upstream.stream_parser())
         # A stream whose first chunk reports an error (an overload, a rate limit): relayed as
         # it came should it be the answer, else dropped for the next attempt.
-        condition = from_stream(upstream.stream_parser().feed(first))
+        condition = from_stream(first.events)
         if condition is not None:
             response = await relay(ctx, resp, first=first)
             return _failure(

@@ -27,7 +27,7 @@ from palisade.errors import UpstreamTimeout, UpstreamUnreachable
 from palisade.exchange import stamp
 from palisade.pipeline.context import RequestContext
 from palisade.pipeline.guard_out import StreamBlocked, StreamGuard, guard_answer
-from palisade.providers.base import Event, StreamTransform
+from palisade.providers.base import Event, StreamParser, StreamTransform
 from palisade.upstream.client import RawHeaders, client_headers
 
 log = logging.getLogger("palisade.upstream")
@@ -38,10 +38,10 @@ async def relay(
     resp: aiohttp.ClientResponse,
     *,
     body: bytes | None = None,
-    first: bytes | None = None,
+    first: FirstChunk | None = None,
 ) -> Response:
     """`body`: a whole answer the attempt already read (an error it judged); `first`: a
-    stream's first chunk, read while the attempt could still move on."""
+    stream's first chunk, read (and parsed) while the attempt could still move on."""
     ctx.status = resp.status
     assert ctx.target is not None
     headers = client_headers(resp.raw_headers, ctx.target.provider)
@@ -207,29 +207,43 @@ class SseResponse(Response):
             self.upstream.close()
 
 
-async def _after(first: bytes, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    yield first
-    async for chunk in resp.content.iter_any():
-        yield chunk
+class FirstChunk:
+    """A stream's first chunk, read and parsed before the gateway committed to the attempt:
+    the parser goes on from there, so the chunk is parsed once."""
+
+    __slots__ = ("chunk", "events", "parser")
+
+    def __init__(self, chunk: bytes, parser: StreamParser) -> None:
+        self.chunk = chunk
+        self.parser = parser
+        self.events = parser.feed(chunk)
 
 
 async def _stream(
-    ctx: RequestContext, resp: aiohttp.ClientResponse, first: bytes | None
+    ctx: RequestContext, resp: aiohttp.ClientResponse, first: FirstChunk | None
 ) -> AsyncIterator[bytes]:
     surface = ctx.surface
     upstream = ctx.upstream_surface
-    parser = upstream.stream_parser()
+    parser = upstream.stream_parser() if first is None else first.parser
     guard = StreamGuard(ctx) if ctx.guards.on_answer else None
     rewrite = None
     if guard is not None or ctx.translation is not None:
         rewrite = _Rewrite(ctx, None if guard is None else surface.stream_guard(guard))
     hide = ctx.injected_stream_usage
+    # `readany` awaited in a loop rather than `iter_any()`: the same reads (an empty chunk is
+    # the end) without the iterator's frame per chunk, and a held first chunk without an
+    # async generator in front of every later one.
+    read = resp.content.readany
     try:
-        chunks = resp.content.iter_any() if first is None else _after(first, resp)
-        async for chunk in chunks:
+        if first is None:
+            chunk, events = await read(), None
+        else:
+            chunk, events = first.chunk, first.events
+        while chunk:
             if ctx.first_chunk_at is None:
                 ctx.first_chunk_at = time.perf_counter()
-            events = parser.feed(chunk)
+            if events is None:
+                events = parser.feed(chunk)
             if rewrite is not None:
                 try:
                     out = rewrite.events(events)
@@ -246,6 +260,7 @@ async def _stream(
             else:
                 upstream.read_usage(ctx, events)
                 yield chunk
+            chunk, events = await read(), None
         if rewrite is not None:
             out = rewrite.finish()
             if out:
