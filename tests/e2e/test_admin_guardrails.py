@@ -5,8 +5,7 @@ a real Granian server with Redis for the workers' shared state."""
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ import httpx2 as httpx
 import openai
 import pytest
 
+from tests.helpers.polling import until
 from tests.helpers.redis_server import redis_server
 from tests.helpers.servers import free_port, start_process_server
 
@@ -104,16 +104,6 @@ def burst(stack: Stack, n: int = 16) -> list[str | None]:
 
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(one, range(n)))
-
-
-def until(check: Callable[[], bool], timeout: float, what: str) -> float:
-    """Polls `check()` until it holds; the seconds it took; fails after `timeout`."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 def test_an_edited_guardrail_changes_calls_on_every_worker_and_a_rollback_restores_it(

@@ -7,9 +7,8 @@ host but the gateway (console_stack.offline_tab)."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx2 as httpx
 import openai
@@ -25,6 +24,7 @@ from tests.e2e.console_stack import (
     start_browser,
     start_stack,
 )
+from tests.helpers.polling import until
 
 EMAIL = "jane.doe@example.com"
 
@@ -42,14 +42,6 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def tab(browser: Browser, stack: ConsoleStack) -> Iterator[Tab]:
     yield from offline_tab(browser, stack.gateway)
-
-
-def until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
 
 
 def outcome(stack: ConsoleStack) -> str | None:

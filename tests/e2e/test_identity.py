@@ -28,6 +28,7 @@ from tests.e2e.identity_stack import (
     new_rsa,
     start_stack,
 )
+from tests.helpers.polling import until
 
 MESSAGES: list[Any] = [{"role": "user", "content": "hi"}]
 
@@ -51,16 +52,6 @@ def refused(client: openai.OpenAI) -> openai.APIStatusError:
     with pytest.raises(openai.APIStatusError) as info:
         chat(client)
     return info.value
-
-
-def until(check: Any, timeout: float, what: str) -> float:
-    """Polls `check()` until it is true; returns the seconds it took, fails after `timeout`."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 # -- virtual keys -------------------------------------------------------------------------
