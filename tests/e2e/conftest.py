@@ -11,7 +11,9 @@ from typing import Any
 import httpx2 as httpx
 import openai
 import pytest
+from playwright.sync_api import Browser
 
+from tests.e2e.console_stack import ConsoleStack, Tab, offline_tab, start_browser
 from tests.helpers.raw_upstream import RawUpstream, raw_upstream
 from tests.helpers.servers import free_port, start_process_server
 
@@ -154,3 +156,14 @@ async def async_client(stack: Stack) -> Any:
         base_url=f"{stack.gateway}/v1", api_key=CLIENT_KEY, max_retries=0, timeout=20
     ) as c:
         yield c
+
+
+# The console's browser tests: each module starts its own `stack` (a `ConsoleStack`).
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    yield from start_browser()
+
+
+@pytest.fixture
+def tab(browser: Browser, stack: ConsoleStack) -> Iterator[Tab]:
+    yield from offline_tab(browser, stack.gateway)

@@ -11,15 +11,12 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from playwright.sync_api import Browser
 
 from tests.e2e.console_stack import (
     ADMIN,
     VIEWER,
     ConsoleStack,
     Tab,
-    offline_tab,
-    start_browser,
     start_stack,
 )
 
@@ -27,16 +24,6 @@ from tests.e2e.console_stack import (
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleStack]:
     yield from start_stack(tmp_path_factory.mktemp("console"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from start_browser()
-
-
-@pytest.fixture
-def tab(browser: Browser, stack: ConsoleStack) -> Iterator[Tab]:
-    yield from offline_tab(browser, stack.gateway)
 
 
 def _rows(tab: Tab, table: str = "#logs") -> list[str]:

@@ -13,15 +13,12 @@ from collections.abc import Iterator
 import httpx2 as httpx
 import openai
 import pytest
-from playwright.sync_api import Browser
 
 from tests.e2e.console_stack import (
     ADMIN,
     VIEWER,
     ConsoleStack,
     Tab,
-    offline_tab,
-    start_browser,
     start_stack,
 )
 from tests.helpers.polling import until
@@ -32,16 +29,6 @@ EMAIL = "jane.doe@example.com"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleStack]:
     yield from start_stack(tmp_path_factory.mktemp("console-guardrails"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from start_browser()
-
-
-@pytest.fixture
-def tab(browser: Browser, stack: ConsoleStack) -> Iterator[Tab]:
-    yield from offline_tab(browser, stack.gateway)
 
 
 def outcome(stack: ConsoleStack) -> str | None:
