@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import httpx2 as httpx
 import openai
 import pytest
 
+from tests.helpers.polling import until
 from tests.helpers.servers import RunningServer, free_port, start_process_server
 
 MOCK_KEY = "mock-provider-key-gw"
@@ -116,16 +117,6 @@ def chat(server: RunningServer, proxy: str, model: str) -> str:
     return "ok"
 
 
-def until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> float:
-    """Seconds until `check` holds; fails after `timeout`."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"not within {timeout}s: {what}")
-        time.sleep(0.1)
-    return time.monotonic() - start
-
-
 def create(replicas: Replicas, name: str, models: list[str]) -> dict[str, Any]:
     made = replicas.admin("POST", "/proxies", json={"name": name, "models": models})
     assert made.status_code == 201, made.text
@@ -139,13 +130,14 @@ def test_deploy_and_stop_start_and_stop_calls_on_every_replica_within_seconds(
     every = (replicas.blue1, replicas.blue2, replicas.red)
     create(replicas, "Shop", ["mock-a*"])
     # Never deployed: it runs on every gateway, like every proxy made before deployments.
-    until(lambda: all(chat(s, "shop", "mock-a1") == "ok" for s in every), "served everywhere")
+    until(lambda: all(chat(s, "shop", "mock-a1") == "ok" for s in every), 10.0, "served everywhere")
 
     deployed = replicas.admin("POST", "/proxies/shop/deployments", json={"gateway": "blue"})
     assert deployed.status_code == 201, deployed.text
     assert chat(replicas.blue1, "shop", "mock-a1") == "ok"  # the answering replica: at once
     took = until(
         lambda: chat(replicas.red, "shop", "mock-a1") == "404 proxy_not_deployed",
+        10.0,
         "red refuses a proxy deployed on blue only",
     )
     assert took < PROPAGATION_S
@@ -156,6 +148,7 @@ def test_deploy_and_stop_start_and_stop_calls_on_every_replica_within_seconds(
     assert chat(replicas.blue1, "shop", "mock-a1") == "404 proxy_not_deployed"
     took = until(
         lambda: chat(replicas.blue2, "shop", "mock-a1") == "404 proxy_not_deployed",
+        10.0,
         "the second blue replica stops serving",
     )
     assert took < PROPAGATION_S
@@ -164,6 +157,7 @@ def test_deploy_and_stop_start_and_stop_calls_on_every_replica_within_seconds(
     assert again.status_code == 201, again.text
     took = until(
         lambda: chat(replicas.blue2, "shop", "mock-a1") == "ok",
+        10.0,
         "the second blue replica serves again",
     )
     assert took < PROPAGATION_S
@@ -175,7 +169,7 @@ def test_a_deployment_pins_a_version_and_rollback_restores_it(replicas: Replicas
     made = create(replicas, "Pinned", ["mock-a*"])
     first = replicas.admin("POST", "/proxies/pinned/deployments", json={"gateway": "blue"})
     assert first.json()["version"] == made["version"]
-    until(lambda: chat(replicas.blue2, "pinned", "mock-a1") == "ok", "deployed on blue2")
+    until(lambda: chat(replicas.blue2, "pinned", "mock-a1") == "ok", 10.0, "deployed on blue2")
 
     edited = replicas.admin(
         "PUT", "/proxies/pinned", json={"name": "Pinned", "models": ["mock-b*"]}
@@ -190,6 +184,7 @@ def test_a_deployment_pins_a_version_and_rollback_restores_it(replicas: Replicas
     assert latest.json()["version"] == edited.json()["version"]
     until(
         lambda: chat(replicas.blue2, "pinned", "mock-b1") == "ok",
+        10.0,
         "the newest version runs on blue2",
     )
     assert chat(replicas.blue2, "pinned", "mock-a1") == "403 model_not_allowed"
@@ -199,6 +194,7 @@ def test_a_deployment_pins_a_version_and_rollback_restores_it(replicas: Replicas
     assert (rolled.json()["version"], rolled.json()["latest"]) == (made["version"], False)
     took = until(
         lambda: chat(replicas.blue2, "pinned", "mock-a1") == "ok",
+        10.0,
         "the rolled-back version runs on blue2",
     )
     assert took < PROPAGATION_S
@@ -228,12 +224,12 @@ def test_the_refusal_is_in_the_client_s_dialect(replicas: Replicas) -> None:
                 return "not deployed" in str(exc.body)
             return False
 
-        until(refused, "the anthropic route of blue2 refuses it as not deployed")
+        until(refused, 10.0, "the anthropic route of blue2 refuses it as not deployed")
     body = bodies[-1]
     assert body["type"] == "error"
     assert body["error"]["type"] == "not_found_error"
     assert "is not deployed on the gateway `blue`" in body["error"]["message"]
-    until(lambda: chat(replicas.red, "claude-only-red", "mock-x") == "ok", "red serves it")
+    until(lambda: chat(replicas.red, "claude-only-red", "mock-x") == "ok", 10.0, "red serves it")
 
 
 def test_the_gateway_list_shows_each_gateway_its_replicas_and_proxies(replicas: Replicas) -> None:
@@ -256,15 +252,19 @@ def test_the_cli_deploys_and_stops_on_running_replicas(replicas: Replicas) -> No
     create(replicas, "Cli", [])
     done = replicas.cli("proxies", "deploy", "cli", "--gateway", "red")
     assert done.returncode == 0, done.stderr
-    until(lambda: chat(replicas.red, "cli", "mock-1") == "ok", "red serves after the CLI deploy")
+    until(
+        lambda: chat(replicas.red, "cli", "mock-1") == "ok", 10.0, "red serves after the CLI deploy"
+    )
     until(
         lambda: chat(replicas.blue2, "cli", "mock-1") == "404 proxy_not_deployed",
+        10.0,
         "blue refuses it",
     )
     done = replicas.cli("proxies", "stop", "cli", "--gateway", "red")
     assert done.returncode == 0, done.stderr
     took = until(
         lambda: chat(replicas.red, "cli", "mock-1") == "404 proxy_not_deployed",
+        10.0,
         "red stops serving after the CLI stop",
     )
     assert took < PROPAGATION_S
