@@ -9,7 +9,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +20,7 @@ import httpx2 as httpx
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
+from tests.helpers.polling import until
 from tests.helpers.prometheus import scrape, total, worker_counter, worker_pids
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.servers import RunningServer, free_port, start_process_server
@@ -89,14 +90,6 @@ def worker_gauge(pid: int, sample: str, **labels: str) -> float | None:
         if name == sample and all(key_labels.get(k) == v for k, v in labels.items()):
             return float(value)
     return None
-
-
-def until(check: Callable[[], bool], within: float = 10.0) -> float:
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < within, "not within the time"
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 @contextmanager
@@ -171,7 +164,12 @@ def test_two_workers_agree_on_an_open_breaker(fleet: Fleet) -> None:
     workers = fleet.workers
     _, other = open_on_one_worker(fleet)
     # The other worker never called the failing deployment, and learns of the opening.
-    took = until(lambda: worker_gauge(other, "llm_breaker_state", deployment=FAILING) == 2)
+    took = until(
+        lambda: worker_gauge(other, "llm_breaker_state", deployment=FAILING) == 2,
+        10.0,
+        "the other worker sees the breaker open",
+        every=0.02,
+    )
     assert took < 10 * SYNC_INTERVAL_S
     served_before = {
         p: worker_counter(p, "llm_attempts_total", provider="healthy") for p in workers
@@ -188,7 +186,10 @@ def test_two_workers_agree_on_an_open_breaker(fleet: Fleet) -> None:
         lambda: all(
             worker_counter(p, "llm_attempts_total", provider="healthy") > served_before[p]
             for p in workers
-        )
+        ),
+        10.0,
+        "each worker serves from the healthy deployment",
+        every=0.02,
     )
     samples = scrape(fleet.gateway.url)
     assert total(samples, "llm_breaker_state", deployment=FAILING) == 2
@@ -206,7 +207,12 @@ def test_after_the_cooldown_one_call_of_all_workers_is_the_trial(
     with running(tmp_path, mock_port, cooldown_s) as fleet:
         opener, other = open_on_one_worker(fleet)
         opened_at = time.monotonic()
-        until(lambda: worker_gauge(other, "llm_breaker_state", deployment=FAILING) == 2)
+        until(
+            lambda: worker_gauge(other, "llm_breaker_state", deployment=FAILING) == 2,
+            10.0,
+            "the other worker sees the breaker open",
+            every=0.02,
+        )
         served_before = {
             p: worker_counter(p, "llm_attempts_total", provider="healthy") for p in fleet.workers
         }
@@ -223,5 +229,8 @@ def test_after_the_cooldown_one_call_of_all_workers_is_the_trial(
             lambda: all(
                 worker_counter(p, "llm_attempts_total", provider="healthy") > served_before[p]
                 for p in (opener, other)
-            )
+            ),
+            10.0,
+            "both workers serve from the healthy deployment",
+            every=0.02,
         )

@@ -9,11 +9,12 @@ from collections.abc import Callable
 import pytest
 
 
-def until(check: Callable[[], object], timeout: float, what: str) -> float:
-    """Polls `check()` until it is true; returns the seconds it took, fails after `timeout`."""
+def until(check: Callable[[], object], timeout: float, what: str, *, every: float = 0.05) -> float:
+    """Polls `check()` every `every` seconds until it is true; returns the seconds it took,
+    fails after `timeout`."""
     start = time.monotonic()
     while not check():
         if time.monotonic() - start > timeout:
             pytest.fail(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
+        time.sleep(every)
     return time.monotonic() - start
