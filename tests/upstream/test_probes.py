@@ -17,7 +17,7 @@ from aiohttp import web
 from palisade.config import Config, parse_config
 from palisade.providers.catalog import connect
 from palisade.providers.connection import Connection
-from palisade.upstream.breaker import CLOSED, HALF_OPEN, OPEN
+from palisade.upstream.breaker import CLOSED, HALF_OPEN, OPEN, Breaker
 from palisade.upstream.deployment import Deployment
 from palisade.upstream.groups import Routing
 from palisade.upstream.health import deployments, readiness
@@ -103,6 +103,13 @@ def rig(cfg: Config, session: aiohttp.ClientSession) -> Rig:
     routing = Routing(cfg, Router(cfg.providers))
     connections = {p.name: connect(p) for p in cfg.providers}
     return Rig(routing, Probes(routing, connections, session), connections)
+
+
+def cooled_open(breaker: Breaker) -> None:
+    """Opened by two failures (the rig's threshold), its cooldown just over."""
+    breaker.failure(time.time())
+    breaker.failure(time.time())
+    breaker.open_until = time.time() - 0.01
 
 
 def local(upstream: Upstream, **extra: Any) -> dict[str, Any]:
@@ -245,9 +252,7 @@ async def test_a_probe_waits_while_a_real_call_is_the_trial(
     r = rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
     d = r.deployment
     assert d.breaker is not None
-    d.breaker.failure(time.time())
-    d.breaker.failure(time.time())
-    d.breaker.open_until = time.time() - 0.01
+    cooled_open(d.breaker)
     d.start(time.time())  # a client's call takes the trial
     assert d.breaker.state == HALF_OPEN
     assert await r.probes.probe(d) is None
@@ -267,9 +272,7 @@ async def test_a_client_error_gives_no_verdict_and_frees_the_trial(
         assert result is not None
         assert result.outcome == "client_error"
     assert breaker.state == CLOSED
-    breaker.failure(time.time())
-    breaker.failure(time.time())
-    breaker.open_until = time.time() - 0.01
+    cooled_open(breaker)
     await r.probes.probe(d)
     # Half-open, the trial free again for the next call.
     assert breaker.state == HALF_OPEN
@@ -282,9 +285,7 @@ async def test_a_probe_cancelled_at_shutdown_frees_the_trial(
     r = rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
     d = r.deployment
     assert d.breaker is not None
-    d.breaker.failure(time.time())
-    d.breaker.failure(time.time())
-    d.breaker.open_until = time.time() - 0.01
+    cooled_open(d.breaker)
     upstream.delay_s = 0.3
     probing = asyncio.create_task(r.probes.probe(d))
     await asyncio.sleep(0.1)
