@@ -282,30 +282,25 @@ def test_hang_times_out_the_client(
 # --- streams cut after their first bytes -----------------------------------------------------
 
 
-def test_openai_stream_cut_after_its_first_chunk(
-    mock_server: RunningServer, control: httpx.Client, name: str
+@pytest.mark.parametrize(
+    ("fail", "chunks"),
+    [
+        ("drop", 1),
+        # A dialect without error events: `stream_error` is a drop there.
+        ("stream_error", 2),
+    ],
+)
+def test_an_openai_stream_is_cut_after_its_first_chunks(
+    mock_server: RunningServer, control: httpx.Client, name: str, fail: str, chunks: int
 ) -> None:
-    put(control, name, fail="drop", fail_after_chunks=1)
+    put(control, name, fail=fail, fail_after_chunks=chunks)
     received: list[object] = []
     stream = gpt(mock_server, name).chat.completions.create(
         model="m", messages=MESSAGES, stream=True
     )
     with pytest.raises(openai.APIConnectionError):
         received.extend(stream)
-    assert len(received) == 1
-
-
-def test_stream_error_is_a_drop_in_a_dialect_without_error_events(
-    mock_server: RunningServer, control: httpx.Client, name: str
-) -> None:
-    put(control, name, fail="stream_error", fail_after_chunks=2)
-    received: list[object] = []
-    stream = gpt(mock_server, name).chat.completions.create(
-        model="m", messages=MESSAGES, stream=True
-    )
-    with pytest.raises(openai.APIConnectionError):
-        received.extend(stream)
-    assert len(received) == 2
+    assert len(received) == chunks
     assert view(control, name)["outcomes"] == {"drop": 1}
 
 
