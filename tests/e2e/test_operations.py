@@ -19,6 +19,7 @@ import httpx2 as httpx
 import orjson
 import pytest
 
+from tests.helpers.polling import wait_for
 from tests.helpers.prometheus import total
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.servers import RunningServer, free_port, start_process_server
@@ -101,16 +102,6 @@ def chat(stream: bool = False, **mock: Any) -> dict[str, Any]:
         "stream": stream,
         "mock": mock,
     }
-
-
-def wait_for(probe: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 def test_json_log_lines_of_a_request_carry_its_id(ops: Ops) -> None:
@@ -285,7 +276,7 @@ def test_sigterm_turns_ready_503_while_requests_in_flight_finish(tmp_path: Path)
         # The main process only, as a container runtime or Kubernetes sends it.
         server.process.send_signal(signal.SIGTERM)
         ready = wait_for(
-            lambda: (a := httpx.get(f"{url}/ready")).status_code == 503 and a, timeout=1.5
+            lambda: a if (a := httpx.get(f"{url}/ready")).status_code == 503 else None, timeout=1.5
         )
         assert ready.json() == {"status": "draining", "checks": {}}
         # Still serving new requests during the delay, and liveness holds.

@@ -13,7 +13,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx2 as httpx
 
+from tests.helpers.polling import wait_for
 from tests.helpers.prometheus import scrape, total
 from tests.helpers.servers import free_port, start_process_server
 
@@ -168,16 +169,6 @@ def deployment(url: str, token: str = VIEWER_TOKEN) -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     found: dict[str, Any] = next(d for d in answer.json()["data"] if d["id"] == FLAKY)
     return found
-
-
-def wait_for(check: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 def test_five_failures_open_the_breaker_requests_skip_it_and_a_probe_closes_it(
