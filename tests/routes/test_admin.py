@@ -12,8 +12,7 @@ from starlette.testclient import TestClient
 
 from palisade.app import create_app
 from palisade.config import AdminConfig, Config, ProviderConfig, ProxyConfig, StoreConfig
-
-ADMIN = {"authorization": "Bearer adm"}
+from tests.routes.admin_calls import ADMIN, refused
 
 
 @pytest.fixture
@@ -76,14 +75,10 @@ def test_bad_admin_calls_get_clear_errors(
     code: str | None,
     says: str,
 ) -> None:
-    kwargs: dict[str, Any] = {"content": body} if isinstance(body, bytes) else {"json": body}
-    answer = app.request(method, f"/admin/v1{path}", headers=ADMIN, **kwargs)
-    assert answer.status_code == status, answer.text
-    err = answer.json()["error"]
+    err = refused(app, method, path, body, status)
     if code is not None:
         assert err["code"] == code
     assert says in err["message"]
-    assert err["message"].startswith("Palisade: ")
 
 
 def test_the_seeded_proxy_and_its_version(app: TestClient) -> None:

@@ -20,9 +20,8 @@ from palisade.config import (
     StoreConfig,
     parse_guardrail,
 )
+from tests.routes.admin_calls import ADMIN, VIEWER, refused
 
-ADMIN = {"authorization": "Bearer adm"}
-VIEWER = {"authorization": "Bearer view"}
 PII = parse_guardrail({"name": "pii", "type": "pii", "direction": "request"}, source="test")
 
 
@@ -116,9 +115,7 @@ def test_bad_calls_get_clear_errors(
     param: str | None,
     says: str,
 ) -> None:
-    answer = app.request(method, f"/admin/v1/guardrails{path}", headers=ADMIN, json=body)
-    assert answer.status_code == status, answer.text
-    error = answer.json()["error"]
+    error = refused(app, method, f"/guardrails{path}", body, status)
     assert error["type"] == "invalid_request_error"
     assert error["code"] == (code or "invalid_guardrail")
     assert error["param"] == param

@@ -22,9 +22,7 @@ from palisade.config import (
     StoreConfig,
     parse_config,
 )
-
-ADMIN = {"authorization": "Bearer adm"}
-VIEWER = {"authorization": "Bearer view"}
+from tests.routes.admin_calls import ADMIN, VIEWER, refused
 
 
 @pytest.fixture
@@ -101,14 +99,10 @@ def call(app: TestClient, model: str, proxy: str = "p") -> dict[str, Any]:
 def test_bad_deployment_calls_get_clear_errors(
     app: TestClient, method: str, path: str, body: Any, status: int, code: str | None, says: str
 ) -> None:
-    kwargs: dict[str, Any] = {"content": body} if isinstance(body, bytes) else {"json": body}
-    answer = app.request(method, f"/admin/v1{path}", headers=ADMIN, **kwargs)
-    assert answer.status_code == status, answer.text
-    err = answer.json()["error"]
+    err = refused(app, method, path, body, status)
     if code is not None:
         assert err["code"] == code
     assert says in err["message"]
-    assert err["message"].startswith("Palisade: ")
 
 
 def test_viewers_read_and_only_admins_write(app: TestClient) -> None:
