@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from botocore.exceptions import ClientError, EventStreamError
 
 from palisade.pricing import PriceTable, Usage
 from tests.e2e.conftest import GUARDRAILS
+from tests.helpers.records import interaction
 from tests.helpers.servers import free_port, start_process_server
 
 # The e2e proxies (guardrails on some), and one that requires a Palisade key.
@@ -129,16 +129,7 @@ def streamed_text(stream: Any) -> str:
 
 
 def wait_for_record(stack: Stack, request_id: str) -> dict[str, Any]:
-    for _ in range(100):
-        answer = httpx.get(
-            f"{stack.gateway}/admin/v1/interactions/{request_id}",
-            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
-        )
-        if answer.status_code == 200:
-            record: dict[str, Any] = answer.json()
-            return record
-        time.sleep(0.05)
-    raise AssertionError(f"no record of {request_id}")
+    return interaction(stack.gateway, request_id, ADMIN_TOKEN)
 
 
 def test_converse_is_signed_by_the_gateway_and_answered_as_bedrock(stack: Stack) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from botocore.eventstream import EventStreamBuffer
 
 from palisade.providers.catalog import KNOWN_PROVIDERS
 from tests.helpers.google_token import google_token_server
+from tests.helpers.records import interaction
 from tests.helpers.servers import free_port, start_process_server
 
 CLIENT_KEY = "conformance-client-key"
@@ -636,19 +636,8 @@ class Gateway:
         self.http.delete(f"{self.mock}/_mock/requests").raise_for_status()
 
     def record(self, request_id: str) -> dict[str, Any]:
-        """The interaction record of a request (written off the request path: waited for)."""
-        deadline = time.monotonic() + 15
-        while True:
-            answer = self.http.get(
-                f"{self.url}/admin/v1/interactions/{request_id}",
-                headers={"authorization": f"Bearer {ADMIN}"},
-            )
-            if answer.status_code == 200:
-                item: dict[str, Any] = answer.json()
-                return item
-            assert answer.status_code == 404, answer.text
-            assert time.monotonic() < deadline, f"no record of {request_id}"
-            time.sleep(0.05)
+        """The interaction record of a request, once written."""
+        return interaction(self.url, request_id, ADMIN)
 
 
 @pytest.fixture(scope="module")

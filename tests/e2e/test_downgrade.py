@@ -5,7 +5,6 @@ record says which and why, and the answer names the model that served it."""
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ import httpx2 as httpx
 import openai
 import pytest
 
+from tests.helpers.records import interaction
 from tests.helpers.servers import free_port, start_process_server
 
 MOCK_KEY = "mock-provider-key"
@@ -109,19 +109,8 @@ class Stack:
         httpx.delete(f"{self.mock}/_mock/requests").raise_for_status()
 
     def record(self, request_id: str) -> dict[str, Any]:
-        """The interaction record of a request, once the writer has stored it."""
-        deadline = time.monotonic() + 15
-        while True:
-            answer = httpx.get(
-                f"{self.url}/admin/v1/interactions/{request_id}",
-                headers={"Authorization": f"Bearer {ADMIN}"},
-            )
-            if answer.status_code == 200:
-                item: dict[str, Any] = answer.json()
-                return item
-            assert answer.status_code == 404, answer.text
-            assert time.monotonic() < deadline, "the record did not appear"
-            time.sleep(0.05)
+        """The interaction record of a request, once written."""
+        return interaction(self.url, request_id, ADMIN)
 
 
 @pytest.fixture(scope="module")

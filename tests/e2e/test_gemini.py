@@ -5,7 +5,6 @@ OpenAI and Anthropic clients reaching a Gemini-dialect provider through translat
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from tests.e2e.conftest import ADMIN_TOKEN, CLIENT_KEY, MOCK_KEY, Stack
+from tests.helpers.records import interaction
 
 MODEL = "gemini-2.5-flash"
 # Built at run time so that no secret scanner flags this test file.
@@ -50,19 +50,7 @@ def knobs(**values: Any) -> types.GenerateContentConfig:
 
 
 def record(stack: Stack, request_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 15
-    while True:
-        answer = httpx.get(
-            f"{stack.gateway}/admin/v1/interactions/{request_id}",
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-            timeout=10,
-        )
-        if answer.status_code == 200:
-            item: dict[str, Any] = answer.json()
-            return item
-        assert answer.status_code == 404, answer.text
-        assert time.monotonic() < deadline, f"no record of {request_id}"
-        time.sleep(0.05)
+    return interaction(stack.gateway, request_id, ADMIN_TOKEN)
 
 
 def request_id(response: Any) -> str:

@@ -26,6 +26,7 @@ import pytest
 from palisade.mock.openai_dialect import MOCK_ORGANIZATION
 from tests.helpers.prometheus import scrape, total
 from tests.helpers.raw_http import closed, read_answer
+from tests.helpers.records import interaction
 from tests.helpers.servers import free_port, start_process_server
 
 MOCK_KEY = "hardening-mock-key"
@@ -52,20 +53,8 @@ class Gateway:
         )
 
     def record(self, request_id: str) -> dict[str, Any]:
-        """The interaction record of `request_id`, once the writer has it."""
-        deadline = time.monotonic() + 15
-        while True:
-            answer = httpx.get(
-                f"{self.url}/admin/v1/interactions/{request_id}",
-                headers={"Authorization": f"Bearer {ADMIN}"},
-                timeout=10,
-            )
-            if answer.status_code == 200:
-                item: dict[str, Any] = answer.json()
-                return item
-            assert answer.status_code == 404, answer.text
-            assert time.monotonic() < deadline, f"no record of {request_id}"
-            time.sleep(0.05)
+        """The interaction record of a request, once written."""
+        return interaction(self.url, request_id, ADMIN)
 
 
 @pytest.fixture(scope="module")

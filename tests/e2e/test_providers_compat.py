@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ import ollama
 import openai
 import pytest
 
+from tests.helpers.records import interaction
 from tests.helpers.servers import free_port, start_process_server
 
 MOCK_KEY = "compat-mock-key"
@@ -65,18 +65,8 @@ class Compat:
         httpx.delete(f"{self.mock}/_mock/requests").raise_for_status()
 
     def record(self, request_id: str) -> dict[str, Any]:
-        """The interaction record of a request (written off the request path: waited for)."""
-        deadline = time.monotonic() + 15
-        while True:
-            answer = httpx.get(
-                f"{self.url}/admin/v1/interactions/{request_id}",
-                headers={"Authorization": f"Bearer {ADMIN}"},
-            )
-            if answer.status_code == 200:
-                item: dict[str, Any] = answer.json()
-                return item
-            assert time.monotonic() < deadline, answer.text
-            time.sleep(0.1)
+        """The interaction record of a request, once written."""
+        return interaction(self.url, request_id, ADMIN)
 
 
 @pytest.fixture(scope="module")

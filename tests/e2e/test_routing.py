@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import openai
 import pytest
 
 from tests.helpers.mock_scenarios import reset_scenarios, scenarios, set_scenario
 from tests.helpers.prometheus import scrape
+from tests.helpers.records import interaction
 from tests.helpers.servers import free_port, start_process_server
 
 MOCK_KEY = "mock-provider-key"
@@ -41,18 +41,8 @@ class Stack:
         )
 
     def record(self, request_id: str) -> dict[str, Any]:
-        deadline = time.monotonic() + 15
-        while True:
-            answer = httpx.get(
-                f"{self.url}/admin/v1/interactions/{request_id}",
-                headers={"Authorization": f"Bearer {ADMIN}"},
-                timeout=10,
-            )
-            if answer.status_code == 200:
-                found: dict[str, Any] = answer.json()
-                return found
-            assert time.monotonic() < deadline, answer.text
-            time.sleep(0.05)
+        """The interaction record of a request, once written."""
+        return interaction(self.url, request_id, ADMIN)
 
     def requests_to(self, name: str) -> int:
         """Calls the deployment `name` received (a scenario never called does not exist)."""

@@ -4,16 +4,15 @@ Anthropic-dialect provider, and the anthropic SDK to an OpenAI-dialect model."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import anthropic
-import httpx2 as httpx
 import openai
 import pytest
 
 from palisade.pricing import PriceTable, Usage
 from tests.e2e.conftest import ADMIN_TOKEN, CLIENT_KEY, Stack
+from tests.helpers.records import interaction
 
 WEATHER = {
     "type": "function",
@@ -231,16 +230,7 @@ def test_a_cached_prompt_is_priced_at_the_cache_read_price(stack: Stack) -> None
 
 
 def wait_for_record(stack: Stack, request_id: str) -> dict[str, Any]:
-    for _ in range(100):
-        answer = httpx.get(
-            f"{stack.gateway}/admin/v1/interactions/{request_id}",
-            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
-        )
-        if answer.status_code == 200:
-            record: dict[str, Any] = answer.json()
-            return record
-        time.sleep(0.05)
-    raise AssertionError(f"no record of {request_id}")
+    return interaction(stack.gateway, request_id, ADMIN_TOKEN)
 
 
 def test_count_tokens_of_an_openai_model_is_answered_by_the_gateway(stack: Stack) -> None:
