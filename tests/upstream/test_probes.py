@@ -105,6 +105,12 @@ def rig(cfg: Config, session: aiohttp.ClientSession) -> Rig:
     return Rig(routing, Probes(routing, connections, session), connections)
 
 
+@pytest.fixture
+def one(upstream: Upstream, session: aiohttp.ClientSession) -> Rig:
+    """The rig of one deployment of the local upstream."""
+    return rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
+
+
 def cooled_open(breaker: Breaker) -> None:
     """Opened by two failures (the rig's threshold), its cooldown just over."""
     breaker.failure(time.time())
@@ -177,44 +183,40 @@ async def test_probes_mark_the_deployments_they_probe(session: aiohttp.ClientSes
 # -- what a probe does to the breaker ---------------------------------------------------------
 
 
-async def test_failing_probes_open_the_breaker(
-    upstream: Upstream, session: aiohttp.ClientSession
-) -> None:
-    r = rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
-    d = r.deployment
+async def test_failing_probes_open_the_breaker(upstream: Upstream, one: Rig) -> None:
+    d = one.deployment
     assert d.breaker is not None
     upstream.status = 503
-    first = await r.probes.probe(d)
+    first = await one.probes.probe(d)
     assert first is not None
     assert first.outcome == "server_error"
     assert d.breaker.state == CLOSED
-    await r.probes.probe(d)
+    await one.probes.probe(d)
     assert d.breaker.state == OPEN
     assert d.breaker.open_until > time.time() + 25
     # The listing, with the provider's credentials, like the catalog's listing.
     method, path, headers, _ = upstream.seen[-1]
     assert (method, path, headers["Authorization"]) == ("GET", "/v1/models", "Bearer k-local")
     # Cooling down: not probed at all.
-    assert await r.probes.probe(d) is None
+    assert await one.probes.probe(d) is None
     assert len(upstream.seen) == 2
 
 
 async def test_after_the_cooldown_a_probe_half_opens_and_its_success_closes(
-    upstream: Upstream, session: aiohttp.ClientSession
+    upstream: Upstream, one: Rig
 ) -> None:
-    r = rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
-    d = r.deployment
+    d = one.deployment
     breaker = d.breaker
     assert breaker is not None
     upstream.status = 500
-    await r.probes.probe(d)
-    await r.probes.probe(d)
+    await one.probes.probe(d)
+    await one.probes.probe(d)
     assert breaker.state == OPEN
     breaker.open_until = time.time() - 0.01  # the cooldown is over
     upstream.status = 200
     upstream.delay_s = 0.1
     states: list[int] = []
-    probing = asyncio.create_task(r.probes.probe(d))
+    probing = asyncio.create_task(one.probes.probe(d))
     await asyncio.sleep(0.05)
     # While the probe is out it is the half-open trial: no call may go through.
     states.append(breaker.state)
@@ -226,68 +228,60 @@ async def test_after_the_cooldown_a_probe_half_opens_and_its_success_closes(
     assert result.latency >= 0.1
     assert breaker.state == CLOSED
     assert d.usable(time.time())
-    assert r.probes.results[d.id] is result
+    assert one.probes.results[d.id] is result
 
 
 async def test_a_failed_half_open_probe_opens_the_breaker_again(
-    upstream: Upstream, session: aiohttp.ClientSession
+    upstream: Upstream, one: Rig
 ) -> None:
-    r = rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
-    d = r.deployment
+    d = one.deployment
     assert d.breaker is not None
     upstream.status = 502
-    await r.probes.probe(d)
-    await r.probes.probe(d)
+    await one.probes.probe(d)
+    await one.probes.probe(d)
     d.breaker.open_until = time.time() - 0.01
-    result = await r.probes.probe(d)
+    result = await one.probes.probe(d)
     assert result is not None
     assert result.outcome == "server_error"
     assert d.breaker.state == OPEN
     assert d.breaker.open_until > time.time() + 25
 
 
-async def test_a_probe_waits_while_a_real_call_is_the_trial(
-    upstream: Upstream, session: aiohttp.ClientSession
-) -> None:
-    r = rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
-    d = r.deployment
+async def test_a_probe_waits_while_a_real_call_is_the_trial(upstream: Upstream, one: Rig) -> None:
+    d = one.deployment
     assert d.breaker is not None
     cooled_open(d.breaker)
     d.start(time.time())  # a client's call takes the trial
     assert d.breaker.state == HALF_OPEN
-    assert await r.probes.probe(d) is None
+    assert await one.probes.probe(d) is None
     assert upstream.seen == []
 
 
 async def test_a_client_error_gives_no_verdict_and_frees_the_trial(
-    upstream: Upstream, session: aiohttp.ClientSession
+    upstream: Upstream, one: Rig
 ) -> None:
-    r = rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
-    d = r.deployment
+    d = one.deployment
     breaker = d.breaker
     assert breaker is not None
     upstream.status = 401
     for _ in range(3):
-        result = await r.probes.probe(d)
+        result = await one.probes.probe(d)
         assert result is not None
         assert result.outcome == "client_error"
     assert breaker.state == CLOSED
     cooled_open(breaker)
-    await r.probes.probe(d)
+    await one.probes.probe(d)
     # Half-open, the trial free again for the next call.
     assert breaker.state == HALF_OPEN
     assert d.usable(time.time())
 
 
-async def test_a_probe_cancelled_at_shutdown_frees_the_trial(
-    upstream: Upstream, session: aiohttp.ClientSession
-) -> None:
-    r = rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
-    d = r.deployment
+async def test_a_probe_cancelled_at_shutdown_frees_the_trial(upstream: Upstream, one: Rig) -> None:
+    d = one.deployment
     assert d.breaker is not None
     cooled_open(d.breaker)
     upstream.delay_s = 0.3
-    probing = asyncio.create_task(r.probes.probe(d))
+    probing = asyncio.create_task(one.probes.probe(d))
     await asyncio.sleep(0.1)
     assert not d.usable(time.time())
     probing.cancel()
@@ -295,7 +289,7 @@ async def test_a_probe_cancelled_at_shutdown_frees_the_trial(
         await probing
     assert d.breaker.state == HALF_OPEN
     assert d.usable(time.time())  # the next call may be the trial
-    assert d.id not in r.probes.results
+    assert d.id not in one.probes.results
 
 
 async def test_timeouts_and_refused_connections_are_failures(
@@ -324,12 +318,11 @@ async def test_timeouts_and_refused_connections_are_failures(
 
 
 async def test_a_deployment_told_to_wait_by_a_429_is_not_probed(
-    upstream: Upstream, session: aiohttp.ClientSession
+    upstream: Upstream, one: Rig
 ) -> None:
-    r = rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
-    d = r.deployment
+    d = one.deployment
     d.blocked_until = time.time() + 10
-    assert await r.probes.probe(d) is None
+    assert await one.probes.probe(d) is None
     assert upstream.seen == []
 
 
@@ -392,21 +385,20 @@ async def test_the_one_token_call_is_translated_to_the_deployments_dialect(
 
 
 async def test_started_probes_run_on_their_interval_until_stopped(
-    upstream: Upstream, session: aiohttp.ClientSession
+    upstream: Upstream, one: Rig
 ) -> None:
-    r = rig(config(local(upstream), [{"provider": "local", "model": "m"}]), session)
-    r.probes.start()
+    one.probes.start()
     try:
         deadline = time.monotonic() + 5
         while len(upstream.seen) < 3:
             assert time.monotonic() < deadline, "no probes"
             await asyncio.sleep(0.02)
     finally:
-        await r.probes.stop()
+        await one.probes.stop()
     count = len(upstream.seen)
     await asyncio.sleep(0.2)
     assert len(upstream.seen) == count
-    assert r.probes.results["local:m"].outcome == "ok"
+    assert one.probes.results["local:m"].outcome == "ok"
 
 
 async def test_views_report_breakers_and_probes_and_readiness_needs_one_usable_deployment(
